@@ -1,0 +1,223 @@
+// Package proto is the wire protocol between the Lintel server and its door
+// panels, and the schedule logic both sides share.
+//
+// Every frame is one JSON text message on a websocket:
+//
+//	{"type": "state", "id": "...", "state": {...}}
+//
+// The envelope carries the type, an optional id, and exactly one payload whose
+// key is the type's name. Requests from the panel carry an id and every answer
+// echoes it; requests are idempotent by id, so a retry after a dropped
+// connection never books twice.
+//
+// A panel opens with a hello naming the protocol Version it speaks; a server
+// that does not speak it answers with an error of code CodeUnsupportedVersion
+// and closes the connection, and the panel shows an "update firmware" screen.
+//
+// Timestamps are UTC RFC 3339. The panel renders them in the room's IANA time
+// zone. The package imports only the standard library: the panel binary stays
+// small and the server and panel cannot drift apart.
+package proto
+
+import "time"
+
+// Version is the protocol version this build speaks. It changes only when an
+// old panel could misread a new server (or the reverse); adding an optional
+// field does not change it.
+const Version = 1
+
+// MaxFrameBytes is the largest frame either side accepts. A day of meetings
+// for one room is a few kilobytes; the largest legitimate frame is a
+// screenshot report (a PNG of the panel's screen, tens of kilobytes).
+// Anything larger is a bug or an attack.
+const MaxFrameBytes = 256 << 10
+
+// Type names a message.
+type Type string
+
+// The message types. Append only: a type, once shipped, keeps its meaning.
+const (
+	TypeHello      Type = "hello"      // panel -> server, first frame
+	TypeState      Type = "state"      // server -> panel: the room's state
+	TypeRequest    Type = "request"    // panel -> server: book, extend, end, check in
+	TypeResult     Type = "result"     // server -> panel: answer to a request
+	TypeError      Type = "error"      // either way: something was wrong
+	TypePairing    Type = "pairing"    // server -> unpaired panel: show this code
+	TypeCredential Type = "credential" // server -> panel: pairing approved, keep this
+	TypeCommand    Type = "command"    // server -> panel: identify, screenshot, ...
+	TypeReport     Type = "report"     // panel -> server: answer to a command, problem report
+)
+
+// Message is one frame. Exactly the payload named by Type is set.
+type Message struct {
+	Type Type   `json:"type"`
+	ID   string `json:"id,omitempty"`
+
+	Hello      *Hello      `json:"hello,omitempty"`
+	State      *State      `json:"state,omitempty"`
+	Request    *Request    `json:"request,omitempty"`
+	Result     *Result     `json:"result,omitempty"`
+	Error      *Error      `json:"error,omitempty"`
+	Pairing    *Pairing    `json:"pairing,omitempty"`
+	Credential *Credential `json:"credential,omitempty"`
+	Command    *Command    `json:"command,omitempty"`
+	Report     *Report     `json:"report,omitempty"`
+}
+
+// Hello is the panel's first frame.
+type Hello struct {
+	Protocol int    `json:"protocol"`           // the Version the panel speaks
+	Firmware string `json:"firmware"`           // the panel binary's version
+	Width    int    `json:"width,omitempty"`    // screen size in pixels, for previews
+	Height   int    `json:"height,omitempty"`   //
+	Locale   string `json:"locale,omitempty"`   // e.g. "en", "de", "fr"
+	Uptime   int64  `json:"uptime_s,omitempty"` // seconds since the panel started
+}
+
+// State is everything a panel needs to show its room, including what it
+// needs to go on showing it correctly while offline.
+type State struct {
+	Room Room `json:"room"`
+	// ServerTime is the server's clock when it sent the state. A panel whose
+	// own clock is implausible (a Raspberry Pi boots in 1970) corrects by it.
+	ServerTime time.Time `json:"server_time"`
+	// Meetings overlap the window from the start of the room's local day to
+	// at least 24 h ahead, sorted by start. Their titles are already what
+	// the room's display mode allows: the panel shows them as they are.
+	Meetings []Meeting `json:"meetings"`
+	// Stale is set when the server could not read the calendar lately; the
+	// meetings are the last good ones, read at LastSync.
+	Stale    bool      `json:"stale,omitempty"`
+	LastSync time.Time `json:"last_sync,omitzero"`
+	Features Features  `json:"features"`
+	Rules    Rules     `json:"rules"`
+}
+
+// Room names the room a panel stands at.
+type Room struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	TimeZone string `json:"tz"` // IANA name, e.g. "Europe/Zurich"
+}
+
+// Meeting is one meeting as a panel may show it.
+type Meeting struct {
+	ID string `json:"id"`
+	// Title is the text to show: the subject, the organizer's name or
+	// "Reserved", as the room's display mode and the meeting's privacy
+	// decide on the server. A private meeting's subject is never sent.
+	Title  string    `json:"title"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	AllDay bool      `json:"all_day,omitempty"`
+	// Private marks a private meeting (its Title is "Reserved").
+	Private bool `json:"private,omitempty"`
+	// Online marks a Teams (online) meeting.
+	Online bool `json:"online,omitempty"`
+	// CheckIn is set when someone must check in at the panel for the
+	// meeting to keep the room; CheckedIn once someone has.
+	CheckIn   bool `json:"check_in,omitempty"`
+	CheckedIn bool `json:"checked_in,omitempty"`
+	// Booked marks a meeting booked at a panel.
+	Booked bool `json:"booked,omitempty"`
+}
+
+// Features says what the panel may offer in this room.
+type Features struct {
+	Book      bool `json:"book,omitempty"`       // instant booking
+	Teams     bool `json:"teams,omitempty"`      // a Teams meeting with a booking
+	ExtendEnd bool `json:"extend_end,omitempty"` // extend or end the current meeting
+	CheckIn   bool `json:"check_in,omitempty"`   // check-in and auto-release
+}
+
+// Rules are the room's timing rules, so that a panel computes the same
+// status as the server while it is offline. Zero values take the defaults
+// documented on each field.
+type Rules struct {
+	// SoonMinutes: a meeting starting within this many minutes turns the
+	// room amber. Default 10.
+	SoonMinutes int `json:"soon_min,omitempty"`
+	// CheckInBeforeMinutes and CheckInAfterMinutes bound the check-in
+	// window around a meeting's start. Defaults 5 and 10.
+	CheckInBeforeMinutes int `json:"checkin_before_min,omitempty"`
+	CheckInAfterMinutes  int `json:"checkin_after_min,omitempty"`
+	// BookStepMinutes: booked ends snap to this step. Default 15.
+	BookStepMinutes int `json:"book_step_min,omitempty"`
+}
+
+// Action is what a request asks for.
+type Action string
+
+// The request actions. Append only.
+const (
+	ActionBook    Action = "book"
+	ActionExtend  Action = "extend"
+	ActionEnd     Action = "end"
+	ActionCheckIn Action = "checkin"
+)
+
+// Request is a panel asking the server to change the room's calendar. The
+// envelope's ID identifies it; a retry carries the same ID.
+type Request struct {
+	Action Action `json:"action"`
+	// MeetingID names the meeting to extend, end or check in to.
+	MeetingID string `json:"meeting_id,omitempty"`
+	// Minutes is the length of a booking or of an extension.
+	Minutes int `json:"minutes,omitempty"`
+	// Until books until this time instead (e.g. "until the next meeting").
+	Until time.Time `json:"until,omitzero"`
+	// Teams asks for a Teams meeting with the booking.
+	Teams bool `json:"teams,omitempty"`
+}
+
+// Result answers a Request; the envelope echoes its ID.
+type Result struct {
+	OK bool `json:"ok"`
+	// Meeting is the meeting booked or changed, when OK.
+	Meeting *Meeting `json:"meeting,omitempty"`
+	// JoinURL is the Teams meeting's join URL, when one was created.
+	JoinURL string `json:"join_url,omitempty"`
+	// Error says why not, when not OK.
+	Error *Error `json:"error,omitempty"`
+}
+
+// Pairing is what an unpaired panel shows: a code the admin approves, and
+// where.
+type Pairing struct {
+	Code    string    `json:"code"`    // e.g. "K7Q4-MX2P"
+	URL     string    `json:"url"`     // admin URL that carries the code, for the QR code
+	Expires time.Time `json:"expires"` // a fresh code comes before this
+}
+
+// Credential is sent once, when an admin approves a pairing. The panel
+// stores the token (mode 0600) and reconnects with it.
+type Credential struct {
+	DeviceID string `json:"device_id"`
+	Token    string `json:"token"`
+}
+
+// String hides the token, so a logged Credential leaks nothing.
+func (c Credential) String() string { return "credential(" + c.DeviceID + ")" }
+
+// Command asks a panel to do something for the admin.
+type Command struct {
+	Name    string `json:"name"`              // "identify", "screenshot"
+	Seconds int    `json:"seconds,omitempty"` // how long, for identify
+}
+
+// Report is a panel's answer to a command, or a problem reported at the
+// door.
+type Report struct {
+	Kind    string `json:"kind"`              // "screenshot", "problem"
+	PNG     []byte `json:"png,omitempty"`     // the current frame, for a screenshot
+	Problem string `json:"problem,omitempty"` // e.g. "projector broken"
+}
+
+// String summarizes the message for logs: its type and id, never its
+// payload (which may hold a credential or a private meeting's details).
+func (m Message) String() string {
+	if m.ID == "" {
+		return string(m.Type)
+	}
+	return string(m.Type) + " " + m.ID
+}

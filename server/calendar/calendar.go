@@ -1,0 +1,137 @@
+// Package calendar defines the contract between Lintel and a room-calendar
+// backend: Microsoft 365 through Microsoft Graph (package graph) or Lintel's
+// own built-in calendar (package builtin).
+//
+// A Provider knows rooms only by their calendar address: a mailbox address
+// for Microsoft 365, a room id for the built-in calendar. Everything else
+// about a room (its name, time zone, display mode) lives in the store; the
+// provider sees none of it, so it cannot leak what a panel must not show.
+package calendar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Event is one meeting in a room's calendar, as the backend reports it.
+// Cancelled events and events shown as free are dropped by the provider.
+type Event struct {
+	ID        string    // the backend's stable id (Graph: immutable id)
+	Subject   string    // never leaves the server when Private is set
+	Organizer string    // display name of the organizer
+	Start     time.Time // UTC; for all-day events, midnight of the first day in UTC terms
+	End       time.Time // UTC, exclusive
+	AllDay    bool
+	Private   bool   // sensitivity private or confidential
+	Online    bool   // an online (Teams) meeting
+	JoinURL   string // the online meeting's join URL, when there is one
+}
+
+// Booking asks a provider to create an event in a room's calendar.
+type Booking struct {
+	Subject string
+	Start   time.Time
+	End     time.Time
+	// Teams asks for a Teams meeting. A provider that cannot create one
+	// returns ErrNoOnlineMeeting rather than an event without a join URL.
+	Teams bool
+	// TransactionID makes creation idempotent: a retry with the same id
+	// returns the event the first call created.
+	TransactionID string
+}
+
+// RoomEvents is the answer for one room in a batched read. Err is set when
+// that room alone failed; the other rooms of the batch are still good.
+type RoomEvents struct {
+	Events []Event
+	Err    error
+}
+
+// Provider is a calendar backend. Implementations are safe for concurrent use.
+type Provider interface {
+	// Name is a short, stable label for logs and metrics: "builtin", "graph".
+	Name() string
+
+	// Events lists the events of each room that overlap [from, to), sorted by
+	// start. Backends that can batch (Graph's $batch) read many rooms in one
+	// round trip. The map has an entry for every requested room; a failure
+	// that affects all rooms (auth, network) is returned as the error.
+	Events(ctx context.Context, rooms []string, from, to time.Time) (map[string]RoomEvents, error)
+
+	// Book creates an event in the room's calendar.
+	Book(ctx context.Context, room string, b Booking) (Event, error)
+
+	// SetEnd moves the end of an event: extend, or end early.
+	SetEnd(ctx context.Context, room, eventID string, end time.Time) (Event, error)
+
+	// Release frees the room from an event that nobody checked in to: the
+	// room declines it with comment, which tells the organizer.
+	Release(ctx context.Context, room, eventID, comment string) error
+
+	// Check diagnoses the provider's access to one room's calendar.
+	Check(ctx context.Context, room string) Diagnosis
+}
+
+// Status is the outcome of a Check, one word the admin UI colours.
+type Status string
+
+const (
+	StatusOK           Status = "ok"
+	StatusDenied       Status = "denied"
+	StatusNotFound     Status = "not found"
+	StatusThrottled    Status = "throttled"
+	StatusAuthFailed   Status = "auth failed"
+	StatusTitlesHidden Status = "titles hidden"
+	StatusError        Status = "error"
+)
+
+// Diagnosis is what Check found for one room: a status and one sentence
+// that tells the admin exactly what to do about it ("" when OK).
+type Diagnosis struct {
+	Room   string `json:"room"`
+	Status Status `json:"status"`
+	Detail string `json:"detail"`        // what happened, in plain words
+	Fix    string `json:"fix,omitempty"` // what to do about it
+}
+
+// Error kinds. Providers wrap them (errors.Is works) in an *Error that
+// carries the room and the admin-facing explanation.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrDenied          = errors.New("access denied")
+	ErrAuth            = errors.New("authentication failed")
+	ErrThrottled       = errors.New("throttled")
+	ErrConflict        = errors.New("the slot is already taken")
+	ErrUnavailable     = errors.New("calendar unreachable")
+	ErrNoOnlineMeeting = errors.New("no Teams meeting was created")
+)
+
+// Error is a provider failure for one room, with what to do about it.
+type Error struct {
+	Kind error  // one of the Err* values above
+	Room string // the room's calendar address, "" when not room specific
+	Msg  string // what happened
+	Fix  string // what the admin should do, "" when nothing
+	// RetryAfter is set for throttling when the backend said how long to wait.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string {
+	s := e.Kind.Error()
+	if e.Room != "" {
+		s = e.Room + ": " + s
+	}
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Errorf builds an *Error of the given kind for a room.
+func Errorf(kind error, room, format string, args ...any) *Error {
+	return &Error{Kind: kind, Room: room, Msg: fmt.Sprintf(format, args...)}
+}
