@@ -1,0 +1,157 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Device is a paired door panel. Its credential is kept only as a hash in
+// the tokens bucket; the token itself never reaches the store.
+type Device struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Room     string    `json:"room"`
+	Created  time.Time `json:"created"`
+	Revoked  bool      `json:"revoked,omitempty"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	Firmware string    `json:"firmware,omitempty"`
+	Protocol int       `json:"protocol,omitempty"`
+	Addr     string    `json:"addr,omitempty"`
+}
+
+// AddDevice stores a new device with the hash of its token.
+func (db *DB) AddDevice(d Device, tokenHash string) error {
+	if d.ID == "" || !validID(d.ID) {
+		return fmt.Errorf("store: invalid device id %q", d.ID)
+	}
+	return db.update(func(tx *bolt.Tx) error {
+		devs := root(tx, devicesBucket)
+		if devs.Get([]byte(d.ID)) != nil {
+			return fmt.Errorf("store: device %q: %w", d.ID, ErrExists)
+		}
+		if err := root(tx, tokensBucket).Put([]byte(tokenHash), []byte(d.ID)); err != nil {
+			return err
+		}
+		return putJSON(devs, d.ID, d)
+	})
+}
+
+// DeviceByToken returns the device whose token hashes to tokenHash, or
+// ErrNotFound.
+func (db *DB) DeviceByToken(tokenHash string) (Device, error) {
+	var d Device
+	err := db.view(func(tx *bolt.Tx) error {
+		id := root(tx, tokensBucket).Get([]byte(tokenHash))
+		if id == nil {
+			return ErrNotFound
+		}
+		return getJSON(root(tx, devicesBucket), string(id), &d)
+	})
+	if err != nil {
+		return Device{}, fmt.Errorf("store: device by token: %w", err)
+	}
+	return d, nil
+}
+
+// Device returns one device, or ErrNotFound.
+func (db *DB) Device(id string) (Device, error) {
+	var d Device
+	err := db.view(func(tx *bolt.Tx) error { return getJSON(root(tx, devicesBucket), id, &d) })
+	if err != nil {
+		return Device{}, fmt.Errorf("store: device %q: %w", id, err)
+	}
+	return d, nil
+}
+
+// Devices returns every device, ordered by name then id.
+func (db *DB) Devices() ([]Device, error) {
+	var out []Device
+	err := db.view(func(tx *bolt.Tx) error {
+		return root(tx, devicesBucket).ForEach(func(k, v []byte) error {
+			var d Device
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("store: decode device %s: %w", k, err)
+			}
+			out = append(out, d)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, err
+}
+
+// UpdateDevice applies fn to a stored device and saves the result.
+func (db *DB) UpdateDevice(id string, fn func(*Device) error) (Device, error) {
+	var d Device
+	err := db.update(func(tx *bolt.Tx) error {
+		devs := root(tx, devicesBucket)
+		if err := getJSON(devs, id, &d); err != nil {
+			return fmt.Errorf("store: device %q: %w", id, err)
+		}
+		if err := fn(&d); err != nil {
+			return err
+		}
+		d.ID = id
+		return putJSON(devs, id, d)
+	})
+	return d, err
+}
+
+// RevokeDevice marks a device revoked and forgets its token hash, so the
+// credential can never authenticate again.
+func (db *DB) RevokeDevice(id string) error {
+	return db.update(func(tx *bolt.Tx) error {
+		devs := root(tx, devicesBucket)
+		var d Device
+		if err := getJSON(devs, id, &d); err != nil {
+			return fmt.Errorf("store: device %q: %w", id, err)
+		}
+		if err := deleteTokensOf(root(tx, tokensBucket), id); err != nil {
+			return err
+		}
+		d.Revoked = true
+		return putJSON(devs, id, d)
+	})
+}
+
+// DeleteDevice removes a device and its token hash.
+func (db *DB) DeleteDevice(id string) error {
+	return db.update(func(tx *bolt.Tx) error {
+		devs := root(tx, devicesBucket)
+		if devs.Get([]byte(id)) == nil {
+			return fmt.Errorf("store: device %q: %w", id, ErrNotFound)
+		}
+		if err := deleteTokensOf(root(tx, tokensBucket), id); err != nil {
+			return err
+		}
+		return devs.Delete([]byte(id))
+	})
+}
+
+func deleteTokensOf(tokens *bolt.Bucket, id string) error {
+	var hashes [][]byte
+	err := tokens.ForEach(func(k, v []byte) error {
+		if string(v) == id {
+			hashes = append(hashes, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range hashes {
+		if err := tokens.Delete(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}

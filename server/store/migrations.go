@@ -1,0 +1,56 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migrations bring the store from one schema version to the next. Entry i
+// moves version i to version i+1; the list only grows. Each runs in the same
+// transaction as the version bump, so a crash leaves the old version whole.
+var migrations = []func(tx *bolt.Tx) error{
+	// 0 -> 1: the initial buckets.
+	func(tx *bolt.Tx) error {
+		r := tx.Bucket(rootBucket)
+		for _, name := range [][]byte{roomsBucket, devicesBucket, tokensBucket, statesBucket, eventsBucket, requestsBucket, settingsBucket} {
+			if _, err := r.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// SchemaVersion is the version a store has after Open.
+func SchemaVersion() int { return len(migrations) }
+
+func (db *DB) migrate() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		r, err := tx.CreateBucketIfNotExists(rootBucket)
+		if err != nil {
+			return fmt.Errorf("create root bucket: %w", err)
+		}
+		meta, err := r.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return fmt.Errorf("create meta bucket: %w", err)
+		}
+		var version uint64
+		if v := meta.Get([]byte("schema")); v != nil {
+			if len(v) != 8 {
+				return fmt.Errorf("schema version is %d bytes, want 8: not a Lintel database?", len(v))
+			}
+			version = binary.BigEndian.Uint64(v)
+		}
+		if version > uint64(len(migrations)) {
+			return fmt.Errorf("schema version %d is newer than this lintel-server knows (%d): upgrade lintel-server", version, len(migrations))
+		}
+		for ; version < uint64(len(migrations)); version++ {
+			if err := migrations[version](tx); err != nil {
+				return fmt.Errorf("migrate schema %d to %d: %w", version, version+1, err)
+			}
+		}
+		return meta.Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, version))
+	})
+}

@@ -1,0 +1,239 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func openTemp(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "lintel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestOpenCreatesPrivateFileAndPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "lintel.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := Room{ID: "r1", Name: "Matterhorn", Calendar: "r1", TimeZone: "Europe/Zurich", Display: DisplayTitle}
+	if err := db.PutRoom(room); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("file mode %o, want 600", perm)
+	}
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.Room("r1")
+	if err != nil || got.Name != "Matterhorn" {
+		t.Fatalf("after reopen: %+v, %v", got, err)
+	}
+}
+
+func TestOpenLockedNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lintel.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = Open(path) // flock is per open file: a second open is refused like another process's
+	if err == nil {
+		t.Fatal("opened a locked file")
+	}
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "locked by another process") {
+		t.Errorf("error does not name the file and the lock: %v", err)
+	}
+}
+
+func TestOpenCorruptNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lintel.db")
+	junk := make([]byte, 64<<10)
+	for i := range junk {
+		junk[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path)
+	if err == nil {
+		t.Fatal("opened a corrupt file")
+	}
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a valid Lintel database") {
+		t.Errorf("error does not name the file and the problem: %v", err)
+	}
+}
+
+func TestMigrationsReachCurrentVersionAndRefuseNewer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lintel.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version uint64
+	db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(rootBucket).Bucket(metaBucket).Get([]byte("schema"))
+		for _, b := range v {
+			version = version<<8 | uint64(b)
+		}
+		return nil
+	})
+	if version != uint64(SchemaVersion()) {
+		t.Errorf("schema version %d, want %d", version, SchemaVersion())
+	}
+	// A store written by a newer server must not be opened (and damaged).
+	db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(rootBucket).Bucket(metaBucket).Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
+	})
+	db.Close()
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "newer than this lintel-server") {
+		t.Errorf("opening a newer schema: %v", err)
+	}
+}
+
+func TestMigrationZeroCreatesBuckets(t *testing.T) {
+	db := openTemp(t)
+	db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{roomsBucket, devicesBucket, tokensBucket, statesBucket, eventsBucket, requestsBucket, settingsBucket} {
+			if root(tx, name) == nil {
+				t.Errorf("bucket %s missing after migration 0", name)
+			}
+		}
+		return nil
+	})
+}
+
+func TestRoomValidation(t *testing.T) {
+	db := openTemp(t)
+	bad := []Room{
+		{ID: "", Name: "x", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
+		{ID: "a/b", Name: "x", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
+		{ID: "a", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
+		{ID: "a", Name: "x", Calendar: "x", TimeZone: "UTC", Display: "everything"},
+	}
+	for _, r := range bad {
+		if err := db.PutRoom(r); err == nil {
+			t.Errorf("stored invalid room %+v", r)
+		}
+	}
+	if rooms, _ := db.Rooms(); len(rooms) != 0 {
+		t.Errorf("invalid rooms were stored: %+v", rooms)
+	}
+}
+
+func TestDeviceTokensAndRevocation(t *testing.T) {
+	db := openTemp(t)
+	d := Device{ID: "d1", Name: "Door 1", Room: "r1", Created: time.Now()}
+	if err := db.AddDevice(d, "hash-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddDevice(d, "hash-2"); !errors.Is(err, ErrExists) {
+		t.Errorf("adding a device twice: %v, want ErrExists", err)
+	}
+	got, err := db.DeviceByToken("hash-1")
+	if err != nil || got.ID != "d1" {
+		t.Fatalf("by token: %+v %v", got, err)
+	}
+	if _, err := db.DeviceByToken("hash-2"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused add left its token behind: %v", err)
+	}
+	if err := db.RevokeDevice("d1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DeviceByToken("hash-1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoked token still authenticates: %v", err)
+	}
+	got, _ = db.Device("d1")
+	if !got.Revoked {
+		t.Error("device not marked revoked")
+	}
+}
+
+func TestUpdateEventsIsAllOrNothing(t *testing.T) {
+	db := openTemp(t)
+	db.PutRoom(Room{ID: "r1", Name: "R", Calendar: "r1", TimeZone: "UTC", Display: DisplayTitle})
+	start := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	err := db.UpdateEvents("r1", func(ev []Event) ([]Event, error) {
+		return append(ev, Event{ID: "b", Start: start.Add(time.Hour)}, Event{ID: "a", Start: start}), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("conflict")
+	err = db.UpdateEvents("r1", func(ev []Event) ([]Event, error) { return nil, boom })
+	if !errors.Is(err, boom) {
+		t.Errorf("fn's error: %v", err)
+	}
+	evs, _ := db.Events("r1")
+	if len(evs) != 2 || evs[0].ID != "a" || evs[1].ID != "b" {
+		t.Errorf("events after an aborted update: %+v", evs)
+	}
+	if err := db.UpdateEvents("nope", func(ev []Event) ([]Event, error) { return ev, nil }); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown room: %v", err)
+	}
+	if err := db.DeleteRoom("r1"); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := db.Events("r1"); len(evs) != 0 {
+		t.Errorf("events outlived their room: %+v", evs)
+	}
+}
+
+func TestSnapshotIsAnOpenableCopy(t *testing.T) {
+	db := openTemp(t)
+	db.PutRoom(Room{ID: "r1", Name: "R", Calendar: "r1", TimeZone: "UTC", Display: DisplayTitle})
+	path := filepath.Join(t.TempDir(), "backup.db")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Snapshot(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	copy, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copy.Close()
+	if r, err := copy.Room("r1"); err != nil || r.Name != "R" {
+		t.Errorf("snapshot lacks the room: %+v %v", r, err)
+	}
+}
+
+func TestOutcomes(t *testing.T) {
+	db := openTemp(t)
+	t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	db.PutOutcome(Outcome{Device: "d1", ID: "1", At: t0, Result: []byte(`{"ok":true}`)})
+	db.PutOutcome(Outcome{Device: "d1", ID: "2", At: t0.Add(time.Minute), Result: []byte(`{"ok":false}`)})
+	if o, err := db.Outcome("d1", "1"); err != nil || string(o.Result) != `{"ok":true}` {
+		t.Errorf("outcome: %+v %v", o, err)
+	}
+	if _, err := db.Outcome("d2", "1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another device's request id: %v", err)
+	}
+	all, _ := db.Outcomes(1)
+	if len(all) != 1 || all[0].ID != "2" {
+		t.Errorf("newest first: %+v", all)
+	}
+}
