@@ -1,0 +1,354 @@
+// Package sync keeps every room's state current: it polls the calendar
+// provider on a schedule (with jitter, and backoff while the provider
+// fails), builds each room's state under the room's display mode, stores
+// it, and publishes it to the room's panels only when it really changed.
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	gosync "sync"
+	"time"
+
+	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/store"
+)
+
+// Publisher delivers a room's state to its panels (the hub).
+type Publisher interface {
+	Publish(room string, st proto.State)
+}
+
+// CheckIns tells which meetings someone checked in to at a panel (the
+// booking service); nil means nobody ever checks in.
+type CheckIns interface {
+	CheckedIn(room, eventID string) bool
+}
+
+// Opts configures a Syncer. Zero values take the documented defaults.
+type Opts struct {
+	Provider  calendar.Provider // required
+	Store     *store.DB         // required
+	Publisher Publisher         // required
+	CheckIns  CheckIns
+	Logger    *slog.Logger // default: discard
+	// Interval between polls of every room. Default 15 s; each wait is
+	// jittered by up to ±10% so many servers do not poll in lockstep.
+	Interval time.Duration
+	// MaxBackoff caps the wait after failed polls. Default 5 min.
+	MaxBackoff time.Duration
+	// Ahead is how far past the start of the room's local day the window
+	// reaches. Default 36 h.
+	Ahead time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Syncer polls and publishes. Create it with New.
+type Syncer struct {
+	opts Opts
+	log  *slog.Logger
+
+	mu    gosync.Mutex
+	rooms map[string]*roomSync
+}
+
+// roomSync is what the syncer remembers of one room.
+type roomSync struct {
+	state    proto.State // last published
+	key      []byte      // state without ServerTime, for change detection
+	polled   time.Time   // start of the poll whose result is published
+	lastGood time.Time   // last successful read of the calendar
+}
+
+// New returns a Syncer.
+func New(opts Opts) *Syncer {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 15 * time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.Ahead <= 0 {
+		opts.Ahead = 36 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Syncer{opts: opts, log: opts.Logger, rooms: map[string]*roomSync{}}
+}
+
+// Run publishes the stored states (so panels are served at once after a
+// restart), then polls every room until ctx ends.
+func (s *Syncer) Run(ctx context.Context) error {
+	s.LoadStored()
+	failures := 0
+	for {
+		err := s.SyncAll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := s.opts.Interval
+		if err != nil {
+			failures++
+			wait = min(s.opts.Interval<<min(failures, 10), s.opts.MaxBackoff)
+			s.log.Warn("calendar poll failed; keeping the last good states", "provider", s.opts.Provider.Name(), "retry_in", wait.Round(time.Second), "err", err)
+		} else {
+			failures = 0
+		}
+		wait = time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64()))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// LoadStored publishes each room's last stored state, marked stale until
+// the first poll confirms it.
+func (s *Syncer) LoadStored() {
+	rooms, err := s.opts.Store.Rooms()
+	if err != nil {
+		s.log.Error("cannot list rooms", "err", err)
+		return
+	}
+	for _, r := range rooms {
+		data, err := s.opts.Store.State(r.ID)
+		if err != nil {
+			continue
+		}
+		var st proto.State
+		if err := json.Unmarshal(data, &st); err != nil {
+			s.log.Warn("ignoring unreadable stored state", "room", r.ID, "err", err)
+			continue
+		}
+		st.Stale = true
+		st.ServerTime = s.opts.Now().UTC()
+		s.apply(r.ID, st, time.Time{}, st.LastSync)
+	}
+}
+
+// SyncAll polls every room once. It returns an error when the provider
+// failed as a whole; rooms that failed alone are marked stale and logged.
+func (s *Syncer) SyncAll(ctx context.Context) error {
+	rooms, err := s.opts.Store.Rooms()
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return s.poll(ctx, rooms)
+}
+
+// Refresh polls one room now and publishes its state if it changed: the
+// admin API and bookings call it so a change shows at once.
+func (s *Syncer) Refresh(ctx context.Context, roomID string) error {
+	r, err := s.opts.Store.Room(roomID)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return s.poll(ctx, []store.Room{r})
+}
+
+// State returns the last state published for a room.
+func (s *Syncer) State(roomID string) (proto.State, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs, ok := s.rooms[roomID]
+	if !ok {
+		return proto.State{}, false
+	}
+	return rs.state, true
+}
+
+// Forget drops a removed room.
+func (s *Syncer) Forget(roomID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.rooms, roomID)
+}
+
+// poll reads the rooms' calendars in one batched call per time zone (the
+// window starts at the room's local midnight) and applies the results.
+func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
+	started := s.opts.Now()
+	byZone := map[string][]store.Room{}
+	for _, r := range rooms {
+		byZone[r.TimeZone] = append(byZone[r.TimeZone], r)
+	}
+	var errs []error
+	for tz, group := range byZone {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			s.log.Error("room has an unknown time zone; using UTC", "tz", tz, "err", err)
+			loc = time.UTC
+		}
+		local := started.In(loc)
+		from := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+		to := from.Add(s.opts.Ahead)
+		addrs := make([]string, len(group))
+		for i, r := range group {
+			addrs[i] = r.Calendar
+		}
+		got, err := s.opts.Provider.Events(ctx, addrs, from, to)
+		if err != nil {
+			errs = append(errs, err)
+			for _, r := range group {
+				s.markStale(r, started)
+			}
+			continue
+		}
+		for _, r := range group {
+			res, ok := got[r.Calendar]
+			if !ok {
+				res.Err = fmt.Errorf("provider returned nothing for %s", r.Calendar)
+			}
+			if res.Err != nil {
+				s.log.Warn("cannot read room calendar; keeping its last good state", "room", r.ID, "calendar", r.Calendar, "err", res.Err)
+				s.markStale(r, started)
+				continue
+			}
+			s.apply(r.ID, s.build(r, res.Events, started, started, false), started, started)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("sync: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// markStale republishes a room's last good state marked stale, or, for a
+// room never read, an empty stale state so its panels say so.
+func (s *Syncer) markStale(r store.Room, polled time.Time) {
+	s.mu.Lock()
+	rs, ok := s.rooms[r.ID]
+	var st proto.State
+	var lastGood time.Time
+	if ok {
+		st, lastGood = rs.state, rs.lastGood
+	}
+	s.mu.Unlock()
+	if !ok {
+		st = s.build(r, nil, polled, time.Time{}, true)
+	}
+	st.Stale = true
+	st.LastSync = lastGood
+	st.ServerTime = polled.UTC()
+	s.apply(r.ID, st, polled, lastGood)
+}
+
+// build makes the state a room's panels get, applying the display mode.
+func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time.Time, stale bool) proto.State {
+	st := proto.State{
+		Room:       proto.Room{ID: r.ID, Name: r.Name, TimeZone: r.TimeZone},
+		ServerTime: now.UTC(),
+		Meetings:   make([]proto.Meeting, 0, len(events)),
+		Stale:      stale,
+		Features: proto.Features{
+			Book:      r.Booking.Instant,
+			Teams:     r.Booking.Instant && r.Booking.Teams,
+			ExtendEnd: r.Booking.ExtendEnd,
+			CheckIn:   r.Booking.CheckIn,
+		},
+		Rules: proto.Rules{
+			SoonMinutes:          r.Booking.SoonMinutes,
+			CheckInBeforeMinutes: r.Booking.CheckInBefore,
+			CheckInAfterMinutes:  r.Booking.CheckInAfter,
+			BookStepMinutes:      r.Booking.StepMinutes,
+		},
+	}
+	if stale && !lastSync.IsZero() {
+		// Only a stale state says when it was read: a fresh one would
+		// differ on every poll and be republished for nothing.
+		st.LastSync = lastSync.UTC()
+	}
+	for _, e := range events {
+		m := proto.Meeting{
+			ID: e.ID, Title: Title(r.Display, e), Start: e.Start.UTC(), End: e.End.UTC(),
+			AllDay: e.AllDay, Private: e.Private, Online: e.Online,
+			CheckIn: r.Booking.CheckIn && !e.AllDay,
+		}
+		if m.CheckIn && s.opts.CheckIns != nil {
+			m.CheckedIn = s.opts.CheckIns.CheckedIn(r.ID, e.ID)
+		}
+		st.Meetings = append(st.Meetings, m)
+	}
+	return st
+}
+
+// Reserved is what a panel shows for a meeting it may not name.
+const Reserved = "Reserved"
+
+// Title is what a panel may show for an event under a display mode
+// (DESIGN.md, privacy rule): a private meeting is always "Reserved", and
+// so is anything when there is nothing else to show.
+func Title(mode string, e calendar.Event) string {
+	if e.Private {
+		return Reserved
+	}
+	var t string
+	switch mode {
+	case store.DisplayTitle:
+		t = e.Subject
+		if t == "" {
+			t = e.Organizer
+		}
+	case store.DisplayOrganizer:
+		t = e.Organizer
+	}
+	if t == "" {
+		return Reserved
+	}
+	return t
+}
+
+// apply records a room's new state and publishes it if it differs from
+// the last one in more than its server time. A result from a poll that
+// started before the one already applied is dropped, so a slow poll never
+// overwrites a newer refresh.
+func (s *Syncer) apply(roomID string, st proto.State, polled, lastGood time.Time) {
+	key := changeKey(st)
+	s.mu.Lock()
+	rs, ok := s.rooms[roomID]
+	if !ok {
+		rs = &roomSync{}
+		s.rooms[roomID] = rs
+	}
+	if polled.Before(rs.polled) {
+		s.mu.Unlock()
+		return
+	}
+	rs.polled = polled
+	if !lastGood.IsZero() {
+		rs.lastGood = lastGood
+	}
+	changed := !bytes.Equal(rs.key, key)
+	if changed {
+		rs.state, rs.key = st, key
+	}
+	s.mu.Unlock()
+	if !changed {
+		return
+	}
+	if data, err := json.Marshal(st); err != nil {
+		s.log.Error("cannot encode room state", "room", roomID, "err", err)
+	} else if err := s.opts.Store.PutState(roomID, data); err != nil {
+		s.log.Error("cannot store room state; panels still get it", "room", roomID, "err", err)
+	}
+	s.opts.Publisher.Publish(roomID, st)
+	s.log.Debug("published room state", "room", roomID, "meetings", len(st.Meetings), "stale", st.Stale)
+}
+
+func changeKey(st proto.State) []byte {
+	st.ServerTime = time.Time{}
+	b, _ := json.Marshal(st)
+	return b
+}
