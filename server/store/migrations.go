@@ -21,6 +21,16 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 1 -> 2: administrators, their sessions and API tokens.
+	func(tx *bolt.Tx) error {
+		r := tx.Bucket(rootBucket)
+		for _, name := range [][]byte{adminsBucket, sessionsBucket, apiTokensBucket} {
+			if _, err := r.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version a store has after Open.

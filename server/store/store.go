@@ -14,6 +14,9 @@
 //	  events/    <room id>/ <event id> -> Event (JSON): the built-in calendar
 //	  requests/  <device id>/<request id> -> Outcome (JSON): idempotency
 //	  settings/  <key> -> JSON
+//	  admins/    <username> -> Admin (JSON, password as a bcrypt hash)
+//	  sessions/  <sha256(session id), hex> -> Session (JSON)
+//	  apitokens/ <sha256(token), hex> -> APIToken (JSON)
 //
 // Values are JSON: readable with bbolt's own tools when something goes wrong,
 // and forgiving when a field is added.
@@ -37,15 +40,18 @@ var (
 )
 
 var (
-	rootBucket     = []byte("v1")
-	metaBucket     = []byte("meta")
-	roomsBucket    = []byte("rooms")
-	devicesBucket  = []byte("devices")
-	tokensBucket   = []byte("tokens")
-	statesBucket   = []byte("states")
-	eventsBucket   = []byte("events")
-	requestsBucket = []byte("requests")
-	settingsBucket = []byte("settings")
+	rootBucket      = []byte("v1")
+	metaBucket      = []byte("meta")
+	roomsBucket     = []byte("rooms")
+	devicesBucket   = []byte("devices")
+	tokensBucket    = []byte("tokens")
+	statesBucket    = []byte("states")
+	eventsBucket    = []byte("events")
+	requestsBucket  = []byte("requests")
+	settingsBucket  = []byte("settings")
+	adminsBucket    = []byte("admins")
+	sessionsBucket  = []byte("sessions")
+	apiTokensBucket = []byte("apitokens")
 )
 
 // DB is an open store. It is safe for concurrent use.

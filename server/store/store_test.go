@@ -111,6 +111,55 @@ func TestMigrationsReachCurrentVersionAndRefuseNewer(t *testing.T) {
 	}
 }
 
+// TestMigrationFromVersionOne opens a store as version 1 left it and checks
+// that migration 1 -> 2 adds the admin buckets and keeps the data.
+func TestMigrationFromVersionOne(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lintel.db")
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		r, _ := tx.CreateBucket(rootBucket)
+		meta, _ := r.CreateBucket(metaBucket)
+		if err := migrations[0](tx); err != nil {
+			return err
+		}
+		r.Bucket(roomsBucket).Put([]byte("r1"), []byte(`{"id":"r1","name":"Kept","calendar":"r1","tz":"UTC","display":"title"}`))
+		return meta.Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 1})
+	})
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if r, err := db.Room("r1"); err != nil || r.Name != "Kept" {
+		t.Errorf("room lost in migration: %+v %v", r, err)
+	}
+	if err := db.PutAdmin(Admin{Username: "a", PasswordHash: []byte("h")}); err != nil {
+		t.Errorf("admins bucket missing after migration 1 -> 2: %v", err)
+	}
+}
+
+func TestSessionsExpire(t *testing.T) {
+	db := openTemp(t)
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	db.PutSession("h", Session{Admin: "a", Expires: now.Add(time.Hour)})
+	if s, err := db.Session("h", now); err != nil || s.Admin != "a" {
+		t.Errorf("live session: %+v %v", s, err)
+	}
+	if _, err := db.Session("h", now.Add(time.Hour)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("expired session: %v", err)
+	}
+	if _, err := db.Session("h", now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an expired session was not deleted: %v", err)
+	}
+}
+
 func TestMigrationZeroCreatesBuckets(t *testing.T) {
 	db := openTemp(t)
 	db.bolt.View(func(tx *bolt.Tx) error {

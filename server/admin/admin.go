@@ -1,0 +1,181 @@
+// Package admin serves the facilities admin: a JSON API under /api/v1 for
+// scripts and the CLI, and the web UI. Every request is authenticated:
+// API calls with a bearer API token, the web UI with a session cookie.
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/devices"
+	"github.com/lintelhq/lintel/server/store"
+	"github.com/lintelhq/lintel/server/sync"
+)
+
+// Panels is what admin needs of the connected panels (the hub).
+type Panels interface {
+	Disconnect(deviceID string, code proto.Code, reason string)
+	Move(deviceID, room string)
+}
+
+// Opts configures the admin server.
+type Opts struct {
+	Store    *store.DB         // required
+	Devices  *devices.Service  // required
+	Provider calendar.Provider // the connector, for test all
+	Builtin  *builtin.Calendar // the built-in calendar's editor; nil when another connector is used
+	Sync     *sync.Syncer      // required: changes show at once
+	Panels   Panels            // required
+	Logger   *slog.Logger      // default: discard
+	Now      func() time.Time  // default: time.Now
+}
+
+// Server is the admin HTTP handler.
+type Server struct {
+	opts Opts
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New returns the admin server.
+func New(opts Opts) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+		s.mux.Handle(pattern, s.requireToken(h))
+	}
+	api("GET /api/v1/rooms", s.listRooms)
+	api("POST /api/v1/rooms", s.createRoom)
+	api("GET /api/v1/rooms/{room}", s.getRoom)
+	api("PUT /api/v1/rooms/{room}", s.putRoom)
+	api("DELETE /api/v1/rooms/{room}", s.deleteRoom)
+	api("GET /api/v1/rooms/{room}/state", s.roomState)
+	api("GET /api/v1/rooms/{room}/events", s.listEvents)
+	api("POST /api/v1/rooms/{room}/events", s.addEvent)
+	api("PUT /api/v1/rooms/{room}/events/{event}", s.changeEvent)
+	api("DELETE /api/v1/rooms/{room}/events/{event}", s.removeEvent)
+	api("GET /api/v1/devices", s.listDevices)
+	api("POST /api/v1/devices", s.addDevice)
+	api("POST /api/v1/devices/{device}/revoke", s.revokeDevice)
+	api("GET /api/v1/test", s.testAll)
+	s.mux.Handle("/api/", s.requireToken(func(w http.ResponseWriter, r *http.Request) error {
+		return httpError(http.StatusNotFound, "no such API endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+}
+
+// apiError is an error with the HTTP status it maps to.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func httpError(status int, format string, args ...any) error {
+	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// requireToken authenticates an API call by its bearer token, runs h and
+// turns its error into a JSON error answer.
+func (s *Server) requireToken(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			writeError(w, httpError(http.StatusUnauthorized, "this API needs an API token: send it as 'Authorization: Bearer <token>'"))
+			return
+		}
+		if _, err := s.opts.Store.APIToken(devices.HashToken(token)); err != nil {
+			writeError(w, httpError(http.StatusUnauthorized, "the API token is not valid; create one with 'lintel-server admin token'"))
+			return
+		}
+		if err := h(w, r); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				s.log.Error("admin API failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			writeError(w, err)
+		}
+	})
+}
+
+// writeError answers {"error": "..."} with the error's status: an
+// *apiError's own, 404 for unknown things, 409 for conflicts, else 500.
+func writeError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		status = ae.status
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, calendar.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, store.ErrExists), errors.Is(err, calendar.ErrConflict):
+		status = http.StatusConflict
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// readJSON decodes a request body strictly, at most 1 MiB.
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return httpError(http.StatusBadRequest, "request body is not valid JSON for this endpoint: %v", err)
+	}
+	return nil
+}
+
+// NewAPIToken creates an API token for an admin and returns it; the store
+// keeps only its hash.
+func NewAPIToken(db *store.DB, name, admin string, now time.Time) (string, error) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := "lintel_api_" + base64.RawURLEncoding.EncodeToString(b)
+	if err := db.PutAPIToken(devices.HashToken(token), store.APIToken{Name: name, Admin: admin, Created: now.UTC()}); err != nil {
+		return "", fmt.Errorf("admin: create API token: %w", err)
+	}
+	return token, nil
+}
+
+// refresh re-reads a room's calendar so a change reaches its panels at once.
+func (s *Server) refresh(ctx context.Context, room string) {
+	if err := s.opts.Sync.Refresh(ctx, room); err != nil {
+		s.log.Warn("refresh after change failed; the next poll will pick it up", "room", room, "err", err)
+	}
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, calendar.ErrNotFound)
+}

@@ -1,0 +1,244 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/store"
+)
+
+func (s *Server) listRooms(w http.ResponseWriter, r *http.Request) error {
+	rooms, err := s.opts.Store.Rooms()
+	if err != nil {
+		return err
+	}
+	if rooms == nil {
+		rooms = []store.Room{}
+	}
+	writeJSON(w, http.StatusOK, rooms)
+	return nil
+}
+
+func (s *Server) getRoom(w http.ResponseWriter, r *http.Request) error {
+	room, err := s.opts.Store.Room(r.PathValue("room"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, room)
+	return nil
+}
+
+func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) error {
+	var room store.Room
+	if err := readJSON(r, &room); err != nil {
+		return err
+	}
+	if _, err := s.opts.Store.Room(room.ID); err == nil {
+		return httpError(http.StatusConflict, "room %q exists already; change it with PUT /api/v1/rooms/%s", room.ID, room.ID)
+	}
+	return s.saveRoom(w, r, room, http.StatusCreated)
+}
+
+func (s *Server) putRoom(w http.ResponseWriter, r *http.Request) error {
+	var room store.Room
+	if err := readJSON(r, &room); err != nil {
+		return err
+	}
+	if room.ID != r.PathValue("room") {
+		return httpError(http.StatusBadRequest, "the room id in the body (%q) differs from the URL's (%q)", room.ID, r.PathValue("room"))
+	}
+	return s.saveRoom(w, r, room, http.StatusOK)
+}
+
+func (s *Server) saveRoom(w http.ResponseWriter, r *http.Request, room store.Room, status int) error {
+	if room.Calendar == "" && s.opts.Builtin != nil {
+		room.Calendar = room.ID // the built-in calendar knows rooms by id
+	}
+	if room.Display == "" {
+		room.Display = store.DisplayTitle
+	}
+	if _, err := time.LoadLocation(room.TimeZone); err != nil || room.TimeZone == "" {
+		return httpError(http.StatusBadRequest, "time zone %q is not an IANA time zone such as Europe/Zurich", room.TimeZone)
+	}
+	if err := room.Validate(); err != nil {
+		return httpError(http.StatusBadRequest, "%v", err)
+	}
+	if err := s.opts.Store.PutRoom(room); err != nil {
+		return err
+	}
+	s.refresh(r.Context(), room.ID)
+	writeJSON(w, status, room)
+	return nil
+}
+
+func (s *Server) deleteRoom(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("room")
+	if err := s.opts.Store.DeleteRoom(id); err != nil {
+		return err
+	}
+	s.opts.Sync.Forget(id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) roomState(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("room")
+	st, ok := s.opts.Sync.State(id)
+	if !ok {
+		if _, err := s.opts.Store.Room(id); err != nil {
+			return err
+		}
+		return httpError(http.StatusNotFound, "room %q has no state yet: its calendar has not been read", id)
+	}
+	loc, err := time.LoadLocation(st.Room.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := proto.At(st.Meetings, s.opts.Now(), st.Rules, loc)
+	writeJSON(w, http.StatusOK, map[string]any{"status": now.Status, "until": now.Until, "current": now.Current, "state": st})
+	return nil
+}
+
+// editor returns the built-in calendar, or an error that says why events
+// cannot be edited here.
+func (s *Server) editor() (*builtin.Calendar, error) {
+	if s.opts.Builtin == nil {
+		return nil, httpError(http.StatusConflict, "events can only be edited in the built-in calendar; this server reads rooms from %s, edit them there", s.opts.Provider.Name())
+	}
+	return s.opts.Builtin, nil
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	cal, err := s.editor()
+	if err != nil {
+		return err
+	}
+	evs, err := cal.List(r.Context(), r.PathValue("room"))
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []store.Event{}
+	}
+	writeJSON(w, http.StatusOK, evs)
+	return nil
+}
+
+func (s *Server) addEvent(w http.ResponseWriter, r *http.Request) error {
+	cal, err := s.editor()
+	if err != nil {
+		return err
+	}
+	var in builtin.Input
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	room := r.PathValue("room")
+	ev, err := cal.Add(r.Context(), room, in)
+	if err != nil {
+		return eventError(err)
+	}
+	s.refresh(r.Context(), room)
+	writeJSON(w, http.StatusCreated, ev)
+	return nil
+}
+
+func (s *Server) changeEvent(w http.ResponseWriter, r *http.Request) error {
+	cal, err := s.editor()
+	if err != nil {
+		return err
+	}
+	var in builtin.Input
+	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	room := r.PathValue("room")
+	ev, err := cal.Change(r.Context(), room, r.PathValue("event"), in)
+	if err != nil {
+		return eventError(err)
+	}
+	s.refresh(r.Context(), room)
+	writeJSON(w, http.StatusOK, ev)
+	return nil
+}
+
+func (s *Server) removeEvent(w http.ResponseWriter, r *http.Request) error {
+	cal, err := s.editor()
+	if err != nil {
+		return err
+	}
+	room := r.PathValue("room")
+	if err := cal.Remove(r.Context(), room, r.PathValue("event")); err != nil {
+		return err
+	}
+	s.refresh(r.Context(), room)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// eventError maps an invalid event to 400; the rest keep their status.
+func eventError(err error) error {
+	var ce *calendar.Error
+	if errors.As(err, &ce) || isNotFound(err) {
+		return err
+	}
+	return httpError(http.StatusBadRequest, "%v", err)
+}
+
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) error {
+	devs, err := s.opts.Store.Devices()
+	if err != nil {
+		return err
+	}
+	if devs == nil {
+		devs = []store.Device{}
+	}
+	writeJSON(w, http.StatusOK, devs)
+	return nil
+}
+
+func (s *Server) addDevice(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Room string `json:"room"`
+		Name string `json:"name"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	d, token, err := s.opts.Devices.Add(r.Context(), req.Room, req.Name)
+	if err != nil {
+		return err
+	}
+	// The one time the credential is shown: the caller hands it to the panel.
+	writeJSON(w, http.StatusCreated, map[string]any{"device": d, "token": token})
+	return nil
+}
+
+func (s *Server) revokeDevice(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("device")
+	if err := s.opts.Devices.Revoke(r.Context(), id); err != nil {
+		return err
+	}
+	s.opts.Panels.Disconnect(id, proto.CodeRevoked, "this panel was removed by an administrator; pair it again")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) testAll(w http.ResponseWriter, r *http.Request) error {
+	rooms, err := s.opts.Store.Rooms()
+	if err != nil {
+		return err
+	}
+	out := make([]calendar.Diagnosis, 0, len(rooms))
+	for _, room := range rooms {
+		d := s.opts.Provider.Check(r.Context(), room.Calendar)
+		d.Room = room.ID
+		out = append(out, d)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
