@@ -22,7 +22,9 @@ func TestAt(t *testing.T) {
 		return time.Date(y, mo, d, h, mi, 0, 0, loc)
 	}
 	z := func(h, mi int) time.Time { return day(zurich, 2026, 3, 10, h, mi) }
-	mt := func(id string, s, e time.Time) Meeting { return Meeting{ID: id, Title: id, Start: s.UTC(), End: e.UTC()} }
+	mt := func(id string, s, e time.Time) Meeting {
+		return Meeting{ID: id, Title: id, Start: s.UTC(), End: e.UTC()}
+	}
 	allDay := func(id string, y int, mo time.Month, d, days int) Meeting {
 		s := time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
 		return Meeting{ID: id, Title: id, Start: s, End: s.AddDate(0, 0, days), AllDay: true}

@@ -31,6 +31,11 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 2 -> 3: check-ins at the panel.
+	func(tx *bolt.Tx) error {
+		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(checkinsBucket)
+		return err
+	},
 }
 
 // SchemaVersion is the version a store has after Open.

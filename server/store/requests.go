@@ -70,3 +70,22 @@ func (db *DB) Outcomes(limit int) ([]Outcome, error) {
 	}
 	return out, err
 }
+
+func checkinKey(room, event string) []byte { return []byte(room + "/" + event) }
+
+// PutCheckIn records that someone checked in to a meeting at a panel.
+func (db *DB) PutCheckIn(room, event string, at time.Time) error {
+	return db.update(func(tx *bolt.Tx) error {
+		return root(tx, checkinsBucket).Put(checkinKey(room, event), []byte(at.UTC().Format(time.RFC3339)))
+	})
+}
+
+// CheckedIn reports whether someone checked in to a meeting.
+func (db *DB) CheckedIn(room, event string) bool {
+	found := false
+	db.view(func(tx *bolt.Tx) error {
+		found = root(tx, checkinsBucket).Get(checkinKey(room, event)) != nil
+		return nil
+	})
+	return found
+}

@@ -17,6 +17,7 @@
 //	  admins/    <username> -> Admin (JSON, password as a bcrypt hash)
 //	  sessions/  <sha256(session id), hex> -> Session (JSON)
 //	  apitokens/ <sha256(token), hex> -> APIToken (JSON)
+//	  checkins/  <room id>/<event id> -> RFC 3339 time of the check-in
 //
 // Values are JSON: readable with bbolt's own tools when something goes wrong,
 // and forgiving when a field is added.
@@ -52,6 +53,7 @@ var (
 	adminsBucket    = []byte("admins")
 	sessionsBucket  = []byte("sessions")
 	apiTokensBucket = []byte("apitokens")
+	checkinsBucket  = []byte("checkins")
 )
 
 // DB is an open store. It is safe for concurrent use.

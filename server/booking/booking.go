@@ -1,0 +1,314 @@
+// Package booking carries out what people ask for at the door: book a free
+// room now, extend or end the current meeting, check in, and release
+// meetings nobody checked in to.
+//
+// Every request is checked against the calendar as it is now (re-read from
+// the provider just before writing, never the cache), serialized per room,
+// and recorded with its outcome under the panel's request id: a retry of
+// the same request gets the first answer and never books twice.
+package booking
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/store"
+)
+
+// Refresher re-reads a room's calendar and pushes its state (the syncer).
+type Refresher interface {
+	Refresh(ctx context.Context, room string) error
+}
+
+// Opts configures the Service. Zero values take the documented defaults.
+type Opts struct {
+	Provider calendar.Provider // required
+	Store    *store.DB         // required
+	Sync     Refresher         // required
+	Logger   *slog.Logger      // default: discard
+	Now      func() time.Time  // default: time.Now
+	// Subject of events booked at a panel. Default "Booked at the panel".
+	Subject string
+	// SettleDelay: after a change the room is refreshed at once and again
+	// after this delay, since Graph is eventually consistent. Default 5 s.
+	SettleDelay time.Duration
+}
+
+// Service handles panel requests.
+type Service struct {
+	opts Opts
+	log  *slog.Logger
+
+	mu    gosync.Mutex
+	rooms map[string]*gosync.Mutex // one writer per room at a time
+
+	wg     gosync.WaitGroup // delayed refreshes
+	ctx    context.Context  // ends with Close
+	cancel context.CancelFunc
+}
+
+// New returns a Service.
+func New(opts Opts) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Subject == "" {
+		opts.Subject = "Booked at the panel"
+	}
+	if opts.SettleDelay <= 0 {
+		opts.SettleDelay = 5 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{opts: opts, log: opts.Logger, rooms: map[string]*gosync.Mutex{}, ctx: ctx, cancel: cancel}
+}
+
+// Close stops the delayed refreshes.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *Service) roomLock(room string) *gosync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.rooms[room]
+	if !ok {
+		m = &gosync.Mutex{}
+		s.rooms[room] = m
+	}
+	return m
+}
+
+// CheckedIn implements sync.CheckIns.
+func (s *Service) CheckedIn(room, eventID string) bool { return s.opts.Store.CheckedIn(room, eventID) }
+
+// Request carries out one panel request from device deviceID in room
+// roomID, identified by id. It never returns an error: failures are
+// answers the panel shows.
+func (s *Service) Request(ctx context.Context, deviceID, roomID, id string, req proto.Request) proto.Result {
+	lock := s.roomLock(roomID)
+	lock.Lock()
+	defer lock.Unlock()
+
+	// A retry of a request already carried out gets the same answer.
+	if o, err := s.opts.Store.Outcome(deviceID, id); err == nil {
+		var res proto.Result
+		if err := json.Unmarshal(o.Result, &res); err == nil {
+			return res
+		}
+	}
+
+	start := s.opts.Now()
+	res, summary := s.carryOut(ctx, deviceID, roomID, id, req)
+	if !res.OK && res.Error != nil && res.Error.Code == proto.CodeUnavailable {
+		// Not recorded: the same request may succeed when retried.
+		return res
+	}
+	data, _ := json.Marshal(res)
+	o := store.Outcome{Device: deviceID, ID: id, Room: roomID, Action: string(req.Action), At: start.UTC(), Result: data, Summary: summary}
+	if err := s.opts.Store.PutOutcome(o); err != nil {
+		s.log.Error("cannot record request outcome; a retry may act again", "device", deviceID, "request", id, "err", err)
+	}
+	s.log.Info("panel request", "device", deviceID, "room", roomID, "action", req.Action, "ok", res.OK, "summary", summary)
+	if res.OK {
+		s.refresh(roomID)
+	}
+	return res
+}
+
+// refresh pushes the room's new state now, and again after SettleDelay.
+func (s *Service) refresh(room string) {
+	if err := s.opts.Sync.Refresh(s.ctx, room); err != nil {
+		s.log.Warn("refresh after a change failed", "room", room, "err", err)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-s.ctx.Done():
+		case <-time.After(s.opts.SettleDelay):
+			s.opts.Sync.Refresh(s.ctx, room)
+		}
+	}()
+}
+
+func fail(code proto.Code, msg string) (proto.Result, string) {
+	return proto.Result{Error: proto.NewError(code, msg)}, msg
+}
+
+// carryOut does the work and says what happened, for the activity log.
+func (s *Service) carryOut(ctx context.Context, deviceID, roomID, id string, req proto.Request) (proto.Result, string) {
+	room, err := s.opts.Store.Room(roomID)
+	if err != nil {
+		return fail(proto.CodeNotFound, "this panel's room no longer exists; ask facilities to assign it to a room")
+	}
+	loc, err := time.LoadLocation(room.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := s.opts.Now()
+	from := now.Add(-24 * time.Hour)
+	got, err := s.opts.Provider.Events(ctx, []string{room.Calendar}, from, now.Add(36*time.Hour))
+	if err == nil {
+		err = got[room.Calendar].Err
+	}
+	if err != nil {
+		s.log.Warn("cannot read the calendar before a change", "room", roomID, "err", err)
+		return fail(proto.CodeUnavailable, "the calendar cannot be reached right now; try again in a minute")
+	}
+	events := got[room.Calendar].Events
+	meetings := make([]proto.Meeting, len(events))
+	for i, e := range events {
+		meetings[i] = proto.Meeting{ID: e.ID, Start: e.Start, End: e.End, AllDay: e.AllDay}
+	}
+	rules := proto.Rules{SoonMinutes: room.Booking.SoonMinutes, BookStepMinutes: room.Booking.StepMinutes,
+		CheckInBeforeMinutes: room.Booking.CheckInBefore, CheckInAfterMinutes: room.Booking.CheckInAfter}
+
+	switch req.Action {
+	case proto.ActionBook:
+		return s.book(ctx, room, loc, rules, meetings, now, deviceID, id, req)
+	case proto.ActionExtend:
+		return s.extend(ctx, room, loc, meetings, now, req)
+	case proto.ActionEnd:
+		return s.end(ctx, room, meetings, now, req)
+	case proto.ActionCheckIn:
+		return s.checkIn(room, loc, rules, meetings, now, req)
+	}
+	return fail(proto.CodeBadRequest, fmt.Sprintf("unknown action %q", req.Action))
+}
+
+func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location, rules proto.Rules, meetings []proto.Meeting, now time.Time, deviceID, id string, req proto.Request) (proto.Result, string) {
+	if !room.Booking.Instant {
+		return fail(proto.CodeNotAllowed, "booking at the panel is not allowed in this room")
+	}
+	if req.Teams && !room.Booking.Teams {
+		return fail(proto.CodeNotAllowed, "Teams meetings cannot be booked at the panel in this room")
+	}
+	start := now.Truncate(time.Minute)
+	var end time.Time
+	if req.Minutes > 0 {
+		end = proto.BookEnd(start, req.Minutes, rules.BookStep(), loc)
+	} else {
+		end = req.Until.UTC()
+	}
+	if end.Sub(start) < proto.MinBooking {
+		return fail(proto.CodeBadRequest, "a booking lasts at least 5 minutes")
+	}
+	if limit, free := proto.FreeUntil(meetings, now, loc); !free || (!limit.IsZero() && end.After(limit)) {
+		return fail(proto.CodeConflict, "the room was just booked by someone else")
+	}
+	ev, err := s.opts.Provider.Book(ctx, room.Calendar, calendar.Booking{
+		Subject: s.opts.Subject, Start: start, End: end, Teams: req.Teams,
+		TransactionID: transactionID(deviceID, id),
+	})
+	switch {
+	case errors.Is(err, calendar.ErrConflict):
+		return fail(proto.CodeConflict, "the room was just booked by someone else")
+	case errors.Is(err, calendar.ErrNoOnlineMeeting):
+		return fail(proto.CodeNotAllowed, "no Teams meeting could be created for this room; book without Teams")
+	case err != nil:
+		s.log.Warn("booking failed", "room", room.ID, "err", err)
+		return fail(proto.CodeUnavailable, "the calendar could not be changed; try again in a minute")
+	}
+	// Whoever books at the door is in the room: that counts as checking in.
+	if err := s.opts.Store.PutCheckIn(room.ID, ev.ID, now); err != nil {
+		s.log.Error("cannot record the check-in of a booking", "room", room.ID, "err", err)
+	}
+	m := proto.Meeting{ID: ev.ID, Title: s.opts.Subject, Start: ev.Start, End: ev.End, Online: ev.Online, Booked: true}
+	return proto.Result{OK: true, Meeting: &m, JoinURL: ev.JoinURL},
+		fmt.Sprintf("booked %s to %s", ev.Start.In(loc).Format("15:04"), ev.End.In(loc).Format("15:04"))
+}
+
+// transactionID makes the provider's write idempotent per panel request.
+func transactionID(deviceID, id string) string {
+	sum := sha256.Sum256([]byte(deviceID + "\x00" + id))
+	return hex.EncodeToString(sum[:16])
+}
+
+func current(meetings []proto.Meeting, id string, now time.Time) (proto.Meeting, bool) {
+	for _, m := range meetings {
+		if m.ID == id && !m.Start.After(now) && m.End.After(now) {
+			return m, true
+		}
+	}
+	return proto.Meeting{}, false
+}
+
+func (s *Service) extend(ctx context.Context, room store.Room, loc *time.Location, meetings []proto.Meeting, now time.Time, req proto.Request) (proto.Result, string) {
+	if !room.Booking.ExtendEnd {
+		return fail(proto.CodeNotAllowed, "meetings cannot be extended at the panel in this room")
+	}
+	m, ok := current(meetings, req.MeetingID, now)
+	if !ok {
+		return fail(proto.CodeNotFound, "that meeting is not on now")
+	}
+	end := m.End.Add(time.Duration(req.Minutes) * time.Minute)
+	for _, o := range meetings {
+		if o.ID != m.ID && o.Start.Before(end) && o.End.After(m.End) {
+			return fail(proto.CodeConflict, "the room is booked right after this meeting")
+		}
+	}
+	ev, err := s.opts.Provider.SetEnd(ctx, room.Calendar, m.ID, end)
+	if errors.Is(err, calendar.ErrConflict) {
+		return fail(proto.CodeConflict, "the room is booked right after this meeting")
+	} else if err != nil {
+		s.log.Warn("extend failed", "room", room.ID, "err", err)
+		return fail(proto.CodeUnavailable, "the calendar could not be changed; try again in a minute")
+	}
+	m.End = ev.End
+	return proto.Result{OK: true, Meeting: &m}, "extended to " + ev.End.In(loc).Format("15:04")
+}
+
+func (s *Service) end(ctx context.Context, room store.Room, meetings []proto.Meeting, now time.Time, req proto.Request) (proto.Result, string) {
+	if !room.Booking.ExtendEnd {
+		return fail(proto.CodeNotAllowed, "meetings cannot be ended at the panel in this room")
+	}
+	m, ok := current(meetings, req.MeetingID, now)
+	if !ok {
+		return fail(proto.CodeNotFound, "that meeting is not on now")
+	}
+	end := now.Truncate(time.Minute)
+	if !end.After(m.Start) {
+		end = m.Start.Add(time.Minute)
+	}
+	ev, err := s.opts.Provider.SetEnd(ctx, room.Calendar, m.ID, end)
+	if err != nil {
+		s.log.Warn("end early failed", "room", room.ID, "err", err)
+		return fail(proto.CodeUnavailable, "the calendar could not be changed; try again in a minute")
+	}
+	m.End = ev.End
+	return proto.Result{OK: true, Meeting: &m}, "ended early"
+}
+
+func (s *Service) checkIn(room store.Room, loc *time.Location, rules proto.Rules, meetings []proto.Meeting, now time.Time, req proto.Request) (proto.Result, string) {
+	if !room.Booking.CheckIn {
+		return fail(proto.CodeNotAllowed, "this room does not use check-in")
+	}
+	for _, m := range meetings {
+		if m.ID != req.MeetingID {
+			continue
+		}
+		if now.Before(m.Start.Add(-rules.CheckInBefore())) || !now.Before(m.End) {
+			return fail(proto.CodeNotAllowed, fmt.Sprintf("check-in opens %d minutes before the meeting", int(rules.CheckInBefore().Minutes())))
+		}
+		if err := s.opts.Store.PutCheckIn(room.ID, m.ID, now); err != nil {
+			s.log.Error("cannot record a check-in", "room", room.ID, "err", err)
+			return fail(proto.CodeUnavailable, "the check-in could not be saved; try again")
+		}
+		m.CheckIn, m.CheckedIn = true, true
+		return proto.Result{OK: true, Meeting: &m}, "checked in to the meeting at " + m.Start.In(loc).Format("15:04")
+	}
+	return fail(proto.CodeNotFound, "that meeting is not in this room's calendar")
+}
