@@ -1,0 +1,267 @@
+package booking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/store"
+)
+
+type refresher struct {
+	mu    gosync.Mutex
+	rooms []string
+}
+
+func (r *refresher) Refresh(ctx context.Context, room string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rooms = append(r.rooms, room)
+	return nil
+}
+
+func (r *refresher) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.rooms)
+}
+
+// broken fails writes, or everything, on demand.
+type broken struct {
+	calendar.Provider
+	reads, writes bool
+}
+
+func (b *broken) Events(ctx context.Context, rooms []string, from, to time.Time) (map[string]calendar.RoomEvents, error) {
+	if b.reads {
+		return nil, &calendar.Error{Kind: calendar.ErrUnavailable, Msg: "connection reset"}
+	}
+	return b.Provider.Events(ctx, rooms, from, to)
+}
+
+func (b *broken) Book(ctx context.Context, room string, bk calendar.Booking) (calendar.Event, error) {
+	if b.writes {
+		return calendar.Event{}, &calendar.Error{Kind: calendar.ErrUnavailable, Msg: "503"}
+	}
+	return b.Provider.Book(ctx, room, bk)
+}
+
+type fixture struct {
+	db   *store.DB
+	cal  *builtin.Calendar
+	prov *broken
+	ref  *refresher
+	s    *Service
+	now  time.Time
+}
+
+func newFixture(t *testing.T, settings store.BookingSettings) *fixture {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "lintel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.PutRoom(store.Room{ID: "r1", Name: "R1", Calendar: "r1", TimeZone: "Europe/Zurich", Display: store.DisplayTitle, Booking: settings}); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, cal: builtin.New(db), ref: &refresher{}, now: time.Date(2026, 3, 10, 9, 2, 0, 0, time.UTC)}
+	f.prov = &broken{Provider: f.cal}
+	f.s = New(Opts{Provider: f.prov, Store: db, Sync: f.ref, Now: func() time.Time { return f.now }, SettleDelay: time.Hour})
+	t.Cleanup(f.s.Close)
+	return f
+}
+
+func (f *fixture) events(t *testing.T) []store.Event {
+	t.Helper()
+	evs, err := f.db.Events("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+var all = store.BookingSettings{Instant: true, ExtendEnd: true, CheckIn: true, AutoRelease: true}
+
+func TestBookAndRetry(t *testing.T) {
+	f := newFixture(t, all)
+	ctx := context.Background()
+	req := proto.Request{Action: proto.ActionBook, Minutes: 30}
+	res := f.s.Request(ctx, "d1", "r1", "req-1", req)
+	if !res.OK || res.Meeting == nil {
+		t.Fatalf("book: %+v", res.Error)
+	}
+	// 09:02 UTC is 10:02 in Zurich: 30 minutes rounds to 10:30.
+	if want := time.Date(2026, 3, 10, 9, 30, 0, 0, time.UTC); !res.Meeting.End.Equal(want) {
+		t.Errorf("booked until %v, want %v", res.Meeting.End, want)
+	}
+	again := f.s.Request(ctx, "d1", "r1", "req-1", req)
+	if !again.OK || again.Meeting.ID != res.Meeting.ID {
+		t.Errorf("retry: %+v, want the first answer", again)
+	}
+	if n := len(f.events(t)); n != 1 {
+		t.Errorf("%d events after a retry, want 1", n)
+	}
+	if !f.db.CheckedIn("r1", res.Meeting.ID) {
+		t.Error("a booking at the door does not count as a check-in")
+	}
+	if f.ref.count() == 0 {
+		t.Error("the room was not refreshed after booking")
+	}
+	// Another request for the now-busy room is refused.
+	other := f.s.Request(ctx, "d2", "r1", "req-1", req)
+	if other.OK || other.Error.Code != proto.CodeConflict {
+		t.Errorf("second booking: %+v", other)
+	}
+	outcomes, _ := f.db.Outcomes(0)
+	if len(outcomes) != 2 {
+		t.Errorf("activity log has %d entries, want 2", len(outcomes))
+	}
+}
+
+func TestConcurrentPanelsExactlyOneWins(t *testing.T) {
+	f := newFixture(t, all)
+	var wg gosync.WaitGroup
+	results := make([]proto.Result, 10)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = f.s.Request(context.Background(), fmt.Sprintf("d%d", i), "r1", "x", proto.Request{Action: proto.ActionBook, Minutes: 15})
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, r := range results {
+		if r.OK {
+			wins++
+		} else if r.Error.Code != proto.CodeConflict {
+			t.Errorf("loser got %+v, want conflict", r.Error)
+		}
+	}
+	if wins != 1 || len(f.events(t)) != 1 {
+		t.Errorf("%d wins, %d events; want 1 and 1", wins, len(f.events(t)))
+	}
+}
+
+func TestBookRefusals(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, store.BookingSettings{})
+	if r := f.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionBook, Minutes: 15}); r.OK || r.Error.Code != proto.CodeNotAllowed {
+		t.Errorf("booking off: %+v", r)
+	}
+	f = newFixture(t, store.BookingSettings{Instant: true})
+	if r := f.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionBook, Minutes: 15, Teams: true}); r.OK || r.Error.Code != proto.CodeNotAllowed {
+		t.Errorf("Teams off: %+v", r)
+	}
+	f = newFixture(t, store.BookingSettings{Instant: true, Teams: true})
+	r := f.s.Request(ctx, "d", "r1", "2", proto.Request{Action: proto.ActionBook, Minutes: 15, Teams: true})
+	if r.OK || r.Error.Code != proto.CodeNotAllowed || len(f.events(t)) != 0 {
+		t.Errorf("Teams on a calendar that cannot create it: %+v, %d events", r, len(f.events(t)))
+	}
+	// A meeting in 20 minutes: 60 minutes does not fit.
+	f.cal.Add(ctx, "r1", builtin.Input{Subject: "x", Start: f.now.Add(20 * time.Minute), End: f.now.Add(time.Hour)})
+	if r := f.s.Request(ctx, "d", "r1", "3", proto.Request{Action: proto.ActionBook, Minutes: 60}); r.OK || r.Error.Code != proto.CodeConflict {
+		t.Errorf("booking over the next meeting: %+v", r)
+	}
+	if r := f.s.Request(ctx, "d", "r1", "4", proto.Request{Action: proto.ActionBook, Until: f.now.Add(20 * time.Minute)}); !r.OK {
+		t.Errorf("booking until the next meeting: %+v", r.Error)
+	}
+	if r := f.s.Request(ctx, "d", "nope", "5", proto.Request{Action: proto.ActionBook, Minutes: 15}); r.OK || r.Error.Code != proto.CodeNotFound {
+		t.Errorf("unknown room: %+v", r)
+	}
+}
+
+func TestProviderFailureLeavesNothingHalfDone(t *testing.T) {
+	f := newFixture(t, all)
+	ctx := context.Background()
+	f.prov.writes = true
+	r := f.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionBook, Minutes: 15})
+	if r.OK || r.Error.Code != proto.CodeUnavailable {
+		t.Fatalf("write failure: %+v", r)
+	}
+	if n := len(f.events(t)); n != 0 {
+		t.Errorf("%d events after a failed booking", n)
+	}
+	if _, err := f.db.Outcome("d", "1"); !errors.Is(err, store.ErrNotFound) {
+		t.Error("a failed booking was recorded: its retry would be refused")
+	}
+	f.prov.writes = false
+	if r := f.s.Request(ctx, "d", "nope", "9", proto.Request{Action: proto.ActionBook, Minutes: 15}); r.OK {
+		t.Error("booked in an unknown room")
+	}
+	if r := f.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionBook, Minutes: 15}); !r.OK {
+		t.Errorf("retry after the calendar recovered: %+v", r.Error)
+	}
+	f.prov.reads = true
+	if r := f.s.Request(ctx, "d", "r1", "2", proto.Request{Action: proto.ActionBook, Minutes: 15}); r.OK || r.Error.Code != proto.CodeUnavailable {
+		t.Errorf("read failure: %+v", r)
+	}
+}
+
+func TestExtendAndEnd(t *testing.T) {
+	f := newFixture(t, all)
+	ctx := context.Background()
+	cur, _ := f.cal.Add(ctx, "r1", builtin.Input{Subject: "cur", Start: f.now.Add(-30 * time.Minute), End: f.now.Add(28 * time.Minute)})
+	f.cal.Add(ctx, "r1", builtin.Input{Subject: "next", Start: f.now.Add(58 * time.Minute), End: f.now.Add(2 * time.Hour)})
+	if r := f.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionExtend, MeetingID: cur.ID, Minutes: 30}); !r.OK || !r.Meeting.End.Equal(f.now.Add(58*time.Minute)) {
+		t.Fatalf("extend by 30: %+v", r)
+	}
+	if r := f.s.Request(ctx, "d", "r1", "2", proto.Request{Action: proto.ActionExtend, MeetingID: cur.ID, Minutes: 15}); r.OK || r.Error.Code != proto.CodeConflict {
+		t.Errorf("extend into the next meeting: %+v", r)
+	}
+	if r := f.s.Request(ctx, "d", "r1", "3", proto.Request{Action: proto.ActionEnd, MeetingID: cur.ID}); !r.OK || !r.Meeting.End.Equal(f.now) {
+		t.Fatalf("end now: %+v", r)
+	}
+	if r := f.s.Request(ctx, "d", "r1", "4", proto.Request{Action: proto.ActionEnd, MeetingID: cur.ID}); r.OK || r.Error.Code != proto.CodeNotFound {
+		t.Errorf("ending a meeting that is over: %+v", r)
+	}
+}
+
+func TestCheckInAndAutoRelease(t *testing.T) {
+	f := newFixture(t, all)
+	ctx := context.Background()
+	kept, _ := f.cal.Add(ctx, "r1", builtin.Input{Subject: "kept", Start: f.now.Add(3 * time.Minute), End: f.now.Add(time.Hour)})
+	if r := f.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionCheckIn, MeetingID: kept.ID}); !r.OK {
+		t.Fatalf("check in 3 minutes early: %+v", r.Error)
+	}
+	other := newFixture(t, all) // a second room's worth: a no-show
+	noShow, _ := other.cal.Add(ctx, "r1", builtin.Input{Subject: "no-show", Start: other.now, End: other.now.Add(time.Hour)})
+	if r := other.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionCheckIn, MeetingID: "nope"}); r.OK {
+		t.Error("checked in to an unknown meeting")
+	}
+
+	// Nine minutes in: nothing released yet.
+	other.now = other.now.Add(9 * time.Minute)
+	other.s.ReleaseNoShows(ctx)
+	if evs := other.events(t); evs[0].Declined {
+		t.Fatal("released before the check-in window closed")
+	}
+	// Ten minutes in: the no-show is declined with a comment.
+	other.now = other.now.Add(time.Minute)
+	other.s.ReleaseNoShows(ctx)
+	evs := other.events(t)
+	if !evs[0].Declined || evs[0].ID != noShow.ID || evs[0].Comment != ReleaseComment {
+		t.Fatalf("no-show after the window: %+v", evs[0])
+	}
+	// The checked-in meeting survives its deadline.
+	f.now = f.now.Add(15 * time.Minute)
+	f.s.ReleaseNoShows(ctx)
+	if evs := f.events(t); evs[0].Declined {
+		t.Error("a checked-in meeting was released")
+	}
+	// Auto-release off: nothing released.
+	off := newFixture(t, store.BookingSettings{Instant: true, CheckIn: true})
+	off.cal.Add(ctx, "r1", builtin.Input{Subject: "x", Start: off.now.Add(-20 * time.Minute), End: off.now.Add(time.Hour)})
+	off.s.ReleaseNoShows(ctx)
+	if evs := off.events(t); evs[0].Declined {
+		t.Error("released with auto-release off")
+	}
+}
