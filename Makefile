@@ -1,0 +1,58 @@
+# Lintel: meeting-room door panels. Run `make help` for the targets.
+
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.Version=$(VERSION)
+GO       ?= go
+BIN      := bin
+# Where `make run` keeps its demo data and panel files.
+RUN_DIR  ?= var/demo
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/lintel-server and bin/lintel-panel for this machine
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-server ./server
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-panel ./panel
+
+.PHONY: run
+run: build ## start the server on the built-in demo calendar with three simulated panels
+	@BIN=$(BIN) RUN_DIR=$(RUN_DIR) ./deploy/dev/run.sh
+
+.PHONY: cross
+cross: ## build the panel for linux/arm v6, v7 and arm64 (no cgo) into bin/
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-panel-armv6 ./panel
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-panel-armv7 ./panel
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-panel-arm64 ./panel
+	@ls -l $(BIN)/lintel-panel-arm*
+
+.PHONY: test-deps
+test-deps: ## install what the tests need (Debian packages), only when missing
+	@./deploy/dev/test-deps.sh
+
+.PHONY: test
+test: test-deps ## install test dependencies, then run every test
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) test -timeout 30m ./...
+
+.PHONY: race
+race: ## run the concurrent packages' tests under the race detector
+	$(GO) test -race -timeout 20m ./server/hub/... ./server/sync/... ./server/booking/... ./panel/link/...
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+.PHONY: bench
+bench: ## run the benchmarks (fan-out, rendering, booking, sync)
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+.PHONY: clean
+clean: ## remove build output and demo data
+	rm -rf $(BIN) var
