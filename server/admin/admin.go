@@ -10,15 +10,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/devices"
+	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/store"
 	"github.com/lintelhq/lintel/server/sync"
 )
@@ -27,6 +30,8 @@ import (
 type Panels interface {
 	Disconnect(deviceID string, code proto.Code, reason string)
 	Move(deviceID, room string)
+	Send(deviceID string, m proto.Message) error
+	Connections() []hub.ConnInfo
 }
 
 // Opts configures the admin server.
@@ -37,15 +42,25 @@ type Opts struct {
 	Builtin  *builtin.Calendar // the built-in calendar's editor; nil when another connector is used
 	Sync     *sync.Syncer      // required: changes show at once
 	Panels   Panels            // required
-	Logger   *slog.Logger      // default: discard
-	Now      func() time.Time  // default: time.Now
+	Pairer   *devices.Pairer   // required for pairing
+	// OfflineAfter: a panel not seen for this long is flagged. Default 10 min.
+	OfflineAfter time.Duration
+	Logger       *slog.Logger     // default: discard
+	Now          func() time.Time // default: time.Now
 }
 
 // Server is the admin HTTP handler.
 type Server struct {
-	opts Opts
-	log  *slog.Logger
-	mux  *http.ServeMux
+	opts   Opts
+	log    *slog.Logger
+	mux    *http.ServeMux
+	logins *limiter
+	pages  map[string]*template.Template
+	shots  *screenshots
+
+	testsMu     gosync.Mutex // the last "test all", for the rooms page
+	testResults map[string]calendar.Diagnosis
+	testedAt    time.Time
 }
 
 // New returns the admin server.
@@ -56,8 +71,13 @@ func New(opts Opts) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	if opts.OfflineAfter <= 0 {
+		opts.OfflineAfter = 10 * time.Minute
+	}
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), logins: newLimiter(loginLimit, loginSpan),
+		pages: parsePages(), shots: newScreenshots()}
 	s.routes()
+	s.uiRoutes()
 	return s
 }
 
@@ -66,7 +86,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) routes() {
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		s.mux.Handle(pattern, s.requireToken(h))
+		s.mux.Handle(pattern, s.requireAPI(h))
 	}
 	api("GET /api/v1/rooms", s.listRooms)
 	api("POST /api/v1/rooms", s.createRoom)
@@ -82,7 +102,10 @@ func (s *Server) routes() {
 	api("POST /api/v1/devices", s.addDevice)
 	api("POST /api/v1/devices/{device}/revoke", s.revokeDevice)
 	api("GET /api/v1/test", s.testAll)
-	s.mux.Handle("/api/", s.requireToken(func(w http.ResponseWriter, r *http.Request) error {
+	api("GET /api/v1/pairing", s.listPending)
+	api("POST /api/v1/pairing/{code}/approve", s.approvePairing)
+	api("GET /api/v1/activity", s.activity)
+	s.mux.Handle("/api/", s.requireAPI(func(w http.ResponseWriter, r *http.Request) error {
 		return httpError(http.StatusNotFound, "no such API endpoint: %s %s", r.Method, r.URL.Path)
 	}))
 }
@@ -99,18 +122,29 @@ func httpError(status int, format string, args ...any) error {
 	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
-// requireToken authenticates an API call by its bearer token, runs h and
-// turns its error into a JSON error answer.
-func (s *Server) requireToken(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+// requireAPI authenticates an API call by its bearer token, or by the
+// browser session of a logged-in admin (writes then need the session's
+// CSRF token in X-CSRF-Token), runs h and turns its error into a JSON
+// error answer. A refused call changes nothing.
+func (s *Server) requireAPI(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
-			writeError(w, httpError(http.StatusUnauthorized, "this API needs an API token: send it as 'Authorization: Bearer <token>'"))
-			return
-		}
-		if _, err := s.opts.Store.APIToken(devices.HashToken(token)); err != nil {
-			writeError(w, httpError(http.StatusUnauthorized, "the API token is not valid; create one with 'lintel-server admin token'"))
-			return
+		token, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch {
+		case bearer && token != "":
+			if _, err := s.opts.Store.APIToken(devices.HashToken(token)); err != nil {
+				writeError(w, httpError(http.StatusUnauthorized, "the API token is not valid; create one with 'lintel-server admin token'"))
+				return
+			}
+		default:
+			sess, _, ok := s.session(r)
+			if !ok {
+				writeError(w, httpError(http.StatusUnauthorized, "this API needs an API token: send it as 'Authorization: Bearer <token>'"))
+				return
+			}
+			if r.Method != http.MethodGet && r.Method != http.MethodHead && !validCSRF(r, sess) {
+				writeError(w, httpError(http.StatusForbidden, "a browser session must send its CSRF token in the X-CSRF-Token header"))
+				return
+			}
 		}
 		if err := h(w, r); err != nil {
 			var ae *apiError

@@ -8,6 +8,7 @@ import (
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -238,6 +239,56 @@ func (s *Server) testAll(w http.ResponseWriter, r *http.Request) error {
 		d := s.opts.Provider.Check(r.Context(), room.Calendar)
 		d.Room = room.ID
 		out = append(out, d)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) listPending(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, s.opts.Pairer.Pending())
+	return nil
+}
+
+func (s *Server) approvePairing(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Room string `json:"room"`
+		Name string `json:"name"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	d, err := s.approve(r, r.PathValue("code"), req.Room, req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, d)
+	return nil
+}
+
+// approve pairs a code with a room, mapping the pairing errors to the
+// statuses an API client expects.
+func (s *Server) approve(r *http.Request, code, room, name string) (devices.Device, error) {
+	d, err := s.opts.Pairer.Approve(r.Context(), clientAddr(r), code, room, name)
+	switch {
+	case errors.Is(err, devices.ErrTooManyCodes):
+		return d, httpError(http.StatusTooManyRequests, "%v", err)
+	case errors.Is(err, devices.ErrCodeUnknown):
+		return d, httpError(http.StatusNotFound, "%v", err)
+	case errors.Is(err, devices.ErrCodeExpired), errors.Is(err, devices.ErrCodeUsed):
+		return d, httpError(http.StatusGone, "%v", err)
+	case errors.Is(err, store.ErrNotFound):
+		return d, httpError(http.StatusBadRequest, "room %q does not exist", room)
+	}
+	return d, err
+}
+
+func (s *Server) activity(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.opts.Store.Outcomes(200)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		out = []store.Outcome{}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
