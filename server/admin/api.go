@@ -240,7 +240,7 @@ func (s *Server) testAll(w http.ResponseWriter, r *http.Request) error {
 		d.Room = room.ID
 		out = append(out, d)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"provider": s.opts.Provider.Name(), "tenant": []any{}, "rooms": out})
 	return nil
 }
 

@@ -158,6 +158,10 @@ func (s *Syncer) Refresh(ctx context.Context, roomID string) error {
 	return s.poll(ctx, []store.Room{r})
 }
 
+// SetCheckIns sets where check-ins are read from, for wiring that creates
+// the booking service after the syncer. Call it before Run.
+func (s *Syncer) SetCheckIns(c CheckIns) { s.opts.CheckIns = c }
+
 // State returns the last state published for a room.
 func (s *Syncer) State(roomID string) (proto.State, bool) {
 	s.mu.Lock()

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/store"
+)
+
+func adminCmd(ctx context.Context, c Context, args []string) error {
+	return subcommand(ctx, c, "admin", args, map[string]func(context.Context, Context, []string) error{
+		"create": adminCreate,
+		"token":  adminToken,
+	})
+}
+
+// dataFlag is the data directory flag shared by commands that open the
+// store themselves.
+func (c Context) dataFlag(fs interface {
+	String(name, value, usage string) *string
+}) *string {
+	return fs.String("data", c.env("LINTEL_DATA", "var/lintel"), "the data directory holding lintel.db (env LINTEL_DATA)")
+}
+
+func openStore(dataDir string) (*store.DB, error) {
+	return store.Open(filepath.Join(dataDir, "lintel.db"))
+}
+
+func adminCreate(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("admin create")
+	data := c.dataFlag(fs)
+	user := fs.String("username", "admin", "the admin's username")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stderr, "password for %s (at least %d characters, read from standard input): ", *user, admin.MinPasswordLength)
+	line, err := bufio.NewReader(c.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("admin create: read password: %w", err)
+	}
+	fmt.Fprintln(c.Stderr)
+	db, err := openStore(*data)
+	if err != nil {
+		return fmt.Errorf("admin create: %w (the server holds the store while it runs: stop it first)", err)
+	}
+	defer db.Close()
+	if err := admin.CreateAdmin(db, *user, strings.TrimRight(line, "\r\n"), time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "admin %s created\n", *user)
+	return nil
+}
+
+func adminToken(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("admin token")
+	data := c.dataFlag(fs)
+	name := fs.String("name", "cli", "what the token is for")
+	out := fs.String("out", "", "write the token to this file (mode 0600) instead of printing it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := openStore(*data)
+	if err != nil {
+		return fmt.Errorf("admin token: %w (the server holds the store while it runs: stop it first, or create tokens in the web UI)", err)
+	}
+	defer db.Close()
+	token, err := admin.NewAPIToken(db, *name, "", time.Now())
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := writeSecretFile(*out, token); err != nil {
+			return fmt.Errorf("admin token: %w", err)
+		}
+		fmt.Fprintf(c.Stdout, "API token %q written to %s\n", *name, *out)
+		return nil
+	}
+	fmt.Fprintf(c.Stdout, "API token %q (shown once): %s\n", *name, token)
+	return nil
+}

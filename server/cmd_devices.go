@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lintelhq/lintel/server/store"
+)
+
+func devicesCmd(ctx context.Context, c Context, args []string) error {
+	return subcommand(ctx, c, "devices", args, map[string]func(context.Context, Context, []string) error{
+		"add":    devicesAdd,
+		"list":   devicesList,
+		"revoke": devicesRevoke,
+	})
+}
+
+func devicesAdd(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("devices add")
+	room := fs.String("room", "", "the room the panel stands at (required)")
+	name := fs.String("name", "", "a name for the panel, e.g. 'Matterhorn door'")
+	out := fs.String("credential-file", "", "write the panel's credential to this file (mode 0600) instead of printing it")
+	api := c.addAPIFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *room == "" {
+		return fmt.Errorf("devices add: --room is required")
+	}
+	client, err := c.client(api)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Device store.Device `json:"device"`
+		Token  string       `json:"token"`
+	}
+	if err := client.do(ctx, "POST", "/api/v1/devices", map[string]string{"room": *room, "name": *name}, &res); err != nil {
+		return fmt.Errorf("devices add: %w", err)
+	}
+	if *out == "" {
+		fmt.Fprintf(c.Stdout, "device %s added to room %s\ncredential (shown once; put it in the panel's credential file): %s\n", res.Device.ID, res.Device.Room, res.Token)
+		return nil
+	}
+	if err := writeSecretFile(*out, res.Token); err != nil {
+		return fmt.Errorf("devices add: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "device %s added to room %s; credential written to %s\n", res.Device.ID, res.Device.Room, *out)
+	return nil
+}
+
+// writeSecretFile writes a secret atomically with mode 0600.
+func writeSecretFile(path, secret string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create directory for %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(secret + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func devicesList(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("devices list")
+	api := c.addAPIFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	client, err := c.client(api)
+	if err != nil {
+		return err
+	}
+	var devs []store.Device
+	if err := client.do(ctx, "GET", "/api/v1/devices", nil, &devs); err != nil {
+		return fmt.Errorf("devices list: %w", err)
+	}
+	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROOM\tLAST SEEN\tFIRMWARE\tSTATE")
+	for _, d := range devs {
+		seen := "never"
+		if !d.LastSeen.IsZero() {
+			seen = d.LastSeen.Local().Format(time.DateTime)
+		}
+		state := "active"
+		if d.Revoked {
+			state = "revoked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Room, seen, d.Firmware, state)
+	}
+	return tw.Flush()
+}
+
+func devicesRevoke(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("devices revoke")
+	api := c.addAPIFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: lintel-server devices revoke DEVICE-ID")
+	}
+	client, err := c.client(api)
+	if err != nil {
+		return err
+	}
+	if err := client.do(ctx, "POST", "/api/v1/devices/"+fs.Arg(0)+"/revoke", nil, nil); err != nil {
+		return fmt.Errorf("devices revoke: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "device %s revoked; it returns to pairing\n", fs.Arg(0))
+	return nil
+}

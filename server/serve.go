@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/booking"
+	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/devices"
+	"github.com/lintelhq/lintel/server/hub"
+	"github.com/lintelhq/lintel/server/store"
+	"github.com/lintelhq/lintel/server/sync"
+)
+
+// config is what serve needs; flags fill it.
+type config struct {
+	Listen   string
+	DataDir  string
+	Demo     bool
+	Poll     time.Duration
+	LogLevel slog.Level
+	LogJSON  bool
+	// PublicURL is the admin URL panels show in their pairing QR code.
+	// Default: http:// + the listen address.
+	PublicURL string
+}
+
+func serve(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("serve")
+	var cfg config
+	fs.StringVar(&cfg.Listen, "listen", c.env("LINTEL_LISTEN", "127.0.0.1:8080"), "address to serve panels and the admin on (env LINTEL_LISTEN)")
+	data := c.dataFlag(fs)
+	fs.BoolVar(&cfg.Demo, "demo", false, "seed the built-in calendar with demo rooms and meetings (only into an empty store) and create a first admin")
+	fs.DurationVar(&cfg.Poll, "poll", 15*time.Second, "how often to read every room's calendar")
+	fs.StringVar(&cfg.PublicURL, "public-url", c.env("LINTEL_PUBLIC_URL", ""), "the admin URL as panels' users reach it, for pairing QR codes (env LINTEL_PUBLIC_URL; default http://<listen address>)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.DataDir = *data
+	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("serve: --log-level: %w", err)
+	}
+	switch *logFormat {
+	case "text":
+	case "json":
+		cfg.LogJSON = true
+	default:
+		return fmt.Errorf("serve: --log-format must be text or json, not %q", *logFormat)
+	}
+	log := newLogger(c.Stderr, cfg)
+
+	// Listen first: the address is known (port 0 picks one) before the
+	// pairing URL is made, and a port in use fails before the store opens.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + displayAddr(ln.Addr())
+	}
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer a.Close()
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	url := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(c.Stdout, "lintel-server %s: admin at %s/  panels connect to %s/ws\n", Version, url, strings.Replace(url, "http", "ws", 1))
+	if a.demoNote != "" {
+		fmt.Fprint(c.Stdout, a.demoNote)
+	}
+
+	a.start(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.hub.Close() // websockets are hijacked: Shutdown does not wait for them
+	a.wait()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	return nil
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, cfg config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// displayAddr turns a listener's address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// app is the whole server, wired: what serve runs and what tests drive
+// in-process.
+type app struct {
+	db       *store.DB
+	provider calendar.Provider
+	devices  *devices.Service
+	pairer   *devices.Pairer
+	hub      *hub.Hub
+	sync     *sync.Syncer
+	booking  *booking.Service
+	admin    *admin.Server
+	handler  http.Handler
+	demoNote string // what the demo prints once: the first admin's password
+	log      *slog.Logger
+	wg       gosync.WaitGroup // the background loops start starts
+}
+
+func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	db, err := openStore(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{db: db, log: log}
+	if cfg.Demo {
+		if a.demoNote, err = seedDemo(db, cfg.DataDir, time.Now()); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	cal := builtin.New(db)
+	a.provider = cal
+	a.devices = devices.New(db, devices.Opts{Logger: log.With("component", "devices")})
+	a.pairer = devices.NewPairer(a.devices, cfg.PublicURL)
+	panels := &panelHandler{app: a}
+	a.hub = hub.New(hub.Opts{
+		Auth:         deviceAuth{a.devices},
+		Pairer:       a.pairer,
+		Handler:      panels,
+		Logger:       log.With("component", "hub"),
+		OnConnect:    panels.connected,
+		OnDisconnect: panels.disconnected,
+	})
+	a.sync = sync.New(sync.Opts{
+		Provider:  a.provider,
+		Store:     db,
+		Publisher: a.hub,
+		Logger:    log.With("component", "sync"),
+		Interval:  cfg.Poll,
+	})
+	a.booking = booking.New(booking.Opts{
+		Provider: a.provider,
+		Store:    db,
+		Sync:     a.sync,
+		Logger:   log.With("component", "booking"),
+	})
+	a.sync.SetCheckIns(a.booking)
+	a.admin = admin.New(admin.Opts{
+		Store:    db,
+		Devices:  a.devices,
+		Provider: a.provider,
+		Builtin:  cal,
+		Sync:     a.sync,
+		Panels:   a.hub,
+		Pairer:   a.pairer,
+		Logger:   log.With("component", "admin"),
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/ws", a.hub)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("/", a.admin)
+	a.handler = mux
+	return a, nil
+}
+
+// start runs the background loops until ctx ends: calendar polling and
+// auto-release of no-shows.
+func (a *app) start(ctx context.Context) {
+	a.wg.Add(2)
+	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
+	go func() { defer a.wg.Done(); a.booking.RunAutoRelease(ctx, 30*time.Second) }()
+}
+
+// wait waits for the loops start started (their ctx must have ended).
+func (a *app) wait() { a.wg.Wait() }
+
+// Close stops the hub and the booking service and closes the store.
+func (a *app) Close() error {
+	a.hub.Close()
+	a.booking.Close()
+	return a.db.Close()
+}
+
+// panelHandler routes what panels send: requests to booking, reports to
+// admin, and connection events to the devices' last-seen record.
+type panelHandler struct{ app *app }
+
+func (p *panelHandler) Request(ctx context.Context, d hub.Device, id string, r proto.Request) proto.Result {
+	return p.app.booking.Request(ctx, d.ID, d.Room, id, r)
+}
+
+func (p *panelHandler) Report(ctx context.Context, d hub.Device, r proto.Report) {
+	p.app.admin.Report(ctx, d.ID, d.Room, r)
+}
+
+func (p *panelHandler) connected(d hub.Device, c hub.ConnInfo) {
+	if err := p.app.devices.Seen(context.Background(), d.ID, c.RemoteAddr, c.Firmware, c.Protocol); err != nil {
+		p.app.log.Warn("cannot record a panel's connection", "device", d.ID, "err", err)
+	}
+}
+
+func (p *panelHandler) disconnected(d hub.Device, c hub.ConnInfo) {
+	if err := p.app.devices.Seen(context.Background(), d.ID, "", "", 0); err != nil {
+		p.app.log.Warn("cannot record a panel's disconnection", "device", d.ID, "err", err)
+	}
+}
+
+// seedDemo fills an empty store with demo rooms, and on first start
+// creates the admin "admin" with a random password and an API token for
+// the CLI (mode 0600 in the data directory). It returns what to print.
+func seedDemo(db *store.DB, dataDir string, now time.Time) (string, error) {
+	if _, err := builtin.Seed(db, now); err != nil {
+		return "", err
+	}
+	admins, err := db.Admins()
+	if err != nil || len(admins) > 0 {
+		return "", err
+	}
+	password := admin.GeneratePassword()
+	if err := admin.CreateAdmin(db, "admin", password, now); err != nil {
+		return "", err
+	}
+	token, err := admin.NewAPIToken(db, "demo cli", "admin", now)
+	if err != nil {
+		return "", err
+	}
+	tokenFile := filepath.Join(dataDir, "api-token")
+	if err := writeSecretFile(tokenFile, token); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("demo: log in as admin with password %s (shown once)\ndemo: an API token for the CLI is in %s (LINTEL_API_TOKEN_FILE=%s)\n", password, tokenFile, tokenFile), nil
+}
+
+// deviceAuth lets the hub authenticate panels with the devices service.
+type deviceAuth struct{ devices *devices.Service }
+
+func (d deviceAuth) Authenticate(ctx context.Context, token string) (hub.Device, error) {
+	dev, err := d.devices.Authenticate(ctx, token)
+	switch {
+	case errors.Is(err, devices.ErrRevoked):
+		return hub.Device{}, fmt.Errorf("%w: %w", hub.ErrRevoked, err)
+	case errors.Is(err, devices.ErrUnknownToken):
+		return hub.Device{}, fmt.Errorf("%w: %w", hub.ErrUnknownToken, err)
+	case err != nil:
+		return hub.Device{}, err
+	}
+	return hub.Device{ID: dev.ID, Room: dev.Room, Name: dev.Name}, nil
+}
