@@ -370,3 +370,14 @@ func TestServeRefusesLockedOrCorruptStore(t *testing.T) {
 		t.Errorf("corrupt store: %v", err)
 	}
 }
+
+func bookReq(minutes int) proto.Request {
+	return proto.Request{Action: proto.ActionBook, Minutes: minutes}
+}
+
+func writeTestFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,12 @@ type config struct {
 	// PublicURL is the admin URL panels show in their pairing QR code.
 	// Default: http:// + the listen address.
 	PublicURL string
+	// TLS: a certificate and key (reloaded when they change), or a
+	// self-signed development certificate.
+	TLSCert, TLSKey string
+	DevTLS          bool
+	// OfflineAfter: a panel not seen for this long is flagged.
+	OfflineAfter time.Duration
 }
 
 func serve(ctx context.Context, c Context, args []string) error {
@@ -44,6 +51,10 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.BoolVar(&cfg.Demo, "demo", false, "seed the built-in calendar with demo rooms and meetings (only into an empty store) and create a first admin")
 	fs.DurationVar(&cfg.Poll, "poll", 15*time.Second, "how often to read every room's calendar")
 	fs.StringVar(&cfg.PublicURL, "public-url", c.env("LINTEL_PUBLIC_URL", ""), "the admin URL as panels' users reach it, for pairing QR codes (env LINTEL_PUBLIC_URL; default http://<listen address>)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", c.env("LINTEL_TLS_CERT", ""), "serve HTTPS/WSS with this PEM certificate (reloaded when it changes; env LINTEL_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", c.env("LINTEL_TLS_KEY", ""), "the certificate's PEM private key (env LINTEL_TLS_KEY)")
+	fs.BoolVar(&cfg.DevTLS, "dev-tls", false, "serve HTTPS/WSS with a self-signed certificate kept in the data directory (for trials; panels pin its fingerprint)")
+	fs.DurationVar(&cfg.OfflineAfter, "offline-after", 10*time.Minute, "flag a panel not seen for this long")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -69,8 +80,15 @@ func serve(ctx context.Context, c Context, args []string) error {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Listen, err)
 	}
 	defer ln.Close()
+	scheme := "http"
+	if cfg.TLSCert != "" || cfg.DevTLS {
+		scheme = "https"
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return fmt.Errorf("serve: --tls-cert and --tls-key go together")
+	}
 	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://" + displayAddr(ln.Addr())
+		cfg.PublicURL = scheme + "://" + displayAddr(ln.Addr())
 	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
@@ -82,7 +100,23 @@ func serve(ctx context.Context, c Context, args []string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	url := "http://" + displayAddr(ln.Addr())
+	switch {
+	case cfg.TLSCert != "":
+		reloader, err := newCertReloader(cfg.TLSCert, cfg.TLSKey, log)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{GetCertificate: reloader.GetCertificate, MinVersion: tls.VersionTLS12}
+	case cfg.DevTLS:
+		host, _, _ := net.SplitHostPort(cfg.Listen)
+		cert, fingerprint, err := devCertificate(cfg.DataDir, []string{host})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		fmt.Fprintf(c.Stdout, "dev-tls: self-signed certificate, SHA-256 fingerprint %s (panels: --pin-sha256 %s)\n", fingerprint, fingerprint)
+	}
+	url := scheme + "://" + displayAddr(ln.Addr())
 	fmt.Fprintf(c.Stdout, "lintel-server %s: admin at %s/  panels connect to %s/ws\n", Version, url, strings.Replace(url, "http", "ws", 1))
 	if a.demoNote != "" {
 		fmt.Fprint(c.Stdout, a.demoNote)
@@ -90,7 +124,13 @@ func serve(ctx context.Context, c Context, args []string) error {
 
 	a.start(ctx)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -142,6 +182,12 @@ type app struct {
 	demoNote string // what the demo prints once: the first admin's password
 	log      *slog.Logger
 	wg       gosync.WaitGroup // the background loops start starts
+	metrics  *metrics
+
+	offlineAfter  time.Duration
+	secretExpires time.Time     // the Microsoft 365 client secret's, when known
+	synced        chan struct{} // closed after the first full poll: ready
+	syncedOnce    gosync.Once
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -149,7 +195,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{db: db, log: log}
+	a := &app{db: db, log: log, offlineAfter: cfg.OfflineAfter, synced: make(chan struct{})}
+	if a.offlineAfter <= 0 {
+		a.offlineAfter = 10 * time.Minute
+	}
+	a.metrics = newMetrics(a)
 	if cfg.Demo {
 		if a.demoNote, err = seedDemo(db, cfg.DataDir, time.Now()); err != nil {
 			db.Close()
@@ -175,12 +225,19 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Publisher: a.hub,
 		Logger:    log.With("component", "sync"),
 		Interval:  cfg.Poll,
+		Observe: func(provider string, took time.Duration, err error) {
+			a.metrics.observeSync(provider, took, err)
+			if err == nil {
+				a.syncedOnce.Do(func() { close(a.synced) })
+			}
+		},
 	})
 	a.booking = booking.New(booking.Opts{
 		Provider: a.provider,
 		Store:    db,
 		Sync:     a.sync,
 		Logger:   log.With("component", "booking"),
+		Observe:  a.metrics.observeRequest,
 	})
 	a.sync.SetCheckIns(a.booking)
 	a.admin = admin.New(admin.Opts{
@@ -192,10 +249,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Panels:   a.hub,
 		Pairer:   a.pairer,
 		Logger:   log.With("component", "admin"),
+
+		OfflineAfter: a.offlineAfter,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", a.ready)
+	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.Handle("/", a.admin)
 	a.handler = mux
 	return a, nil
@@ -204,9 +265,79 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 // start runs the background loops until ctx ends: calendar polling and
 // auto-release of no-shows.
 func (a *app) start(ctx context.Context) {
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.booking.RunAutoRelease(ctx, 30*time.Second) }()
+	go func() { defer a.wg.Done(); a.watchHealth(ctx, time.Minute) }()
+}
+
+// ready answers /readyz: 200 once the store is readable and the calendar
+// has been read once, so a load balancer sends panels only to a server
+// that knows the rooms' state.
+func (a *app) ready(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.db.Rooms(); err != nil {
+		http.Error(w, "store unreadable: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	select {
+	case <-a.synced:
+		fmt.Fprintln(w, "ready")
+	default:
+		http.Error(w, "calendar not read yet", http.StatusServiceUnavailable)
+	}
+}
+
+// offlinePanels lists the paired panels that are not connected and were
+// last seen longer than offlineAfter ago.
+func (a *app) offlinePanels() []store.Device {
+	online := map[string]bool{}
+	for _, c := range a.hub.Connections() {
+		online[c.DeviceID] = c.Paired
+	}
+	devs, err := a.db.Devices()
+	if err != nil {
+		a.log.Error("cannot list devices", "err", err)
+		return nil
+	}
+	var out []store.Device
+	for _, d := range devs {
+		seen := d.LastSeen
+		if seen.IsZero() {
+			seen = d.Created
+		}
+		if !d.Revoked && !online[d.ID] && time.Since(seen) > a.offlineAfter {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// watchHealth logs each panel once when it goes offline for longer than
+// offlineAfter, and once when it is back.
+func (a *app) watchHealth(ctx context.Context, every time.Duration) {
+	flagged := map[string]bool{}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		now := map[string]bool{}
+		for _, d := range a.offlinePanels() {
+			now[d.ID] = true
+			if !flagged[d.ID] {
+				a.log.Warn("panel offline", "device", d.ID, "name", d.Name, "room", d.Room, "last_seen", d.LastSeen)
+			}
+		}
+		for id := range flagged {
+			if !now[id] {
+				a.log.Info("panel back online", "device", id)
+			}
+		}
+		flagged = now
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // wait waits for the loops start started (their ctx must have ended).

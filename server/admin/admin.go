@@ -105,6 +105,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/pairing", s.listPending)
 	api("POST /api/v1/pairing/{code}/approve", s.approvePairing)
 	api("GET /api/v1/activity", s.activity)
+	api("GET /api/v1/backup", s.backup)
 	s.mux.Handle("/api/", s.requireAPI(func(w http.ResponseWriter, r *http.Request) error {
 		return httpError(http.StatusNotFound, "no such API endpoint: %s %s", r.Method, r.URL.Path)
 	}))

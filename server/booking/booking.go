@@ -41,6 +41,9 @@ type Opts struct {
 	// SettleDelay: after a change the room is refreshed at once and again
 	// after this delay, since Graph is eventually consistent. Default 5 s.
 	SettleDelay time.Duration
+	// Observe, when set, is told every request's action and outcome ("ok"
+	// or the error code), for metrics.
+	Observe func(action, outcome string)
 }
 
 // Service handles panel requests.
@@ -112,6 +115,13 @@ func (s *Service) Request(ctx context.Context, deviceID, roomID, id string, req 
 
 	start := s.opts.Now()
 	res, summary := s.carryOut(ctx, deviceID, roomID, id, req)
+	if s.opts.Observe != nil {
+		outcome := "ok"
+		if !res.OK && res.Error != nil {
+			outcome = string(res.Error.Code)
+		}
+		s.opts.Observe(string(req.Action), outcome)
+	}
 	if !res.OK && res.Error != nil && res.Error.Code == proto.CodeUnavailable {
 		// Not recorded: the same request may succeed when retried.
 		return res

@@ -48,6 +48,9 @@ type Opts struct {
 	Ahead time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Observe, when set, is told the duration and outcome of every poll,
+	// for metrics.
+	Observe func(provider string, took time.Duration, err error)
 }
 
 // Syncer polls and publishes. Create it with New.
@@ -162,6 +165,17 @@ func (s *Syncer) Refresh(ctx context.Context, roomID string) error {
 // the booking service after the syncer. Call it before Run.
 func (s *Syncer) SetCheckIns(c CheckIns) { s.opts.CheckIns = c }
 
+// States returns the last state of every room, for metrics and overviews.
+func (s *Syncer) States() map[string]proto.State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]proto.State, len(s.rooms))
+	for id, rs := range s.rooms {
+		out[id] = rs.state
+	}
+	return out
+}
+
 // State returns the last state published for a room.
 func (s *Syncer) State(roomID string) (proto.State, bool) {
 	s.mu.Lock()
@@ -223,10 +237,14 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 			s.apply(r.ID, s.build(r, res.Events, started, started, false), started, started)
 		}
 	}
+	var err error
 	if len(errs) > 0 {
-		return fmt.Errorf("sync: %w", errors.Join(errs...))
+		err = fmt.Errorf("sync: %w", errors.Join(errs...))
 	}
-	return nil
+	if s.opts.Observe != nil {
+		s.opts.Observe(s.opts.Provider.Name(), s.opts.Now().Sub(started), err)
+	}
+	return err
 }
 
 // markStale republishes a room's last good state marked stale, or, for a

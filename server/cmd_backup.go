@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lintelhq/lintel/server/store"
+)
+
+// backup fetches a consistent snapshot from the running server, checks
+// that it opens as a Lintel store, and only then puts it at FILE.
+func backup(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("backup")
+	api := c.addAPIFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: lintel-server backup [--server URL] FILE")
+	}
+	dest := fs.Arg(0)
+	client, err := c.client(api)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", client.base+"/api/v1/backup", nil)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+client.token)
+	resp, err := (&http.Client{Timeout: 10 * time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("backup: cannot reach the server at %s: %w", client.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("backup: the server answered %s", resp.Status)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".lintel-backup-*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	n, err := io.Copy(tmp, resp.Body)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("backup: write %s: %w", dest, err)
+	}
+	if err := checkStoreFile(tmp.Name()); err != nil {
+		return fmt.Errorf("backup: the snapshot is not usable, nothing written: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "backup: %d bytes written to %s\n", n, dest)
+	return nil
+}
+
+// checkStoreFile opens a store file and reads its rooms.
+func checkStoreFile(path string) error {
+	db, err := store.Open(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Rooms()
+	return err
+}
+
+// restore puts a backup in place of the data directory's store. The
+// server must be stopped (its lock on the store says so); the old store is
+// kept beside it.
+func restore(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("restore")
+	data := c.dataFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: lintel-server restore --data DIR FILE")
+	}
+	src := fs.Arg(0)
+	if err := checkStoreFile(src); err != nil {
+		return fmt.Errorf("restore: %s is not a usable backup: %w", src, err)
+	}
+	dest := filepath.Join(*data, "lintel.db")
+	if _, err := os.Stat(dest); err == nil {
+		db, err := store.Open(dest) // fails while the server holds it
+		if err != nil {
+			return fmt.Errorf("restore: %w (stop the server first)", err)
+		}
+		db.Close()
+		old := dest + ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
+		if err := os.Rename(dest, old); err != nil {
+			return fmt.Errorf("restore: keep the old store: %w", err)
+		}
+		fmt.Fprintf(c.Stdout, "restore: the old store is kept as %s\n", old)
+	}
+	if err := copyFile(src, dest); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "restore: %s restored to %s; start the server\n", src, dest)
+	return nil
+}
+
+// copyFile copies atomically with mode 0600.
+func copyFile(src, dest string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".lintel-restore-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dest)
+}
+
+// healthcheck is for container HEALTHCHECKs, where there is no curl.
+func healthcheck(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("healthcheck")
+	url := fs.String("url", "http://127.0.0.1:8080/healthz", "the URL to check")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", *url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", *url, resp.Status)
+	}
+	return nil
+}
