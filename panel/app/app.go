@@ -1,0 +1,381 @@
+// Package app is the door panel's behaviour: it turns what the server says
+// (room state, pairing codes, commands) and what people do (taps, button
+// presses) into frames on the screen, LED signals and requests to the
+// server. It owns no hardware and no network: the panel binary wires a
+// screen, LEDs, inputs and the link to the server into it, and tests wire
+// capturing fakes and periph's test pins.
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"periph.io/x/conn/v3/display"
+
+	"github.com/lintelhq/lintel/panel/input"
+	"github.com/lintelhq/lintel/panel/led"
+	"github.com/lintelhq/lintel/panel/view"
+	"github.com/lintelhq/lintel/proto"
+)
+
+// Link is what the app needs of the connection to the server.
+type Link interface {
+	Request(ctx context.Context, id string, r proto.Request) (proto.Result, error)
+	Report(ctx context.Context, r proto.Report) error
+}
+
+// LEDs is what the app needs of the status LEDs.
+type LEDs interface {
+	Set(led.Signal) error
+}
+
+// Opts configures an App. Zero values take the documented defaults.
+type Opts struct {
+	Link   Link           // required
+	Screen display.Drawer // required; its Bounds give the frame size
+	LEDs   LEDs           // optional: nil for a panel without LEDs
+	Logger *slog.Logger   // default: discard
+	// Server names the server on the "connecting" screen.
+	Server string
+	Locale string // "en" (default), "de", "fr"
+	// Hours picks the 12 or 24 hour clock; the default follows the locale.
+	Hours view.HourCycle
+	// OfflineGrace is how long the connection may be down before the
+	// panel says it is offline. Default 60 s.
+	OfflineGrace time.Duration
+	// Now is the panel's own clock. Default time.Now.
+	Now func() time.Time
+	// Backlight, when set, is told whether the screen should be on.
+	Backlight func(now, lastTouch time.Time)
+}
+
+// App is a running panel. Its On* methods are called by the link's
+// events; Touch and Button by the inputs.
+type App struct {
+	opts     Opts
+	log      *slog.Logger
+	renderer *view.Renderer
+	size     image.Point
+	dirty    chan struct{}
+
+	mu          gosync.Mutex
+	state       *proto.State
+	pairing     *proto.Pairing
+	connected   bool
+	downSince   time.Time // when the connection was lost; zero while connected
+	updateMsg   string    // set when the server needs newer firmware
+	offset      time.Duration
+	menu        string // "", "book", "problem"
+	menuUntil   time.Time
+	teams       bool
+	notice      string
+	noticeUntil time.Time
+	busy        bool // a request is in flight
+	targets     []view.Target
+	frame       *image.RGBA
+	lastTouch   time.Time
+	signal      led.Signal
+	signalSet   bool
+}
+
+// New returns an App; Run starts it.
+func New(opts Opts) (*App, error) {
+	if opts.Link == nil || opts.Screen == nil {
+		return nil, fmt.Errorf("app: a link and a screen are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.OfflineGrace <= 0 {
+		opts.OfflineGrace = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r, err := view.NewRenderer()
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return &App{
+		opts: opts, log: opts.Logger, renderer: r,
+		size: opts.Screen.Bounds().Size(), dirty: make(chan struct{}, 1),
+	}, nil
+}
+
+// plausible is the earliest clock reading taken as true: a Raspberry Pi
+// without a real-time clock boots in 1970 until NTP answers.
+var plausible = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// now is the corrected clock, or the zero time while it is not plausible.
+func (a *App) nowLocked() time.Time {
+	t := a.opts.Now().Add(a.offset)
+	if t.Before(plausible) {
+		return time.Time{}
+	}
+	return t
+}
+
+// redraw asks the loop for a new frame.
+func (a *App) redraw() {
+	select {
+	case a.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// Run draws frames until ctx ends: at once, on every change, and at every
+// minute for the clock and the status (meetings start and end on
+// minutes), so an idle panel wakes about once a minute.
+func (a *App) Run(ctx context.Context) error {
+	for {
+		wait := a.renderOnce()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.dirty:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// renderOnce draws a frame, sets the LEDs and returns how long until the
+// next frame is due without any event.
+func (a *App) renderOnce() time.Duration {
+	a.mu.Lock()
+	in, signal, wake := a.inputLocked()
+	img, targets := a.renderer.Render(in, a.size)
+	a.targets, a.frame = targets, img
+	changedSignal := !a.signalSet || signal != a.signal
+	a.signal, a.signalSet = signal, true
+	lastTouch := a.lastTouch
+	a.mu.Unlock()
+
+	if err := a.opts.Screen.Draw(img.Bounds(), img, image.Point{}); err != nil {
+		a.log.Error("cannot draw a frame", "screen", a.opts.Screen.String(), "err", err)
+	}
+	if a.opts.LEDs != nil && changedSignal {
+		if err := a.opts.LEDs.Set(signal); err != nil {
+			a.log.Warn("cannot set the LEDs", "signal", signal, "err", err)
+		}
+	}
+	if a.opts.Backlight != nil && !in.Now.IsZero() {
+		a.opts.Backlight(in.Now, lastTouch)
+	}
+	return wake
+}
+
+// inputLocked decides what to show now: the screen, its buttons, the LED
+// signal, and when to look again.
+func (a *App) inputLocked() (view.Input, led.Signal, time.Duration) {
+	now := a.nowLocked()
+	real := a.opts.Now()
+	wake := time.Minute - time.Duration(real.Second())*time.Second - time.Duration(real.Nanosecond())
+	soonest := func(t time.Time) {
+		if !t.IsZero() && t.After(real) && t.Sub(real) < wake {
+			wake = t.Sub(real)
+		}
+	}
+	in := view.Input{Locale: a.opts.Locale, Now: now, Hours: a.opts.Hours}
+	if a.noticeUntil.After(real) {
+		in.Message = a.notice
+		soonest(a.noticeUntil)
+	}
+	if a.menuUntil.After(real) {
+		soonest(a.menuUntil)
+	} else {
+		a.menu = ""
+	}
+	switch {
+	case a.updateMsg != "":
+		in.Screen, in.Message = view.ScreenUpdateFirmware, a.updateMsg
+		return in, led.Off, wake
+	case a.state == nil && a.pairing != nil:
+		in.Screen, in.Pairing = view.ScreenPairing, a.pairing
+		return in, led.Off, wake
+	case a.state == nil:
+		in.Screen, in.Message = view.ScreenConnecting, a.opts.Server
+		return in, led.Off, wake
+	}
+	in.Screen, in.State = view.ScreenRoom, a.state
+	if !a.downSince.IsZero() {
+		offlineAt := a.downSince.Add(a.opts.OfflineGrace)
+		if !real.Before(offlineAt) {
+			in.Offline, in.OfflineSince = true, a.downSince.Add(a.offset)
+		} else {
+			soonest(offlineAt)
+		}
+	}
+	if now.IsZero() {
+		return in, led.Off, wake // no status without a plausible clock
+	}
+	loc := location(a.state.Room.TimeZone)
+	st := proto.At(a.state.Meetings, now, a.state.Rules, loc)
+	in.Buttons = a.buttonsLocked(st, now, loc, in.Offline)
+	return in, signalOf(st.Status), wake
+}
+
+func signalOf(s proto.Status) led.Signal {
+	switch s {
+	case proto.StatusFree:
+		return led.Green
+	case proto.StatusBusy:
+		return led.Red
+	case proto.StatusSoon:
+		return led.Amber
+	case proto.StatusCheckIn:
+		return led.BlinkAmber
+	}
+	return led.Off
+}
+
+func location(tz string) *time.Location {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// newID returns a request id: random, so requests of different panels or
+// of one panel across reboots never collide.
+func newID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// OnState takes a new room state from the server (or the cache at start).
+// A clock far from the server's is corrected by the difference.
+func (a *App) OnState(st *proto.State, fromServer bool) {
+	a.mu.Lock()
+	a.state, a.pairing, a.updateMsg = st, nil, ""
+	if fromServer && !st.ServerTime.IsZero() {
+		local := a.opts.Now()
+		if diff := st.ServerTime.Sub(local); local.Before(plausible) || diff > 5*time.Minute || diff < -5*time.Minute {
+			a.offset = diff
+		} else {
+			a.offset = 0
+		}
+	}
+	a.mu.Unlock()
+	a.redraw()
+}
+
+// OnPairing shows a pairing code: the panel has no credential (any more).
+func (a *App) OnPairing(p *proto.Pairing) {
+	a.mu.Lock()
+	a.pairing, a.state, a.updateMsg, a.menu = p, nil, "", ""
+	a.mu.Unlock()
+	a.redraw()
+}
+
+// OnRevoked forgets the room: the panel goes back to pairing.
+func (a *App) OnRevoked() {
+	a.mu.Lock()
+	a.state, a.menu = nil, ""
+	a.mu.Unlock()
+	a.redraw()
+}
+
+// OnConnected and OnDisconnected track the link, for the offline badge.
+func (a *App) OnConnected() {
+	a.mu.Lock()
+	a.connected, a.downSince = true, time.Time{}
+	a.mu.Unlock()
+	a.redraw()
+}
+
+// OnDisconnected marks the time the connection was lost.
+func (a *App) OnDisconnected() {
+	a.mu.Lock()
+	if a.connected || a.downSince.IsZero() {
+		a.downSince = a.opts.Now()
+	}
+	a.connected = false
+	a.mu.Unlock()
+	a.redraw()
+}
+
+// OnUpdateFirmware shows that the server needs newer firmware.
+func (a *App) OnUpdateFirmware(msg string) {
+	a.mu.Lock()
+	a.updateMsg = msg
+	a.mu.Unlock()
+	a.redraw()
+}
+
+// OnCommand carries out an admin's command.
+func (a *App) OnCommand(ctx context.Context, c proto.Command, leds interface{ Set(led.Signal) error }) {
+	switch c.Name {
+	case "identify":
+		if leds != nil {
+			if err := leds.Set(led.Identify); err != nil {
+				a.log.Warn("cannot identify with the LEDs", "err", err)
+			}
+		}
+		a.setNotice("This panel is being identified", 30*time.Second)
+	case "screenshot":
+		a.mu.Lock()
+		frame := a.frame
+		a.mu.Unlock()
+		if frame == nil {
+			return
+		}
+		var buf bytes.Buffer
+		enc := png.Encoder{CompressionLevel: png.BestCompression}
+		if err := enc.Encode(&buf, frame); err != nil {
+			a.log.Error("cannot encode a screenshot", "err", err)
+			return
+		}
+		if err := a.opts.Link.Report(ctx, proto.Report{Kind: "screenshot", PNG: buf.Bytes()}); err != nil {
+			a.log.Warn("cannot send a screenshot", "err", err)
+		}
+	default:
+		a.log.Warn("unknown command from the server", "command", c.Name)
+	}
+}
+
+func (a *App) setNotice(text string, d time.Duration) {
+	a.mu.Lock()
+	a.notice, a.noticeUntil = text, a.opts.Now().Add(d)
+	a.mu.Unlock()
+	a.redraw()
+}
+
+// Frame returns the last frame drawn and its touch targets.
+func (a *App) Frame() (*image.RGBA, []view.Target) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.frame, append([]view.Target(nil), a.targets...)
+}
+
+// Input handles a person's tap or button press.
+func (a *App) Input(ctx context.Context, ev input.Event) {
+	a.mu.Lock()
+	a.lastTouch = a.opts.Now()
+	var action string
+	switch ev.Kind {
+	case input.Touch:
+		p := image.Pt(ev.X, ev.Y)
+		for _, t := range a.targets {
+			if p.In(t.Rect) {
+				action = t.Action
+			}
+		}
+	case input.Button:
+		action = a.buttonActionLocked(ev.Action)
+	}
+	a.mu.Unlock()
+	a.redraw() // a touch may wake the backlight even when it hits nothing
+	if action != "" {
+		a.do(ctx, action)
+	}
+}

@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+
+	"github.com/lintelhq/lintel/panel/led"
+	"github.com/lintelhq/lintel/panel/link"
+)
+
+// Follow applies the link's events to the app until ctx ends. leds, if
+// not nil, is where "identify" blinks.
+func (a *App) Follow(ctx context.Context, events <-chan link.Event, leds interface{ Set(led.Signal) error }) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-events:
+			switch ev.Kind {
+			case link.KindState:
+				a.OnState(ev.State, true)
+			case link.KindPairing:
+				a.OnPairing(ev.Pairing)
+			case link.KindConnected:
+				a.OnConnected()
+			case link.KindDisconnected:
+				a.OnDisconnected()
+			case link.KindRevoked:
+				a.OnRevoked()
+			case link.KindUpdateFirmware:
+				msg := "This panel's firmware is too old for the server."
+				if ev.Err != nil {
+					msg = ev.Err.Error()
+				}
+				a.OnUpdateFirmware(msg)
+			case link.KindCommand:
+				go a.OnCommand(ctx, *ev.Command, leds)
+			case link.KindError:
+				a.log.Warn("link error", "err", ev.Err)
+			}
+		}
+	}
+}

@@ -1,0 +1,25 @@
+// Command lintel-panel is the door panel's firmware: it shows a meeting
+// room's state on the screen and LEDs beside the door and sends bookings
+// back to the Lintel server. Run "lintel-panel -h" for its settings.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // render any room's zone, whatever the board's OS has
+)
+
+// Version is stamped at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "lintel-panel:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"periph.io/x/conn/v3/display"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
+
+	"github.com/lintelhq/lintel/panel/app"
+	"github.com/lintelhq/lintel/panel/input"
+	"github.com/lintelhq/lintel/panel/led"
+	"github.com/lintelhq/lintel/panel/link"
+	"github.com/lintelhq/lintel/panel/screen"
+	"github.com/lintelhq/lintel/panel/view"
+)
+
+type screenHours = screen.Hours
+
+// run parses the configuration and runs the panel until ctx ends.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg := defaults()
+	fs := flag.NewFlagSet("lintel-panel", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file of 'key = value' lines, e.g. /etc/lintel/panel.conf (flags win over it)")
+	version := fs.Bool("version", false, "print the version and exit")
+	// Every config key is also a flag. Flags are applied after the file
+	// (fs.Visit below), so a flag wins over the file's line.
+	for _, k := range keys {
+		fs.String(k.name, "", k.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *version {
+		fmt.Fprintln(stderr, Version)
+		return nil
+	}
+	if *configPath != "" {
+		if err := loadConfigFile(&cfg, *configPath); err != nil {
+			return err
+		}
+	}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if k, ok := findKey(f.Name); ok && err == nil {
+			if e := k.set(&cfg, f.Value.String()); e != nil {
+				err = fmt.Errorf("--%s: %w", f.Name, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := cfg.check(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return runPanel(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// runPanel wires the link, the app, the screen, the LEDs and the inputs.
+func runPanel(ctx context.Context, cfg config, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg gosync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	var a *app.App // set below; touches from the web screen wait for it
+	var appReady = make(chan struct{})
+	drawer, closeScreen, err := openScreen(cfg, log, func(x, y int) {
+		<-appReady
+		a.Input(ctx, input.Event{Kind: input.Touch, X: x, Y: y, Time: time.Now()})
+	})
+	if err != nil {
+		return err
+	}
+	defer closeScreen()
+	size := drawer.Bounds().Size()
+
+	var tlsConf *tls.Config
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return fmt.Errorf("ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("ca-file: %s holds no PEM certificate", cfg.CAFile)
+		}
+		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	l, err := link.New(link.Opts{
+		URL: cfg.Server, TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache,
+		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Logger: log.With("component", "link"),
+	})
+	if err != nil {
+		return err
+	}
+
+	var leds *led.LEDs
+	if cfg.LEDGreen != "" {
+		leds, err = led.Open(ctx, led.PinNames{Green: cfg.LEDGreen, Red: cfg.LEDRed}, led.Opts{ActiveLow: cfg.LEDActiveLow, Logger: log})
+		if err != nil {
+			// LEDs are a nice-to-have: the screen still tells the status.
+			log.Error("running without status LEDs", "err", err)
+			leds = nil
+		} else {
+			defer leds.Close()
+		}
+	}
+	var appLEDs app.LEDs
+	if leds != nil {
+		appLEDs = leds
+	}
+
+	hours := view.HourCycleLocale
+	switch cfg.Clock {
+	case "12":
+		hours = view.HourCycle12
+	case "24":
+		hours = view.HourCycle24
+	}
+	backlight, err := openBacklight(cfg, log)
+	if err != nil {
+		return err
+	}
+	a, err = app.New(app.Opts{
+		Link: l, Screen: drawer, LEDs: appLEDs, Logger: log.With("component", "app"),
+		Server: serverName(cfg.Server), Locale: cfg.Locale, Hours: hours, OfflineGrace: cfg.OfflineGrace,
+		Backlight: backlight,
+	})
+	if err != nil {
+		return err
+	}
+	close(appReady)
+
+	if st, err := l.Cached(); err != nil {
+		log.Warn("ignoring the panel's cache", "err", err)
+	} else if st != nil {
+		a.OnState(st, false) // show the room at once, even with no network
+	}
+
+	if err := openInputs(ctx, cfg, size, log, func(ev input.Event) { a.Input(ctx, ev) }, &wg); err != nil {
+		return err
+	}
+
+	wg.Add(2)
+	go func() { defer wg.Done(); a.Run(ctx) }()
+	go func() { defer wg.Done(); l.Run(ctx) }()
+	var identify interface{ Set(led.Signal) error }
+	if leds != nil {
+		identify = leds
+	}
+	a.Follow(ctx, l.Events(), identify)
+	return nil
+}
+
+// serverName is the server's host, for the "connecting" screen.
+func serverName(url string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(url, "wss://"), "ws://")
+	host, _, _ := strings.Cut(s, "/")
+	return host
+}
+
+// drawers sends every frame to several sinks (a screen and a PNG copy).
+type drawers []display.Drawer
+
+func (d drawers) String() string { return d[0].String() }
+func (d drawers) Halt() error {
+	var errs []error
+	for _, x := range d {
+		errs = append(errs, x.Halt())
+	}
+	return errors.Join(errs...)
+}
+func (d drawers) ColorModel() color.Model { return d[0].ColorModel() }
+func (d drawers) Bounds() image.Rectangle { return d[0].Bounds() }
+func (d drawers) Draw(r image.Rectangle, src image.Image, sp image.Point) error {
+	var errs []error
+	for _, x := range d {
+		errs = append(errs, x.Draw(r, src, sp))
+	}
+	return errors.Join(errs...)
+}
+
+// openScreen opens the configured sink (plus the PNG copy, if any).
+func openScreen(cfg config, log *slog.Logger, onTouch func(x, y int)) (display.Drawer, func(), error) {
+	kind, arg, _ := strings.Cut(cfg.Screen, ":")
+	var main display.Drawer
+	switch kind {
+	case "fb":
+		fb, err := screen.OpenFramebuffer(arg, screen.FramebufferOpts{Rotation: cfg.Rotation, Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("screen: %w", err)
+		}
+		main = fb
+	case "web":
+		w, err := screen.NewWeb(arg, screen.WebOpts{Width: cfg.Width, Height: cfg.Height, OnTouch: onTouch, Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("screen: %w", err)
+		}
+		log.Info("virtual panel", "url", "http://"+w.Addr().String()+"/")
+		main = w
+	case "png":
+		p, err := screen.NewPNGFile(arg, cfg.Width, cfg.Height)
+		if err != nil {
+			return nil, nil, fmt.Errorf("screen: %w", err)
+		}
+		main = p
+	}
+	out := drawers{main}
+	if cfg.PNG != "" {
+		b := main.Bounds()
+		p, err := screen.NewPNGFile(cfg.PNG, b.Dx(), b.Dy())
+		if err != nil {
+			main.Halt()
+			return nil, nil, fmt.Errorf("png: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, func() { out.Halt() }, nil
+}
+
+// openInputs starts the touchscreen and the push buttons, if configured.
+func openInputs(ctx context.Context, cfg config, size image.Point, log *slog.Logger, emit func(input.Event), wg *gosync.WaitGroup) error {
+	if cfg.Touch != "" {
+		ts, err := input.OpenTouchscreen(cfg.Touch, input.TouchOpts{
+			Width: size.X, Height: size.Y, Rotation: cfg.Rotation, Logger: log,
+			Calibration: input.Calibration{SwapXY: cfg.TouchSwapXY, InvertX: cfg.TouchInvertX, InvertY: cfg.TouchInvertY},
+		})
+		if err != nil {
+			return fmt.Errorf("touch: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ts.Run(ctx, emit); err != nil && ctx.Err() == nil {
+				log.Error("touchscreen stopped", "err", err)
+			}
+		}()
+		context.AfterFunc(ctx, func() { ts.Close() })
+	}
+	if len(cfg.Buttons) > 0 {
+		if _, err := host.Init(); err != nil {
+			return fmt.Errorf("buttons: initialise host GPIO: %w", err)
+		}
+		var pins []input.ButtonPin
+		for name, action := range cfg.Buttons {
+			p := gpioreg.ByName(name)
+			if p == nil {
+				return fmt.Errorf("buttons: no GPIO pin named %q on this board", name)
+			}
+			pins = append(pins, input.ButtonPin{Pin: p, Action: action})
+		}
+		bs, err := input.WatchButtons(ctx, pins, input.ButtonOpts{ActiveHigh: cfg.ButtonsHigh, Logger: log}, emit)
+		if err != nil {
+			return fmt.Errorf("buttons: %w", err)
+		}
+		context.AfterFunc(ctx, func() { bs.Close() })
+	}
+	return nil
+}
+
+// openBacklight returns the app's backlight callback, or nil.
+func openBacklight(cfg config, log *slog.Logger) (func(now, lastTouch time.Time), error) {
+	if cfg.OfficeHours == "" {
+		return nil, nil
+	}
+	days, _ := parseOfficeHours(cfg.OfficeHours)
+	dir := cfg.Backlight
+	if dir == "auto" {
+		var err error
+		if dir, err = screen.FindBacklight("/sys/class/backlight"); err != nil {
+			return nil, fmt.Errorf("backlight: %w", err)
+		}
+	}
+	bl, err := screen.NewBacklight(dir, screen.BacklightOpts{})
+	if err != nil {
+		return nil, fmt.Errorf("backlight: %w", err)
+	}
+	loc := time.Local
+	if cfg.TimeZone != "" {
+		loc, _ = time.LoadLocation(cfg.TimeZone)
+	}
+	hours := screen.OfficeHours{Days: days, Location: loc}
+	return func(now, lastTouch time.Time) {
+		if err := bl.Set(hours.Decide(now, lastTouch)); err != nil {
+			log.Warn("cannot set the backlight", "err", err)
+		}
+	}, nil
+}
