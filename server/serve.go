@@ -240,7 +240,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Observe:  a.metrics.observeRequest,
 	})
 	a.sync.SetCheckIns(a.booking)
-	a.admin = admin.New(admin.Opts{
+	a.admin, err = admin.New(admin.Opts{
 		Store:    db,
 		Devices:  a.devices,
 		Provider: a.provider,
@@ -252,6 +252,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 
 		OfflineAfter: a.offlineAfter,
 	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })

@@ -17,6 +17,7 @@ import (
 	gosync "sync"
 	"time"
 
+	"github.com/lintelhq/lintel/panel/view"
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
@@ -57,6 +58,8 @@ type Server struct {
 	logins *limiter
 	pages  map[string]*template.Template
 	shots  *screenshots
+	// renderer draws room previews with the panel's own view code.
+	renderer *view.Renderer
 
 	testsMu     gosync.Mutex // the last "test all", for the rooms page
 	testResults map[string]calendar.Diagnosis
@@ -64,7 +67,7 @@ type Server struct {
 }
 
 // New returns the admin server.
-func New(opts Opts) *Server {
+func New(opts Opts) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -74,11 +77,15 @@ func New(opts Opts) *Server {
 	if opts.OfflineAfter <= 0 {
 		opts.OfflineAfter = 10 * time.Minute
 	}
+	renderer, err := view.NewRenderer()
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), logins: newLimiter(loginLimit, loginSpan),
-		pages: parsePages(), shots: newScreenshots()}
+		pages: parsePages(), shots: newScreenshots(), renderer: renderer}
 	s.routes()
 	s.uiRoutes()
-	return s
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler.

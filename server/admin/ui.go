@@ -111,6 +111,7 @@ func (s *Server) uiRoutes() {
 	ui("GET /rooms/{room}", s.roomPage)
 	ui("POST /rooms/{room}", s.saveRoomForm)
 	ui("POST /rooms/{room}/delete", s.deleteRoomForm)
+	ui("GET /rooms/{room}/preview.png", s.previewPNG)
 	ui("GET /devices", s.devicesPage)
 	ui("POST /devices/{device}/{action}", s.deviceAction)
 	ui("GET /devices/{device}/screenshot", s.screenshotPage)

@@ -1,0 +1,169 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// transport sits under the SDK's middleware, right above the network, and
+// does what Graph asks of every client:
+//
+//   - at most MaxConcurrent requests in flight, because Outlook answers 429
+//     past 4 concurrent requests per app (a $batch counts once here);
+//   - retries of 429, 503 and 504 and of timed-out attempts, after the
+//     Retry-After Graph sent or else after an exponential backoff with
+//     jitter (so that many servers do not retry in step);
+//   - a timeout per attempt, so that a hung connection costs one retry
+//     instead of the whole poll.
+//
+// It replaces the SDK's own retry handler, which has no jitter and waits
+// through any Retry-After, however long. Every request Lintel sends is safe
+// to repeat: reads, PATCH, and event creation with a transactionId.
+type transport struct {
+	base           http.RoundTripper
+	slots          chan struct{}
+	maxRetries     int
+	retryBase      time.Duration
+	maxWait        time.Duration
+	attemptTimeout time.Duration
+	log            *slog.Logger
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Keep the body so that a retry can send it again.
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		var err error
+		body, err = io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		r := req.Clone(req.Context())
+		if body != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}
+		resp, err := t.once(r)
+		timedOut := err != nil && req.Context().Err() == nil && errors.Is(err, context.DeadlineExceeded)
+		if !timedOut && (err != nil || !retryableStatus(resp.StatusCode)) {
+			return resp, err
+		}
+		wait := backoff(t.retryBase, attempt)
+		if resp != nil {
+			if ra, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+				wait = ra
+			}
+		}
+		if attempt >= t.maxRetries || wait > t.maxWait {
+			// Give the answer back: the caller reports it, with RetryAfter.
+			return resp, err
+		}
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		t.log.Debug("graph: retrying", "method", req.Method, "path", req.URL.Path,
+			"status", status, "timeout", timedOut, "attempt", attempt+1, "wait", wait)
+		if err := sleepCtx(req.Context(), wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// once sends one attempt within a slot. The slot and the attempt's timeout
+// are released when the response body is closed or read to the end.
+func (t *transport) once(req *http.Request) (*http.Response, error) {
+	select {
+	case t.slots <- struct{}{}:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.attemptTimeout)
+	var once sync.Once
+	done := func() {
+		once.Do(func() {
+			cancel()
+			<-t.slots
+		})
+	}
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		done()
+		return nil, err
+	}
+	resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
+	return resp, nil
+}
+
+type doneBody struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *doneBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.done()
+	}
+	return n, err
+}
+
+func (b *doneBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.done()
+	return err
+}
+
+func retryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+}
+
+// retryAfter parses a Retry-After header: seconds (what Graph sends) or an
+// HTTP date.
+func retryAfter(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(t)), true
+	}
+	return 0, false
+}
+
+// backoff is base·2^attempt, capped at a minute, with jitter: a uniformly
+// random wait between half and all of it.
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << min(attempt, 6)
+	d = min(d, time.Minute)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

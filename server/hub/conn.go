@@ -1,0 +1,491 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/lintelhq/lintel/proto"
+)
+
+// conn is one panel's connection. The reader goroutine reads and handles
+// frames; the writer goroutine owns every write and the teardown.
+type conn struct {
+	h      *Hub
+	ws     *websocket.Conn
+	log    *slog.Logger
+	remote string
+	since  time.Time
+	dev    Device // as authenticated; the current room is in room
+	paired bool
+
+	// ctx ends when the connection ends or the hub closes; the handlers
+	// and the pairer run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	send     chan []byte     // encoded frames for the writer; bounded
+	final    chan finalFrame // the last thing to send before closing; cap 1
+	readDone chan struct{}   // closed when the reader returns
+	killed   chan struct{}   // closed by kill
+	inFlight chan struct{}   // semaphore for handler calls
+
+	finalOnce sync.Once
+	killOnce  sync.Once
+
+	// Guarded by h.mu.
+	room      string
+	hello     proto.Hello
+	helloDone bool
+}
+
+// finalFrame is how a connection is to end: an optional last frame, then a
+// close frame with code and reason. drain sends what is queued first.
+type finalFrame struct {
+	frame  []byte
+	code   int
+	reason string
+	drain  bool
+}
+
+func (h *Hub) newConn(ws *websocket.Conn, remote string, dev Device, paired bool) *conn {
+	ctx, cancel := context.WithCancel(h.ctx)
+	log := h.log.With("remote", remote)
+	if paired {
+		log = log.With("device", dev.ID, "room", dev.Room)
+	}
+	return &conn{
+		h:        h,
+		ws:       ws,
+		log:      log,
+		remote:   remote,
+		since:    time.Now(),
+		dev:      dev,
+		paired:   paired,
+		ctx:      ctx,
+		cancel:   cancel,
+		send:     make(chan []byte, h.opts.SendQueue),
+		final:    make(chan finalFrame, 1),
+		readDone: make(chan struct{}),
+		killed:   make(chan struct{}),
+		inFlight: make(chan struct{}, maxInFlight),
+	}
+}
+
+// enqueue queues a frame for the writer without ever blocking. It reports
+// false when the queue is full: the caller drops the panel.
+func (c *conn) enqueue(b []byte) bool {
+	select {
+	case c.send <- b:
+		return true
+	default:
+		return false
+	}
+}
+
+// closeWith asks the writer to send frame (if any) and a close frame, then
+// close. Only the first call counts.
+func (c *conn) closeWith(frame []byte, code int, reason string, drain bool) {
+	c.finalOnce.Do(func() {
+		c.final <- finalFrame{frame: frame, code: code, reason: reason, drain: drain}
+	})
+}
+
+// drop cuts a panel that cannot keep up, without a goodbye: its queue is
+// full, so nothing more would reach it in time.
+func (c *conn) drop(why string) {
+	c.log.Warn("hub: dropping slow panel", "why", why)
+	c.kill()
+}
+
+// kill closes the network connection, which ends both goroutines at once
+// (a write blocked on a panel that does not read returns too).
+func (c *conn) kill() {
+	c.killOnce.Do(func() {
+		close(c.killed)
+		c.ws.NetConn().Close()
+	})
+}
+
+// device returns the device with its current room.
+func (c *conn) device() Device {
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	d := c.dev
+	d.Room = c.room
+	return d
+}
+
+// info describes the connection. Called with h.mu held.
+func (c *conn) info() ConnInfo {
+	return ConnInfo{
+		DeviceID:   c.dev.ID,
+		Name:       c.dev.Name,
+		Room:       c.room,
+		RemoteAddr: c.remote,
+		Paired:     c.paired,
+		Firmware:   c.hello.Firmware,
+		Protocol:   c.hello.Protocol,
+		Since:      c.since,
+		Uptime:     time.Duration(c.hello.Uptime) * time.Second,
+	}
+}
+
+// writeLoop sends queued frames and pings until the connection ends, then
+// tears it down. It is the only goroutine that writes data frames.
+func (c *conn) writeLoop() {
+	defer c.h.wg.Done()
+	defer c.teardown()
+	ping := time.NewTicker(c.h.opts.PingInterval)
+	defer ping.Stop()
+	for {
+		// A pending close wins over queued frames: a revoked panel gets
+		// nothing more.
+		select {
+		case f := <-c.final:
+			c.writeFinal(f)
+			return
+		default:
+		}
+		select {
+		case b := <-c.send:
+			if err := c.write(b, time.Now().Add(c.h.opts.WriteTimeout)); err != nil {
+				c.log.Info("hub: write to panel failed", "err", err)
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteTimeout)); err != nil {
+				c.log.Info("hub: ping to panel failed", "err", err)
+				return
+			}
+		case f := <-c.final:
+			c.writeFinal(f)
+			return
+		case <-c.readDone:
+			// The reader may have asked for a last frame just before
+			// it returned (no hello in time).
+			select {
+			case f := <-c.final:
+				c.writeFinal(f)
+			default:
+			}
+			return
+		case <-c.killed:
+			return
+		}
+	}
+}
+
+func (c *conn) write(b []byte, deadline time.Time) error {
+	if err := c.ws.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// writeFinal sends the last frames and the close frame, then waits a little
+// for the panel's close reply: closing a socket that has unread data resets
+// it, and the reset could destroy the error frame before the panel reads it.
+func (c *conn) writeFinal(f finalFrame) {
+	deadline := time.Now().Add(min(c.h.opts.WriteTimeout, finalWriteTimeout))
+	if f.drain {
+	drain:
+		for {
+			select {
+			case b := <-c.send:
+				if c.write(b, deadline) != nil {
+					return
+				}
+			default:
+				break drain
+			}
+		}
+	}
+	if f.frame != nil {
+		if c.write(f.frame, deadline) != nil {
+			return
+		}
+	}
+	if c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.code, f.reason), deadline) != nil {
+		return
+	}
+	t := time.NewTimer(closeGrace)
+	defer t.Stop()
+	select {
+	case <-c.readDone:
+	case <-c.killed:
+	case <-t.C:
+	}
+}
+
+// teardown runs once, when the writer ends: it closes the socket, ends the
+// connection's context, waits for the reader and forgets the connection.
+func (c *conn) teardown() {
+	c.kill()
+	c.cancel()
+	<-c.readDone // after this nothing registers the connection again
+	c.h.mu.Lock()
+	registered := c.helloDone && c.paired
+	info := c.info()
+	c.h.mu.Unlock()
+	c.h.remove(c)
+	c.log.Info("hub: connection closed", "connected_for", time.Since(c.since).Round(time.Millisecond))
+	if registered && c.h.opts.OnDisconnect != nil {
+		d := c.dev
+		d.Room = info.Room
+		c.h.opts.OnDisconnect(d, info)
+	}
+}
+
+// readLoop reads and handles frames until the connection ends. refusal,
+// when set, is sent at once and the connection closed.
+func (c *conn) readLoop(refusal *proto.Error) {
+	defer c.h.wg.Done()
+	defer close(c.readDone)
+	if refusal != nil {
+		c.log.Info("hub: panel refused", "code", refusal.Code)
+		c.refuse(refusal)
+		return
+	}
+
+	hello, err := c.readHello()
+	if err != nil {
+		var pe *proto.Error
+		if errors.As(err, &pe) {
+			c.log.Info("hub: panel refused", "code", pe.Code, "err", pe.Message)
+			c.refuse(pe)
+		}
+		return
+	}
+	if old := c.h.register(c, hello); old != nil {
+		old.log.Info("hub: panel connected again: closing its old connection")
+		old.kill()
+	}
+	c.log.Info("hub: panel connected", "firmware", hello.Firmware, "paired", c.paired)
+	if c.paired && c.h.opts.OnConnect != nil {
+		c.h.mu.Lock()
+		info := c.info()
+		c.h.mu.Unlock()
+		c.h.opts.OnConnect(c.device(), info)
+	}
+	if !c.paired {
+		c.startPairing()
+	}
+
+	// From here a frame or a pong proves the panel is alive.
+	pongWait := 2 * c.h.opts.PingInterval
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	for {
+		if err := c.ws.SetReadDeadline(time.Now().Add(pongWait)); err != nil {
+			return
+		}
+		m, err := c.readMessage()
+		if err != nil {
+			var pe *proto.Error
+			if errors.As(err, &pe) {
+				c.log.Info("hub: bad frame from panel", "err", pe.Message)
+				c.refuse(pe)
+			} else if !isClosing(err) {
+				c.log.Info("hub: read from panel failed", "err", err)
+			}
+			return
+		}
+		c.handle(m)
+	}
+}
+
+// refuse sends e and closes the connection, reading (and ignoring) what the
+// panel still sends until its close reply arrives, so that the closing
+// handshake completes.
+func (c *conn) refuse(e *proto.Error) {
+	c.closeWith(errorFrame(e), websocket.ClosePolicyViolation, string(e.Code), false)
+	_ = c.ws.SetReadDeadline(time.Now().Add(finalWriteTimeout + closeGrace))
+	for {
+		if _, _, err := c.ws.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// readHello reads the first frame, which must be a hello in a protocol
+// version this server speaks.
+func (c *conn) readHello() (proto.Hello, error) {
+	timeout := c.h.opts.HelloTimeout
+	if err := c.ws.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return proto.Hello{}, err
+	}
+	m, err := c.readMessage()
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return proto.Hello{}, proto.NewError(proto.CodeBadRequest, fmt.Sprintf("no hello within %s: a panel must send hello first", timeout))
+	case err != nil:
+		return proto.Hello{}, err
+	case m.Type != proto.TypeHello:
+		return proto.Hello{}, proto.NewError(proto.CodeBadRequest, fmt.Sprintf("the first frame must be a hello, not %s", m.Type))
+	case m.Hello.Protocol != proto.Version:
+		return proto.Hello{}, proto.NewError(proto.CodeUnsupportedVersion, fmt.Sprintf(
+			"the panel speaks protocol version %d, this server speaks version %d: update the panel's firmware (or the server, if the panel is newer)",
+			m.Hello.Protocol, proto.Version))
+	}
+	return *m.Hello, nil
+}
+
+// readMessage reads and decodes one frame. A frame the panel got wrong is
+// a *proto.Error to send back; anything else means the connection is gone.
+//
+// The size limit is applied here rather than with SetReadLimit: gorilla
+// answers an oversized frame with its own close frame, after which the
+// panel could not be told why.
+func (c *conn) readMessage() (proto.Message, error) {
+	typ, r, err := c.ws.NextReader()
+	if err != nil {
+		return proto.Message{}, err
+	}
+	if typ != websocket.TextMessage {
+		return proto.Message{}, proto.NewError(proto.CodeBadRequest, "frames must be JSON text frames, not binary")
+	}
+	limit := c.h.opts.MaxFrameBytes
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return proto.Message{}, err
+	}
+	if len(b) > limit {
+		return proto.Message{}, proto.NewError(proto.CodeBadRequest, fmt.Sprintf("frame is over the %d byte limit", limit))
+	}
+	return proto.Decode(b)
+}
+
+// isClosing tells a connection that ended in the ordinary way (the panel
+// closed it, or the hub did) from one that failed.
+func isClosing(err error) bool {
+	return websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// handle acts on one frame from a panel that said hello.
+func (c *conn) handle(m proto.Message) {
+	switch m.Type {
+	case proto.TypeRequest:
+		if !c.paired {
+			c.reply(m.ID, proto.Result{Error: proto.NewError(proto.CodeUnauthorized, "this panel is not paired yet")})
+			return
+		}
+		req := *m.Request
+		ok := c.async(func(ctx context.Context) {
+			if c.h.opts.Handler == nil {
+				c.reply(m.ID, proto.Result{Error: proto.NewError(proto.CodeUnavailable, "this server does not take requests")})
+				return
+			}
+			c.reply(m.ID, c.h.opts.Handler.Request(ctx, c.device(), m.ID, req))
+		})
+		if !ok {
+			c.reply(m.ID, proto.Result{Error: proto.NewError(proto.CodeRateLimited, fmt.Sprintf("more than %d requests at once: wait for the answers", maxInFlight))})
+		}
+	case proto.TypeReport:
+		if !c.paired || c.h.opts.Handler == nil {
+			return
+		}
+		rep := *m.Report
+		if !c.async(func(ctx context.Context) { c.h.opts.Handler.Report(ctx, c.device(), rep) }) {
+			c.log.Warn("hub: too many reports at once: dropped one", "kind", rep.Kind)
+		}
+	case proto.TypeError:
+		c.log.Warn("hub: panel reports an error", "code", m.Error.Code, "err", m.Error.Message)
+	default:
+		// Valid, but not something a panel sends (a second hello, a
+		// state...). Say so without closing: the panel is still useful.
+		e := proto.NewError(proto.CodeBadRequest, fmt.Sprintf("a panel does not send %s frames", m.Type))
+		b, err := proto.Encode(proto.Message{Type: proto.TypeError, ID: m.ID, Error: e})
+		if err == nil && !c.enqueue(b) {
+			c.drop("its send queue is full")
+		}
+	}
+}
+
+// async runs f in its own goroutine under the connection's context, if
+// fewer than maxInFlight are running.
+func (c *conn) async(f func(ctx context.Context)) bool {
+	select {
+	case c.inFlight <- struct{}{}:
+	default:
+		return false
+	}
+	// The reader is itself counted in wg, so this Add never races with
+	// Close's Wait reaching zero.
+	c.h.wg.Add(1)
+	go func() {
+		defer c.h.wg.Done()
+		defer func() { <-c.inFlight }()
+		f(c.ctx)
+	}()
+	return true
+}
+
+// reply queues the result of request id.
+func (c *conn) reply(id string, res proto.Result) {
+	if !res.OK && res.Error == nil {
+		res.Error = proto.NewError(proto.CodeInternal, "the request failed")
+	}
+	b, err := proto.Encode(proto.Message{Type: proto.TypeResult, ID: id, Result: &res})
+	if err != nil {
+		c.log.Error("hub: cannot encode a result", "id", id, "err", err)
+		res = proto.Result{Error: proto.NewError(proto.CodeInternal, "the server could not encode the result")}
+		b, _ = proto.Encode(proto.Message{Type: proto.TypeResult, ID: id, Result: &res})
+	}
+	if !c.enqueue(b) {
+		c.drop("its send queue is full")
+	}
+}
+
+// startPairing hands an unpaired panel to the Pairer. Its pairing codes go
+// through the send queue; once approved, the panel gets its credential,
+// then the connection closes so that the panel reconnects with it.
+func (c *conn) startPairing() {
+	ok := c.async(func(ctx context.Context) {
+		send := func(m proto.Message) error {
+			b, err := proto.Encode(m)
+			if err != nil {
+				return fmt.Errorf("hub: pairing: %w", err)
+			}
+			if !c.enqueue(b) {
+				c.drop("its send queue is full")
+				return errors.New("hub: pairing: panel too slow, dropped")
+			}
+			return nil
+		}
+		cred, err := c.h.opts.Pairer.Pair(ctx, c.remote, send)
+		if ctx.Err() != nil {
+			return // the panel left or the hub is closing
+		}
+		if err != nil {
+			c.log.Warn("hub: pairing failed", "err", err)
+			var pe *proto.Error
+			if !errors.As(err, &pe) {
+				pe = proto.NewError(proto.CodeUnavailable, "pairing failed: the panel will try again")
+			}
+			c.closeWith(errorFrame(pe), websocket.CloseInternalServerErr, string(pe.Code), false)
+			return
+		}
+		b, err := proto.Encode(proto.Message{Type: proto.TypeCredential, Credential: &cred})
+		if err != nil {
+			c.log.Error("hub: pairer returned a bad credential", "err", err)
+			c.closeWith(errorFrame(proto.NewError(proto.CodeInternal, "pairing failed: the server made a bad credential")), websocket.CloseInternalServerErr, "internal", false)
+			return
+		}
+		c.log.Info("hub: panel paired", "device", cred.DeviceID)
+		c.closeWith(b, websocket.CloseNormalClosure, "paired: reconnect with the credential", true)
+	})
+	if !ok {
+		c.log.Error("hub: cannot start pairing")
+	}
+}

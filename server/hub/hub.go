@@ -1,0 +1,523 @@
+// Package hub is the server end of the panel websocket (the /ws endpoint):
+// it authenticates panels, pairs new ones, fans each room's state out to the
+// panels of that room, and carries requests and reports back.
+//
+// A connection goes through these steps:
+//
+//  1. The panel connects with "Authorization: Bearer <token>", or without a
+//     token when it is not paired yet. The token is checked before the
+//     upgrade; a refused panel is still upgraded so that it can read an
+//     error frame (CodeUnauthorized, CodeRevoked) that says why, then closed.
+//  2. The panel's first frame must be a hello, within Opts.HelloTimeout. A
+//     protocol version this server does not speak gets CodeUnsupportedVersion
+//     and a close: the panel shows an "update firmware" screen.
+//  3. A paired panel then gets its room's last state at once and every state
+//     published for the room after it. An unpaired panel is handed to the
+//     Pairer, whose pairing codes it shows until an admin approves it; it
+//     then gets its credential and is closed so that it reconnects with it.
+//
+// Every connection has one reader and one writer goroutine (gorilla's pump
+// pattern: a gorilla Conn supports one concurrent reader and one writer).
+// Everything the hub sends goes through a small bounded queue that the writer
+// drains; a panel whose queue is full is too slow and is dropped, so a stuck
+// panel can never block Publish or the other panels (as in coder/websocket's
+// chat example). A state is encoded once per Publish and the same bytes are
+// queued for every panel of the room.
+//
+// A frame that proto.Decode refuses gets an error frame that says what was
+// wrong, then the connection is closed: a panel that sends garbage has a bug
+// that retrying will not fix, and the other panels are unaffected.
+//
+// Heartbeats: the writer pings every PingInterval; the reader's deadline is
+// two PingIntervals, renewed by every pong and every frame, so a panel that
+// vanished without closing its TCP connection is dropped after at most two
+// intervals. Every write has a deadline (WriteTimeout).
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/lintelhq/lintel/proto"
+)
+
+// Errors an Authenticator wraps so that the panel learns why it was refused.
+var (
+	// ErrUnknownToken: the token is not one the server issued. The panel
+	// gets CodeUnauthorized.
+	ErrUnknownToken = errors.New("hub: unknown device token")
+	// ErrRevoked: the device was removed by an admin. The panel gets
+	// CodeRevoked, forgets its credential and pairs again.
+	ErrRevoked = errors.New("hub: device revoked")
+)
+
+// Defaults for the zero fields of Opts.
+const (
+	DefaultSendQueue    = 16
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultPingInterval = 30 * time.Second
+	DefaultHelloTimeout = 10 * time.Second
+)
+
+const (
+	// finalWriteTimeout and closeGrace bound how long a connection takes to
+	// close after the hub decided to close it (Disconnect, a bad frame):
+	// writing the last frames, then waiting for the panel's close reply so
+	// that the last frame is not lost to a TCP reset. Together under 1 s.
+	finalWriteTimeout = 300 * time.Millisecond
+	closeGrace        = 500 * time.Millisecond
+	// closeWait bounds how long Close waits for the panels' close replies
+	// before it cuts the remaining connections.
+	closeWait = time.Second
+
+	// maxInFlight bounds the requests and reports of one panel being
+	// handled at once, so a misbehaving panel cannot start goroutines
+	// without limit.
+	maxInFlight = 4
+
+	// Buffer sizes. Panel frames are small, and the read buffer lives as
+	// long as the connection, so it is small; write buffers come from a
+	// pool and are held only while a frame is written.
+	readBufferSize  = 1024
+	writeBufferSize = 4096
+)
+
+// Device is who is on the other end of a paired connection.
+type Device struct {
+	ID   string
+	Room string // the room the device shows; "" = none yet
+	Name string
+}
+
+// Authenticator checks the token a panel presents. It returns an error
+// wrapping ErrUnknownToken or ErrRevoked when the token is refused; any
+// other error is taken as temporary (CodeUnavailable: try again later).
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (Device, error)
+}
+
+// Pairer pairs panels that connect without a token.
+type Pairer interface {
+	// Pair sends pairing codes to the panel through send and blocks until an
+	// admin approves one (it returns the credential, which the hub sends to
+	// the panel before closing the connection, so that the panel reconnects
+	// with it) or until ctx ends (the panel left or the hub closed). An
+	// error that is a *proto.Error is passed on to the panel as is.
+	Pair(ctx context.Context, remoteAddr string, send func(proto.Message) error) (proto.Credential, error)
+}
+
+// Handler handles what paired panels send. Both methods run off the
+// connection's read loop (so heartbeats keep flowing while a booking
+// talks to a slow calendar), at most a few at a time per panel. ctx ends
+// when the panel disconnects or the hub closes: a request is idempotent by
+// id, and the panel sends the same id again after it reconnects.
+type Handler interface {
+	Request(ctx context.Context, d Device, id string, r proto.Request) proto.Result
+	Report(ctx context.Context, d Device, r proto.Report)
+}
+
+// ConnInfo describes one connection, for the admin's health view.
+type ConnInfo struct {
+	DeviceID   string // "" for an unpaired panel
+	Name       string
+	Room       string
+	RemoteAddr string
+	Paired     bool
+	Firmware   string
+	Protocol   int
+	Since      time.Time     // when the connection was accepted
+	Uptime     time.Duration // the panel's uptime as its hello said
+}
+
+// Opts configures a Hub. Zero fields take the documented defaults.
+type Opts struct {
+	// Auth checks tokens. Nil refuses every token (CodeUnauthorized).
+	Auth Authenticator
+	// Pairer pairs panels that come without a token. Nil refuses them.
+	Pairer Pairer
+	// Handler handles requests and reports. Nil answers every request with
+	// CodeUnavailable and drops reports.
+	Handler Handler
+	// Logger gets connection events. Nil discards them. The token is never
+	// logged.
+	Logger *slog.Logger
+	// SendQueue is how many frames may wait for a panel before it counts as
+	// too slow and is dropped. Default 16.
+	SendQueue int
+	// WriteTimeout bounds every write. Default 10 s.
+	WriteTimeout time.Duration
+	// PingInterval is how often the hub pings each panel. A panel that
+	// sends nothing, not even a pong, for two intervals is dropped.
+	// Default 30 s (so a dead panel is noticed within 60 s).
+	PingInterval time.Duration
+	// HelloTimeout is how long a new connection has to send its hello.
+	// Default 10 s.
+	HelloTimeout time.Duration
+	// MaxFrameBytes is the largest frame read from a panel. Default
+	// proto.MaxFrameBytes.
+	MaxFrameBytes int
+	// OnConnect and OnDisconnect are called when a paired panel has said
+	// hello and when its connection ended, for last-seen and health. They
+	// run on the connection's goroutines: keep them quick.
+	OnConnect    func(Device, ConnInfo)
+	OnDisconnect func(Device, ConnInfo)
+}
+
+// Hub is the panel websocket endpoint. It is an http.Handler; Close stops
+// it with every connection and goroutine it started.
+type Hub struct {
+	opts     Opts
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+	// ctx is the parent of every connection's context; Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// wg counts every goroutine the hub started.
+	wg sync.WaitGroup
+
+	mu      sync.Mutex
+	closed  bool
+	conns   map[*conn]struct{}            // every open connection
+	devices map[string]*conn              // paired connections past hello, by device id
+	rooms   map[string]map[*conn]struct{} // paired connections past hello, by room
+	last    map[string][]byte             // each room's last state, encoded
+}
+
+// New returns a Hub configured by opts.
+func New(opts Opts) *Hub {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SendQueue <= 0 {
+		opts.SendQueue = DefaultSendQueue
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.HelloTimeout <= 0 {
+		opts.HelloTimeout = DefaultHelloTimeout
+	}
+	if opts.MaxFrameBytes <= 0 {
+		opts.MaxFrameBytes = proto.MaxFrameBytes
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{
+		opts: opts,
+		log:  opts.Logger,
+		upgrader: websocket.Upgrader{
+			ReadBufferSize:  readBufferSize,
+			WriteBufferSize: writeBufferSize,
+			WriteBufferPool: &sync.Pool{},
+		},
+		ctx:     ctx,
+		cancel:  cancel,
+		conns:   make(map[*conn]struct{}),
+		devices: make(map[string]*conn),
+		rooms:   make(map[string]map[*conn]struct{}),
+		last:    make(map[string][]byte),
+	}
+}
+
+// ServeHTTP upgrades a panel's request to a websocket and serves it until it
+// ends. It returns at once: the connection lives in its own goroutines.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.isClosed() {
+		http.Error(w, "hub: shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	dev, paired, refusal := h.authenticate(r)
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// Upgrade has answered the request with an HTTP error already.
+		h.log.Debug("hub: websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	c := h.newConn(ws, r.RemoteAddr, dev, paired)
+	if !h.add(c) {
+		ws.Close()
+		c.cancel()
+		return
+	}
+	go c.writeLoop()
+	go c.readLoop(refusal)
+}
+
+// authenticate decides who the panel is from its Authorization header.
+// refusal is the error the panel gets when it may not go on.
+func (h *Hub) authenticate(r *http.Request) (d Device, paired bool, refusal *proto.Error) {
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		if h.opts.Pairer == nil {
+			return Device{}, false, proto.NewError(proto.CodeUnauthorized, "this server does not pair new panels: connect with a device token")
+		}
+		return Device{}, false, nil
+	}
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return Device{}, false, proto.NewError(proto.CodeUnauthorized, `the Authorization header must be "Bearer <device token>"`)
+	}
+	if h.opts.Auth == nil {
+		return Device{}, false, proto.NewError(proto.CodeUnauthorized, "unknown device token: pair the panel again")
+	}
+	d, err := h.opts.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	switch {
+	case errors.Is(err, ErrRevoked):
+		return Device{}, false, proto.NewError(proto.CodeRevoked, "this panel was removed by an administrator: pair it again")
+	case errors.Is(err, ErrUnknownToken):
+		return Device{}, false, proto.NewError(proto.CodeUnauthorized, "unknown device token: pair the panel again")
+	case err != nil:
+		h.log.Warn("hub: cannot check a device token", "remote", r.RemoteAddr, "err", err)
+		return Device{}, false, proto.NewError(proto.CodeUnavailable, "the server cannot check the panel's credential right now: it will try again")
+	case d.ID == "":
+		h.log.Error("hub: authenticator returned a device without an id", "remote", r.RemoteAddr)
+		return Device{}, false, proto.NewError(proto.CodeInternal, "the server could not identify the panel")
+	}
+	return d, true, nil
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// add tracks a new connection and counts its two goroutines. It reports
+// false when the hub is closed. The WaitGroup is added to under the lock,
+// so Close, which sets closed under the same lock, never waits while a
+// connection is still being added.
+func (h *Hub) add(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(2)
+	return true
+}
+
+// register subscribes a connection that said hello to its room (a paired
+// panel) and queues the room's last state. It runs under the lock that
+// Publish takes, so the panel gets the last state first and then every
+// later one, none twice and none missed.
+func (h *Hub) register(c *conn, hello proto.Hello) (replaced *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.hello = hello
+	c.helloDone = true
+	if !c.paired {
+		return nil
+	}
+	if old := h.devices[c.dev.ID]; old != nil && old != c {
+		// The same device connected again: the old connection is a
+		// half-open leftover (the panel rebooted or lost its network).
+		h.unsubscribe(old)
+		replaced = old
+	}
+	h.devices[c.dev.ID] = c
+	h.subscribe(c, c.dev.Room)
+	return replaced
+}
+
+// subscribe adds c to room's panels and queues the room's last state.
+// Called with h.mu held.
+func (h *Hub) subscribe(c *conn, room string) {
+	c.room = room
+	if room == "" {
+		return
+	}
+	set := h.rooms[room]
+	if set == nil {
+		set = make(map[*conn]struct{})
+		h.rooms[room] = set
+	}
+	set[c] = struct{}{}
+	if b := h.last[room]; b != nil {
+		// The queue may be full only if the panel is already being
+		// dropped; the writer loop then ends on its own.
+		c.enqueue(b)
+	}
+}
+
+// unsubscribe removes c from its room. Called with h.mu held.
+func (h *Hub) unsubscribe(c *conn) {
+	if set := h.rooms[c.room]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.rooms, c.room)
+		}
+	}
+	if c.paired && h.devices[c.dev.ID] == c {
+		delete(h.devices, c.dev.ID)
+	}
+}
+
+// remove forgets a connection that ended.
+func (h *Hub) remove(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.conns, c)
+	if c.helloDone {
+		h.unsubscribe(c)
+	}
+}
+
+// Publish sends st to every panel of room and keeps it as the room's last
+// state, which a panel that connects or moves to the room later gets at
+// once. The state is encoded once and the same bytes are queued for every
+// panel; Publish never waits for a panel: one whose queue is full is
+// dropped.
+func (h *Hub) Publish(room string, st proto.State) {
+	b, err := proto.Encode(proto.Message{Type: proto.TypeState, State: &st})
+	if err != nil {
+		h.log.Error("hub: cannot publish a state", "room", room, "err", err)
+		return
+	}
+	var slow []*conn
+	h.mu.Lock()
+	h.last[room] = b
+	for c := range h.rooms[room] {
+		if !c.enqueue(b) {
+			slow = append(slow, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range slow {
+		c.drop("its send queue is full")
+	}
+}
+
+// Send queues m for the device's panel: commands such as identify and
+// screenshot. It fails when the device is not connected or its queue is
+// full (the panel is then dropped).
+func (h *Hub) Send(deviceID string, m proto.Message) error {
+	b, err := proto.Encode(m)
+	if err != nil {
+		return fmt.Errorf("hub: send %s to %s: %w", m, deviceID, err)
+	}
+	h.mu.Lock()
+	c := h.devices[deviceID]
+	h.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("hub: send %s to %s: device is not connected", m, deviceID)
+	}
+	if !c.enqueue(b) {
+		c.drop("its send queue is full")
+		return fmt.Errorf("hub: send %s to %s: panel too slow, dropped", m, deviceID)
+	}
+	return nil
+}
+
+// Disconnect sends the device's panel an error frame with code and reason
+// and closes its connection, within a second. Use CodeRevoked when an admin
+// removed the device: the panel then forgets its credential and pairs
+// again (and, the token being revoked, cannot simply come back).
+func (h *Hub) Disconnect(deviceID string, code proto.Code, reason string) {
+	h.mu.Lock()
+	c := h.devices[deviceID]
+	if c != nil {
+		// No more states for it, even if it were slow to close.
+		h.unsubscribe(c)
+	}
+	h.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.log.Info("hub: disconnecting panel", "code", code)
+	c.closeWith(errorFrame(proto.NewError(code, reason)), websocket.ClosePolicyViolation, string(code), false)
+}
+
+// Move switches a connected device to another room: it stops getting the
+// old room's states and gets the new room's last state at once.
+func (h *Hub) Move(deviceID, room string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.devices[deviceID]
+	if c == nil || c.room == room {
+		return
+	}
+	if set := h.rooms[c.room]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.rooms, c.room)
+		}
+	}
+	h.subscribe(c, room)
+}
+
+// Connections lists the panels connected now that have said hello, by
+// device id (unpaired panels first).
+func (h *Hub) Connections() []ConnInfo {
+	h.mu.Lock()
+	infos := make([]ConnInfo, 0, len(h.conns))
+	for c := range h.conns {
+		if c.helloDone {
+			infos = append(infos, c.info())
+		}
+	}
+	h.mu.Unlock()
+	slices.SortFunc(infos, func(a, b ConnInfo) int {
+		if a.DeviceID != b.DeviceID {
+			return strings.Compare(a.DeviceID, b.DeviceID)
+		}
+		return strings.Compare(a.RemoteAddr, b.RemoteAddr)
+	})
+	return infos
+}
+
+// Close closes every connection (with a "going away" close frame, so the
+// panels reconnect to the next server) and returns when every goroutine
+// the hub started has ended. Handlers and Pairers must return when their
+// ctx ends. Close is safe to call more than once.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	first := !h.closed
+	h.closed = true
+	conns := slices.Collect(maps.Keys(h.conns))
+	h.mu.Unlock()
+	if first {
+		h.cancel()
+		for _, c := range conns {
+			c.closeWith(nil, websocket.CloseGoingAway, "server shutting down", false)
+		}
+		done := make(chan struct{})
+		go func() {
+			h.wg.Wait()
+			close(done)
+		}()
+		t := time.NewTimer(closeWait)
+		select {
+		case <-done:
+		case <-t.C:
+			for _, c := range conns {
+				c.kill()
+			}
+		}
+		t.Stop()
+	}
+	h.wg.Wait()
+	return nil
+}
+
+// errorFrame encodes an error message. Errors are small and valid, so
+// encoding cannot fail.
+func errorFrame(e *proto.Error) []byte {
+	b, err := proto.Encode(proto.Message{Type: proto.TypeError, Error: e})
+	if err != nil {
+		panic("hub: cannot encode an error frame: " + err.Error())
+	}
+	return b
+}
