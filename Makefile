@@ -22,6 +22,10 @@ build: ## build bin/lintel-server and bin/lintel-panel for this machine
 run: build ## start the server on the built-in demo calendar with three simulated panels
 	@BIN=$(BIN) RUN_DIR=$(RUN_DIR) ./deploy/dev/run.sh
 
+.PHONY: run-m365-sim
+run-m365-sim: build ## like run, but the rooms come from a Microsoft Graph emulator through the real Microsoft 365 connector
+	@BIN=$(BIN) RUN_DIR=var/m365-sim SERVE_FLAGS=--m365-sim ROOMS="aurora borealis echo" ./deploy/dev/run.sh
+
 .PHONY: cross
 cross: ## build the panel for linux/arm v6, v7 and arm64 (no cgo) into bin/
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-panel-armv6 ./panel

@@ -31,15 +31,16 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":       {"run the server", serve},
-		"devices":     {"add, list and revoke door panels (through the API)", devicesCmd},
-		"rooms":       {"list rooms (through the API)", roomsCmd},
-		"admin":       {"create admins and API tokens (on the data directory)", adminCmd},
-		"doctor":      {"test access to every room's calendar and explain each failure", doctor},
-		"backup":      {"write a consistent snapshot of the running server's store to a file", backup},
-		"restore":     {"put a backup in place of the store (server stopped)", restore},
-		"healthcheck": {"exit 0 when the server answers /healthz (for container health checks)", healthcheck},
-		"version":     {"print the version", func(_ context.Context, c Context, _ []string) error { fmt.Fprintln(c.Stdout, Version); return nil }},
+		"serve":         {"run the server", serve},
+		"devices":       {"add, list and revoke door panels (through the API)", devicesCmd},
+		"rooms":         {"list rooms (through the API)", roomsCmd},
+		"admin":         {"create admins and API tokens (on the data directory)", adminCmd},
+		"doctor":        {"test access to every room's calendar and explain each failure", doctor},
+		"backup":        {"write a consistent snapshot of the running server's store to a file", backup},
+		"restore":       {"put a backup in place of the store (server stopped)", restore},
+		"tenant-script": {"print the Exchange Online PowerShell that grants the app access to the room calendars only", tenantScript},
+		"healthcheck":   {"exit 0 when the server answers /healthz (for container health checks)", healthcheck},
+		"version":       {"print the version", func(_ context.Context, c Context, _ []string) error { fmt.Fprintln(c.Stdout, Version); return nil }},
 	}
 }
 

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar"
 )
 
@@ -21,39 +23,34 @@ func doctor(ctx context.Context, c Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var report testReport
+	var report admin.Report
 	if err := client.do(ctx, "GET", "/api/v1/test", nil, &report); err != nil {
 		return fmt.Errorf("doctor: %w", err)
 	}
-	for _, line := range report.Tenant {
-		fmt.Fprintf(c.Stdout, "%-7s %s\n", line.Level, line.Text)
+	fmt.Fprintf(c.Stdout, "calendar: %s\n", report.Provider)
+	tenantFailed := false
+	for _, ch := range report.Tenant {
+		fmt.Fprintf(c.Stdout, "%-5s %s: %s\n", ch.Level, ch.Name, ch.Detail)
+		if ch.Fix != "" {
+			fmt.Fprintf(c.Stdout, "      fix: %s\n", ch.Fix)
+		}
+		tenantFailed = tenantFailed || ch.Level == "fail"
+	}
+	if len(report.Roles) > 0 {
+		fmt.Fprintf(c.Stdout, "granted application permissions: %s\n", strings.Join(report.Roles, ", "))
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROOM\tSTATUS\tDETAIL")
-	failed := 0
 	for _, d := range report.Rooms {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Room, d.Status, d.Detail)
-		if d.Status != calendar.StatusOK {
-			failed++
-			if d.Fix != "" {
-				fmt.Fprintf(tw, "\t\tfix: %s\n", d.Fix)
-			}
+		if d.Status != calendar.StatusOK && d.Fix != "" {
+			fmt.Fprintf(tw, "\t\tfix: %s\n", d.Fix)
 		}
 	}
 	tw.Flush()
-	if failed > 0 {
+	if failed := report.Failed(); failed > 0 || tenantFailed {
 		return fmt.Errorf("doctor: %d of %d rooms failed", failed, len(report.Rooms))
 	}
 	fmt.Fprintf(c.Stdout, "all %d rooms ok\n", len(report.Rooms))
 	return nil
-}
-
-// testReport is the answer of GET /api/v1/test.
-type testReport struct {
-	Provider string `json:"provider"`
-	Tenant   []struct {
-		Level string `json:"level"` // "ok", "warning", "error", "info"
-		Text  string `json:"text"`
-	} `json:"tenant"`
-	Rooms []calendar.Diagnosis `json:"rooms"`
 }

@@ -53,6 +53,12 @@ func (s *syncBuffer) String() string {
 
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
+	return newTestServerWith(t, func(*config) {})
+}
+
+// newTestServerWith lets a test change the configuration first.
+func newTestServerWith(t *testing.T, change func(*config)) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	log := newLogger(io.MultiWriter(logs, t.Output()), config{LogLevel: -4})
@@ -62,7 +68,9 @@ func newTestServer(t *testing.T) *testServer {
 	var handler http.Handler = http.NotFoundHandler()
 	ts.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, config{DataDir: dir, Poll: time.Hour, PublicURL: ts.http.URL}, log)
+	cfg := config{DataDir: dir, Poll: time.Hour, PublicURL: ts.http.URL}
+	change(&cfg)
+	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(roomsDesc, prometheus.GaugeValue, float64(n), strings.ReplaceAll(string(status), " ", "_"))
 	}
 	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, float64(stale))
-	if exp := c.app.secretExpires; !exp.IsZero() {
+	if exp := c.app.connector.Settings().SecretExpires; !exp.IsZero() {
 		ch <- prometheus.MustNewConstMetric(secretDesc, prometheus.GaugeValue, time.Until(exp).Hours()/24)
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/booking"
-	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/store"
@@ -41,6 +41,11 @@ type config struct {
 	DevTLS          bool
 	// OfflineAfter: a panel not seen for this long is flagged.
 	OfflineAfter time.Duration
+	// Connector, when set by flags, wins over the admin's saved choice.
+	Connector *admin.ConnectorSettings
+	// M365Sim runs a Microsoft Graph emulator in-process and reads the
+	// demo rooms through the real Microsoft 365 connector.
+	M365Sim bool
 }
 
 func serve(ctx context.Context, c Context, args []string) error {
@@ -55,12 +60,18 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", c.env("LINTEL_TLS_KEY", ""), "the certificate's PEM private key (env LINTEL_TLS_KEY)")
 	fs.BoolVar(&cfg.DevTLS, "dev-tls", false, "serve HTTPS/WSS with a self-signed certificate kept in the data directory (for trials; panels pin its fingerprint)")
 	fs.DurationVar(&cfg.OfflineAfter, "offline-after", 10*time.Minute, "flag a panel not seen for this long")
+	fs.BoolVar(&cfg.M365Sim, "m365-sim", false, "read the demo rooms from a Microsoft Graph emulator run in-process, through the real Microsoft 365 connector")
+	m365 := c.connectorFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.DataDir = *data
+	var err error
+	if cfg.Connector, err = m365(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("serve: --log-level: %w", err)
 	}
@@ -170,19 +181,21 @@ func displayAddr(a net.Addr) string {
 // app is the whole server, wired: what serve runs and what tests drive
 // in-process.
 type app struct {
-	db       *store.DB
-	provider calendar.Provider
-	devices  *devices.Service
-	pairer   *devices.Pairer
-	hub      *hub.Hub
-	sync     *sync.Syncer
-	booking  *booking.Service
-	admin    *admin.Server
-	handler  http.Handler
-	demoNote string // what the demo prints once: the first admin's password
-	log      *slog.Logger
-	wg       gosync.WaitGroup // the background loops start starts
-	metrics  *metrics
+	db        *store.DB
+	provider  *connector
+	devices   *devices.Service
+	pairer    *devices.Pairer
+	hub       *hub.Hub
+	sync      *sync.Syncer
+	booking   *booking.Service
+	admin     *admin.Server
+	handler   http.Handler
+	demoNote  string // what the demo prints once: the first admin's password
+	log       *slog.Logger
+	wg        gosync.WaitGroup // the background loops start starts
+	metrics   *metrics
+	connector *connector
+	sim       *graphtest.Server // the Graph emulator, with --m365-sim
 
 	offlineAfter  time.Duration
 	secretExpires time.Time     // the Microsoft 365 client secret's, when known
@@ -200,14 +213,36 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		a.offlineAfter = 10 * time.Minute
 	}
 	a.metrics = newMetrics(a)
-	if cfg.Demo {
-		if a.demoNote, err = seedDemo(db, cfg.DataDir, time.Now()); err != nil {
+	cal := builtin.New(db)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.M365Sim {
+		sim, settings, note, err := startM365Sim(db, cfg.DataDir, time.Now())
+		if err != nil {
 			db.Close()
 			return nil, err
 		}
+		a.sim = sim
+		a.demoNote += note
+		transport.TLSClientConfig = sim.TLSConfig()
+		cfg.Connector = &settings
 	}
-	cal := builtin.New(db)
-	a.provider = cal
+	a.connector = &connector{db: db, builtin: cal, dataDir: cfg.DataDir, log: log,
+		client: &http.Client{Transport: countingTransport{next: transport, m: a.metrics}}}
+	if err := loadConnector(ctx, a.connector, cfg.Connector); err != nil {
+		a.closeSim()
+		db.Close()
+		return nil, err
+	}
+	a.provider = a.connector
+	if cfg.Demo {
+		note, err := seedDemo(db, cfg.DataDir, time.Now(), !cfg.M365Sim)
+		if err != nil {
+			a.closeSim()
+			db.Close()
+			return nil, err
+		}
+		a.demoNote = note + a.demoNote
+	}
 	a.devices = devices.New(db, devices.Opts{Logger: log.With("component", "devices")})
 	a.pairer = devices.NewPairer(a.devices, cfg.PublicURL)
 	panels := &panelHandler{app: a}
@@ -241,14 +276,15 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	})
 	a.sync.SetCheckIns(a.booking)
 	a.admin, err = admin.New(admin.Opts{
-		Store:    db,
-		Devices:  a.devices,
-		Provider: a.provider,
-		Builtin:  cal,
-		Sync:     a.sync,
-		Panels:   a.hub,
-		Pairer:   a.pairer,
-		Logger:   log.With("component", "admin"),
+		Store:     db,
+		Devices:   a.devices,
+		Connector: a.connector,
+		Provider:  a.provider,
+		Builtin:   cal,
+		Sync:      a.sync,
+		Panels:    a.hub,
+		Pairer:    a.pairer,
+		Logger:    log.With("component", "admin"),
 
 		OfflineAfter: a.offlineAfter,
 	})
@@ -347,11 +383,19 @@ func (a *app) watchHealth(ctx context.Context, every time.Duration) {
 // wait waits for the loops start started (their ctx must have ended).
 func (a *app) wait() { a.wg.Wait() }
 
-// Close stops the hub and the booking service and closes the store.
+// Close stops the hub, the booking service and the emulator, and closes
+// the store.
 func (a *app) Close() error {
 	a.hub.Close()
 	a.booking.Close()
+	a.closeSim()
 	return a.db.Close()
+}
+
+func (a *app) closeSim() {
+	if a.sim != nil {
+		a.sim.Close()
+	}
 }
 
 // panelHandler routes what panels send: requests to booking, reports to
@@ -381,9 +425,11 @@ func (p *panelHandler) disconnected(d hub.Device, c hub.ConnInfo) {
 // seedDemo fills an empty store with demo rooms, and on first start
 // creates the admin "admin" with a random password and an API token for
 // the CLI (mode 0600 in the data directory). It returns what to print.
-func seedDemo(db *store.DB, dataDir string, now time.Time) (string, error) {
-	if _, err := builtin.Seed(db, now); err != nil {
-		return "", err
+func seedDemo(db *store.DB, dataDir string, now time.Time, rooms bool) (string, error) {
+	if rooms {
+		if _, err := builtin.Seed(db, now); err != nil {
+			return "", err
+		}
 	}
 	admins, err := db.Admins()
 	if err != nil || len(admins) > 0 {

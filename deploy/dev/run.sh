@@ -7,11 +7,14 @@ BIN=${BIN:-bin}
 RUN_DIR=${RUN_DIR:-var/demo}
 LISTEN=${LISTEN:-127.0.0.1:8080}
 PANEL_PORT=${PANEL_PORT:-9001}
+ROOMS=${ROOMS:-matterhorn eiger saentis}
+SERVE_FLAGS=${SERVE_FLAGS:-}
 
 mkdir -p "$RUN_DIR"
 trap 'trap - EXIT INT TERM; kill 0 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 
-"$BIN/lintel-server" serve --demo --data "$RUN_DIR/server" --listen "$LISTEN" &
+# shellcheck disable=SC2086 # SERVE_FLAGS is a list of flags
+"$BIN/lintel-server" serve --demo $SERVE_FLAGS --data "$RUN_DIR/server" --listen "$LISTEN" &
 
 # Wait until the server answers (bash's /dev/tcp: no curl needed).
 host=${LISTEN%:*} port=${LISTEN##*:}
@@ -22,7 +25,7 @@ done
 
 export LINTEL_SERVER="http://$LISTEN" LINTEL_API_TOKEN_FILE="$RUN_DIR/server/api-token"
 i=0
-for room in matterhorn eiger saentis; do
+for room in $ROOMS; do
   i=$((i + 1))
   dir="$RUN_DIR/panel-$i"
   if [ ! -s "$dir/credential" ]; then

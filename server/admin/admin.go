@@ -39,11 +39,13 @@ type Panels interface {
 type Opts struct {
 	Store    *store.DB         // required
 	Devices  *devices.Service  // required
-	Provider calendar.Provider // the connector, for test all
-	Builtin  *builtin.Calendar // the built-in calendar's editor; nil when another connector is used
-	Sync     *sync.Syncer      // required: changes show at once
-	Panels   Panels            // required
-	Pairer   *devices.Pairer   // required for pairing
+	Provider calendar.Provider // the calendar in use now
+	Builtin  *builtin.Calendar // the built-in calendar's editor, used while Provider is the built-in calendar
+	// Connector manages where calendars come from and tests them.
+	Connector Connector       // required
+	Sync      *sync.Syncer    // required: changes show at once
+	Panels    Panels          // required
+	Pairer    *devices.Pairer // required for pairing
 	// OfflineAfter: a panel not seen for this long is flagged. Default 10 min.
 	OfflineAfter time.Duration
 	Logger       *slog.Logger     // default: discard
@@ -61,9 +63,8 @@ type Server struct {
 	// renderer draws room previews with the panel's own view code.
 	renderer *view.Renderer
 
-	testsMu     gosync.Mutex // the last "test all", for the rooms page
-	testResults map[string]calendar.Diagnosis
-	testedAt    time.Time
+	testsMu  gosync.Mutex // the last "test all", for the rooms page
+	lastTest *Report
 }
 
 // New returns the admin server.
@@ -109,6 +110,8 @@ func (s *Server) routes() {
 	api("POST /api/v1/devices", s.addDevice)
 	api("POST /api/v1/devices/{device}/revoke", s.revokeDevice)
 	api("GET /api/v1/test", s.testAll)
+	api("GET /api/v1/connector", s.getConnector)
+	api("PUT /api/v1/connector", s.putConnector)
 	api("GET /api/v1/pairing", s.listPending)
 	api("POST /api/v1/pairing/{code}/approve", s.approvePairing)
 	api("GET /api/v1/activity", s.activity)

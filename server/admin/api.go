@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -56,7 +57,7 @@ func (s *Server) putRoom(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) saveRoom(w http.ResponseWriter, r *http.Request, room store.Room, status int) error {
-	if room.Calendar == "" && s.opts.Builtin != nil {
+	if room.Calendar == "" && s.opts.Provider.Name() == "builtin" {
 		room.Calendar = room.ID // the built-in calendar knows rooms by id
 	}
 	if room.Display == "" {
@@ -107,7 +108,7 @@ func (s *Server) roomState(w http.ResponseWriter, r *http.Request) error {
 // editor returns the built-in calendar, or an error that says why events
 // cannot be edited here.
 func (s *Server) editor() (*builtin.Calendar, error) {
-	if s.opts.Builtin == nil {
+	if s.opts.Builtin == nil || s.opts.Provider.Name() != s.opts.Builtin.Name() {
 		return nil, httpError(http.StatusConflict, "events can only be edited in the built-in calendar; this server reads rooms from %s, edit them there", s.opts.Provider.Name())
 	}
 	return s.opts.Builtin, nil
@@ -230,17 +231,53 @@ func (s *Server) revokeDevice(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) testAll(w http.ResponseWriter, r *http.Request) error {
-	rooms, err := s.opts.Store.Rooms()
+	rep, err := s.runTest(r.Context())
 	if err != nil {
 		return err
 	}
-	out := make([]calendar.Diagnosis, 0, len(rooms))
-	for _, room := range rooms {
-		d := s.opts.Provider.Check(r.Context(), room.Calendar)
-		d.Room = room.ID
-		out = append(out, d)
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// runTest tests the connector and every room, and keeps the result for the
+// rooms page.
+func (s *Server) runTest(ctx context.Context) (Report, error) {
+	rooms, err := s.opts.Store.Rooms()
+	if err != nil {
+		return Report{}, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"provider": s.opts.Provider.Name(), "tenant": []any{}, "rooms": out})
+	addrs := make(map[string]string, len(rooms))
+	for _, room := range rooms {
+		addrs[room.ID] = room.Calendar
+	}
+	rep := s.opts.Connector.Test(ctx, addrs)
+	if rep.At.IsZero() {
+		rep.At = s.opts.Now()
+	}
+	s.testsMu.Lock()
+	s.lastTest = &rep
+	s.testsMu.Unlock()
+	return rep, nil
+}
+
+func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, s.opts.Connector.Settings())
+	return nil
+}
+
+func (s *Server) putConnector(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		ConnectorSettings
+		// Secret is the client secret's Value; write-only.
+		Secret string `json:"secret,omitempty"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.opts.Connector.Apply(r.Context(), req.ConnectorSettings, req.Secret); err != nil {
+		return httpError(http.StatusBadRequest, "%v", err)
+	}
+	writeJSON(w, http.StatusOK, s.opts.Connector.Settings())
 	return nil
 }
 

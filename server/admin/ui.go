@@ -51,7 +51,7 @@ func parsePages() map[string]*template.Template {
 		"duration": func(d time.Duration) string { return d.Round(time.Minute).String() },
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot"} {
+	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiFS, "ui/layout.html", "ui/"+name+".html"))
 	}
 	return pages
@@ -119,6 +119,8 @@ func (s *Server) uiRoutes() {
 	ui("GET /pair", s.pairPage)
 	ui("POST /pair", s.pairForm)
 	ui("GET /activity", s.activityPage)
+	ui("GET /connector", s.connectorPage)
+	ui("POST /connector", s.connectorForm)
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -228,8 +230,12 @@ func (s *Server) roomRows() ([]roomRow, error) {
 			}
 		}
 		s.testsMu.Lock()
-		if d, ok := s.testResults[room.ID]; ok {
-			row.Diagnosis = &d
+		if s.lastTest != nil {
+			for _, d := range s.lastTest.Rooms {
+				if d.Room == room.ID {
+					row.Diagnosis = &d
+				}
+			}
 		}
 		s.testsMu.Unlock()
 		rows = append(rows, row)
@@ -245,35 +251,60 @@ func (s *Server) roomsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.testsMu.Lock()
-	tested := s.testedAt
+	last := s.lastTest
 	s.testsMu.Unlock()
-	s.render(w, r, "rooms", "Rooms", map[string]any{"Rows": rows, "Tested": tested, "Provider": s.opts.Provider.Name()})
+	s.render(w, r, "rooms", "Rooms", map[string]any{"Rows": rows, "Test": last, "Provider": s.opts.Provider.Name()})
 }
 
 func (s *Server) testRooms(w http.ResponseWriter, r *http.Request) {
-	rooms, err := s.opts.Store.Rooms()
+	rep, err := s.runTest(r.Context())
 	if err != nil {
 		back(w, r, "/rooms", "err", "Cannot read the rooms: "+err.Error())
 		return
 	}
-	results := map[string]calendar.Diagnosis{}
-	failed := 0
-	for _, room := range rooms {
-		d := s.opts.Provider.Check(r.Context(), room.Calendar)
-		d.Room = room.ID
-		results[room.ID] = d
-		if d.Status != calendar.StatusOK {
-			failed++
-		}
+	tenantFailed := false
+	for _, c := range rep.Tenant {
+		tenantFailed = tenantFailed || c.Level == "fail"
 	}
-	s.testsMu.Lock()
-	s.testResults, s.testedAt = results, s.opts.Now()
-	s.testsMu.Unlock()
-	if failed > 0 {
-		back(w, r, "/rooms", "err", fmt.Sprintf("%d of %d rooms failed the test: see each room's diagnosis below.", failed, len(rooms)))
+	switch failed := rep.Failed(); {
+	case tenantFailed:
+		back(w, r, "/rooms", "err", "The calendar connection failed: see the checks below.")
+	case failed > 0:
+		back(w, r, "/rooms", "err", fmt.Sprintf("%d of %d rooms failed the test: see each room's diagnosis below.", failed, len(rep.Rooms)))
+	default:
+		back(w, r, "/rooms", "msg", fmt.Sprintf("All %d rooms passed.", len(rep.Rooms)))
+	}
+}
+
+func (s *Server) connectorPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "connector", "Calendar connection", s.opts.Connector.Settings())
+}
+
+func (s *Server) connectorForm(w http.ResponseWriter, r *http.Request) {
+	set := ConnectorSettings{
+		Kind: r.PostFormValue("kind"), TenantID: strings.TrimSpace(r.PostFormValue("tenant_id")),
+		ClientID: strings.TrimSpace(r.PostFormValue("client_id")), Cloud: r.PostFormValue("cloud"),
+		AuthorityHost: strings.TrimSpace(r.PostFormValue("authority_host")), GraphBaseURL: strings.TrimSpace(r.PostFormValue("graph_base_url")),
+		Auth: r.PostFormValue("auth"), CertFile: strings.TrimSpace(r.PostFormValue("certificate_file")),
+		CanaryMailbox: strings.TrimSpace(r.PostFormValue("canary")),
+	}
+	if v := r.PostFormValue("secret_expires"); v != "" {
+		t, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			back(w, r, "/connector", "err", "The secret's expiry is a date like 2027-06-30.")
+			return
+		}
+		set.SecretExpires = t
+	}
+	if err := s.opts.Connector.Apply(r.Context(), set, r.PostFormValue("secret")); err != nil {
+		back(w, r, "/connector", "err", err.Error())
 		return
 	}
-	back(w, r, "/rooms", "msg", fmt.Sprintf("All %d rooms passed.", len(rooms)))
+	s.log.Info("calendar connection changed", "kind", set.Kind, "admin", sessionOf(r).Admin)
+	if _, err := s.runTest(r.Context()); err != nil {
+		s.log.Warn("test after a connector change failed", "err", err)
+	}
+	back(w, r, "/rooms", "msg", "Saved. The rooms below were tested with the new connection.")
 }
 
 func (s *Server) roomPage(w http.ResponseWriter, r *http.Request) {
@@ -308,7 +339,7 @@ func roomFromForm(r *http.Request) store.Room {
 
 // checkRoom fills defaults and validates a room from the UI or an import.
 func (s *Server) checkRoom(room *store.Room) error {
-	if room.Calendar == "" && s.opts.Builtin != nil {
+	if room.Calendar == "" && s.opts.Provider.Name() == "builtin" {
 		room.Calendar = room.ID
 	}
 	if room.Display == "" {

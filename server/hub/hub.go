@@ -164,7 +164,8 @@ type Opts struct {
 	// Default 10 s.
 	HelloTimeout time.Duration
 	// MaxFrameBytes is the largest frame read from a panel. Default
-	// proto.MaxFrameBytes.
+	// proto.MaxFrameBytes; larger values do not help, since proto.Decode
+	// refuses bigger frames anyway.
 	MaxFrameBytes int
 	// OnConnect and OnDisconnect are called when a paired panel has said
 	// hello and when its connection ended, for last-seen and health. They

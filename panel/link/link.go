@@ -1,0 +1,729 @@
+// Package link is the panel's end of the panel websocket: it connects to
+// the server, says hello, keeps the room's last state on disk for when the
+// network is down, pairs the panel, and reconnects with exponential backoff
+// and full jitter whenever the connection drops.
+//
+// What the server says reaches the UI as Events. The UI may be slow (a
+// framebuffer redraw on a Pi Zero takes a while), so events wait in a small
+// queue of their own and a newer State replaces one the UI has not taken
+// yet: the read loop never waits for the UI, and the server never sees a
+// slow panel because of it.
+//
+// The credential (the device token) is a file of mode 0600 written
+// atomically; it is never logged. Without one the panel is unpaired: it
+// connects without a token and shows the pairing codes the server sends,
+// until the server sends a credential. A server that says the credential is
+// revoked or unknown makes the panel forget it and pair again.
+package link
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/lintelhq/lintel/proto"
+)
+
+// Defaults for the zero fields of Opts.
+const (
+	DefaultMinBackoff = time.Second
+	DefaultMaxBackoff = 60 * time.Second
+)
+
+const (
+	handshakeTimeout = 15 * time.Second
+	writeTimeout     = 10 * time.Second
+	// readTimeout: the server pings every 30 s by default; three missed
+	// pings mean the connection is dead even if TCP has not noticed.
+	readTimeout = 90 * time.Second
+	// maxQueuedEvents bounds the events waiting for a stuck UI; the oldest
+	// go first.
+	maxQueuedEvents = 64
+)
+
+// Kind says what an Event is about.
+type Kind int
+
+// The event kinds.
+const (
+	KindState          Kind = iota + 1 // State: the room's new state (already cached)
+	KindPairing                        // Pairing: show this code (the panel is unpaired)
+	KindCommand                        // Command: the admin asks for something
+	KindConnected                      // online since Since
+	KindDisconnected                   // offline since Since; Err says why
+	KindRevoked                        // the credential was refused and deleted: pairing follows
+	KindUpdateFirmware                 // the server does not speak this protocol; Err says more
+	KindError                          // something went wrong that the UI may show; Err
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindState:
+		return "state"
+	case KindPairing:
+		return "pairing"
+	case KindCommand:
+		return "command"
+	case KindConnected:
+		return "connected"
+	case KindDisconnected:
+		return "disconnected"
+	case KindRevoked:
+		return "revoked"
+	case KindUpdateFirmware:
+		return "update-firmware"
+	case KindError:
+		return "error"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Event is something the UI should know. Only the field its Kind names is
+// set, besides Since.
+type Event struct {
+	Kind    Kind
+	State   *proto.State
+	Pairing *proto.Pairing
+	Command *proto.Command
+	Err     error
+	Since   time.Time // when it happened
+}
+
+// Opts configures a Link.
+type Opts struct {
+	// URL is the server's panel endpoint, ws:// or wss://; an empty path
+	// means /ws.
+	URL string
+	// TLS configures wss://. Nil uses the system roots.
+	TLS *tls.Config
+	// CredentialPath is the file holding the device token (mode 0600). An
+	// empty path or a missing file means unpaired; with an empty path a
+	// credential received while pairing lives in memory only.
+	CredentialPath string
+	// CachePath is the file holding the last state, so the panel shows its
+	// room right after a reboot even when the server is unreachable. Empty
+	// means no cache.
+	CachePath string
+	// Firmware (required), Width, Height and Locale go into the hello.
+	Firmware      string
+	Width, Height int
+	Locale        string
+	// Logger gets connection events. Nil discards them.
+	Logger *slog.Logger
+	// Reconnects wait a random time between 0 and a ceiling that starts
+	// at MinBackoff (default 1 s) and doubles with each failed attempt up
+	// to MaxBackoff (default 60 s). "Full jitter" spreads the panels of a
+	// building out after a server restart.
+	MinBackoff, MaxBackoff time.Duration
+	// Now tells the time of events and the uptime in the hello. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Link is one panel's connection to the server.
+type Link struct {
+	opts    Opts
+	url     string
+	log     *slog.Logger
+	started time.Time
+	// randN returns a random number in [0, n); tests replace it.
+	randN func(n int64) int64
+
+	events chan Event
+	wake   chan struct{} // cap 1: the event queue has something
+	qmu    sync.Mutex
+	queue  []Event
+
+	mu       sync.Mutex
+	running  bool
+	token    string           // "" = unpaired
+	cached   *proto.State     // the last state, from the cache or the server
+	cacheErr error            // why the cache could not be read at New
+	sess     *session         // the live connection; nil = offline
+	pending  map[string]*call // requests waiting for their result, by id
+}
+
+// session is one websocket connection. gorilla allows one writer at a time,
+// and Request and Report are called from the UI's goroutines.
+type session struct {
+	ws  *websocket.Conn
+	wmu sync.Mutex
+}
+
+func (s *session) write(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.ws.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	return s.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// call is a request waiting for its result. frame is kept to send it
+// again, with the same id, after a reconnect.
+type call struct {
+	frame []byte
+	done  chan proto.Result // cap 1
+}
+
+// New makes a Link and loads the credential and the cache. A missing cache
+// is fine and a corrupt one is ignored (Cached reports it); an unreadable
+// credential file is an error, since going on would mean pairing again.
+func New(opts Opts) (*Link, error) {
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return nil, fmt.Errorf("link: URL %q is not a ws:// or wss:// URL", opts.URL)
+	}
+	if u.Path == "" {
+		u.Path = "/ws"
+	}
+	if opts.Firmware == "" {
+		return nil, errors.New("link: Opts.Firmware is required: the server needs it in the hello")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultMinBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l := &Link{
+		opts:    opts,
+		url:     u.String(),
+		log:     opts.Logger,
+		started: opts.Now(),
+		randN:   rand.Int64N,
+		events:  make(chan Event),
+		wake:    make(chan struct{}, 1),
+		pending: make(map[string]*call),
+	}
+	if opts.CredentialPath != "" {
+		b, err := os.ReadFile(opts.CredentialPath)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("link: read credential: %w", err)
+		default:
+			l.token = strings.TrimSpace(string(b))
+		}
+	}
+	l.cached, l.cacheErr = loadCache(opts.CachePath)
+	if l.cacheErr != nil {
+		l.log.Warn("link: ignoring the state cache", "err", l.cacheErr)
+	}
+	return l, nil
+}
+
+// loadCache reads the last state saved by a previous run. The cache holds
+// the state frame as the server sent it, so it is checked by the same
+// strict decoder as a frame from the network.
+func loadCache(path string) (*proto.State, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("link: read cache: %w", err)
+	}
+	m, err := proto.Decode(b)
+	if err == nil && m.Type != proto.TypeState {
+		err = fmt.Errorf("holds a %s message", m.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("link: cache %s is corrupt: %w", path, err)
+	}
+	return m.State, nil
+}
+
+// Events returns the channel of events. Read it all the time: it is closed
+// when Run returns.
+func (l *Link) Events() <-chan Event { return l.events }
+
+// Cached returns the last state known: the one in the cache at New, or
+// the last one received since. It is nil, with no error, when there is
+// none; it is nil with an error when the cache was corrupt (and no state
+// has arrived since).
+func (l *Link) Cached() (*proto.State, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cached, l.cacheErr
+}
+
+// Run connects, and reconnects whenever the connection ends, until ctx
+// ends; it then returns ctx's error. Call it once.
+func (l *Link) Run(ctx context.Context) error {
+	l.mu.Lock()
+	if l.running {
+		l.mu.Unlock()
+		return errors.New("link: Run called twice")
+	}
+	l.running = true
+	l.mu.Unlock()
+
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		l.deliver(ctx)
+	}()
+	defer func() {
+		<-delivered
+		close(l.events)
+	}()
+
+	failures := 0
+	for {
+		out := l.session(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var delay time.Duration
+		switch {
+		case out.again:
+			// A new credential, or none: try it at once.
+		case out.updateFirmware:
+			// Retrying soon cannot help; the server may be updated
+			// (or rolled back) though, so try now and then.
+			delay = l.opts.MaxBackoff
+		default:
+			if out.healthy {
+				failures = 0
+			}
+			delay = l.backoff(failures)
+			failures++
+		}
+		l.log.Info("link: reconnecting", "in", delay.Round(time.Millisecond), "err", out.err)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// backoff is the wait before the next attempt after failures failed ones:
+// uniform in [0, min(MaxBackoff, MinBackoff·2^failures)].
+func (l *Link) backoff(failures int) time.Duration {
+	ceiling := l.opts.MaxBackoff
+	if failures < 32 {
+		if d := l.opts.MinBackoff << failures; d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	return time.Duration(l.randN(int64(ceiling) + 1))
+}
+
+// outcome is how a session ended, which decides when to try again.
+type outcome struct {
+	healthy        bool // the server sent something besides an error
+	again          bool // the credential changed: reconnect at once
+	updateFirmware bool
+	err            error
+}
+
+// session runs one connection until it ends.
+func (l *Link) session(ctx context.Context) (out outcome) {
+	l.mu.Lock()
+	token := l.token
+	l.mu.Unlock()
+	header := http.Header{}
+	if token != "" {
+		header.Set("Authorization", "Bearer "+token)
+	}
+	dialer := websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		TLSClientConfig:  l.opts.TLS,
+		HandshakeTimeout: handshakeTimeout,
+	}
+	ws, _, err := dialer.DialContext(ctx, l.url, header)
+	if err != nil {
+		out.err = fmt.Errorf("link: connect: %w", err)
+		return out
+	}
+	defer ws.Close()
+	stop := context.AfterFunc(ctx, func() { ws.Close() })
+	defer stop()
+	ws.SetReadLimit(proto.MaxFrameBytes)
+	ws.SetPingHandler(func(data string) error {
+		_ = ws.SetReadDeadline(time.Now().Add(readTimeout))
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout))
+		var ne interface{ Timeout() bool }
+		if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) && ne.Timeout() {
+			return nil // as gorilla's default handler: not worth ending the read for
+		}
+		return err
+	})
+
+	s := &session{ws: ws}
+	hello, err := proto.Encode(proto.Message{Type: proto.TypeHello, Hello: &proto.Hello{
+		Protocol: proto.Version,
+		Firmware: l.opts.Firmware,
+		Width:    l.opts.Width,
+		Height:   l.opts.Height,
+		Locale:   l.opts.Locale,
+		Uptime:   int64(l.opts.Now().Sub(l.started) / time.Second),
+	}})
+	if err != nil {
+		out.err = fmt.Errorf("link: hello: %w", err)
+		return out
+	}
+	if err := s.write(hello); err != nil {
+		out.err = fmt.Errorf("link: hello: %w", err)
+		return out
+	}
+	l.online(s)
+	l.log.Info("link: connected", "url", l.url, "paired", token != "")
+	defer func() { l.offline(s, out.err) }()
+
+	for {
+		if err := ws.SetReadDeadline(time.Now().Add(readTimeout)); err != nil {
+			out.err = fmt.Errorf("link: %w", err)
+			return out
+		}
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			out.err = fmt.Errorf("link: read: %w", err)
+			return out
+		}
+		m, err := proto.Decode(b)
+		if err != nil {
+			// A server this panel cannot understand: try again later
+			// rather than act on half a message.
+			out.err = fmt.Errorf("link: frame from server: %w", err)
+			l.emit(Event{Kind: KindError, Err: out.err})
+			return out
+		}
+		if done := l.handle(m, b, token, &out); done {
+			return out
+		}
+	}
+}
+
+// online makes s the live connection and sends the requests still waiting
+// for a result again, with their ids: the server answers a repeated id
+// without doing the work twice.
+func (l *Link) online(s *session) {
+	l.mu.Lock()
+	l.sess = s
+	var again [][]byte
+	for _, c := range l.pending {
+		again = append(again, c.frame)
+	}
+	l.mu.Unlock()
+	l.emit(Event{Kind: KindConnected})
+	for _, b := range again {
+		if err := s.write(b); err != nil {
+			return // the read loop notices too; they go again next time
+		}
+	}
+}
+
+func (l *Link) offline(s *session, why error) {
+	l.mu.Lock()
+	if l.sess == s {
+		l.sess = nil
+	}
+	l.mu.Unlock()
+	l.emit(Event{Kind: KindDisconnected, Err: why})
+}
+
+// handle acts on one frame. raw is the frame as received; token the
+// credential this session used. It reports whether the session is over.
+func (l *Link) handle(m proto.Message, raw []byte, token string, out *outcome) (done bool) {
+	if m.Type != proto.TypeError {
+		out.healthy = true
+	}
+	switch m.Type {
+	case proto.TypeState:
+		if err := l.saveState(m.State, raw); err != nil {
+			l.log.Warn("link: cannot cache the state", "err", err)
+			l.emit(Event{Kind: KindError, Err: err})
+		}
+		l.emit(Event{Kind: KindState, State: m.State})
+	case proto.TypePairing:
+		l.emit(Event{Kind: KindPairing, Pairing: m.Pairing})
+	case proto.TypeCommand:
+		l.emit(Event{Kind: KindCommand, Command: m.Command})
+	case proto.TypeResult:
+		l.resolve(m.ID, *m.Result)
+	case proto.TypeCredential:
+		l.log.Info("link: paired", "device", m.Credential.DeviceID)
+		if err := l.saveCredential(m.Credential.Token); err != nil {
+			l.log.Error("link: cannot save the credential: it lasts until the panel restarts", "err", err)
+			l.emit(Event{Kind: KindError, Err: err})
+		}
+		out.again = true
+		out.err = errors.New("link: paired: reconnecting with the credential")
+		return true
+	case proto.TypeError:
+		return l.handleError(m.Error, token, out)
+	default:
+		l.log.Warn("link: unexpected frame from the server", "frame", m.String())
+	}
+	return false
+}
+
+func (l *Link) handleError(e *proto.Error, token string, out *outcome) (done bool) {
+	err := fmt.Errorf("link: server says: %w", e)
+	switch e.Code {
+	case proto.CodeRevoked, proto.CodeUnauthorized:
+		if token == "" {
+			break // refused while unpaired: nothing to forget
+		}
+		l.log.Warn("link: credential refused: pairing again", "code", e.Code)
+		if rmErr := l.forgetCredential(); rmErr != nil {
+			l.log.Error("link: cannot delete the credential", "err", rmErr)
+		}
+		l.emit(Event{Kind: KindRevoked, Err: err})
+		out.again = true
+		out.err = err
+		return true
+	case proto.CodeUnsupportedVersion:
+		l.log.Error("link: the server does not speak this panel's protocol", "err", e.Message)
+		l.emit(Event{Kind: KindUpdateFirmware, Err: err})
+		out.updateFirmware = true
+		out.err = err
+		return true
+	}
+	l.log.Warn("link: error from the server", "code", e.Code, "err", e.Message)
+	l.emit(Event{Kind: KindError, Err: err})
+	out.err = err
+	return false // the server closes the connection if it must
+}
+
+// Request sends a request and waits for its result, through reconnects:
+// a request whose connection drops before the result comes is sent again,
+// with the same id, once the link is back. It fails at once, with an error
+// of code proto.CodeOffline, when the panel is offline: the UI says so
+// rather than letting a person wait at the door. A refusal by the server
+// is a Result with OK false, not an error.
+func (l *Link) Request(ctx context.Context, id string, r proto.Request) (proto.Result, error) {
+	b, err := proto.Encode(proto.Message{Type: proto.TypeRequest, ID: id, Request: &r})
+	if err != nil {
+		return proto.Result{}, fmt.Errorf("link: request %s: %w", id, err)
+	}
+	c := &call{frame: b, done: make(chan proto.Result, 1)}
+	l.mu.Lock()
+	s := l.sess
+	_, dup := l.pending[id]
+	if s != nil && !dup {
+		l.pending[id] = c
+	}
+	l.mu.Unlock()
+	switch {
+	case s == nil:
+		return proto.Result{}, fmt.Errorf("link: request %s: %w", id, offline())
+	case dup:
+		return proto.Result{}, fmt.Errorf("link: request %s: already waiting for a request with this id", id)
+	}
+	defer func() {
+		l.mu.Lock()
+		if l.pending[id] == c {
+			delete(l.pending, id)
+		}
+		l.mu.Unlock()
+	}()
+	if err := s.write(b); err != nil {
+		l.log.Info("link: request not sent: it goes again after reconnecting", "id", id, "err", err)
+	}
+	select {
+	case res := <-c.done:
+		return res, nil
+	case <-ctx.Done():
+		return proto.Result{}, fmt.Errorf("link: request %s: %w", id, ctx.Err())
+	}
+}
+
+// resolve hands a result to the request waiting for it. A second result
+// for the same id (the server answering a resent request again) finds no
+// one waiting and is dropped.
+func (l *Link) resolve(id string, res proto.Result) {
+	l.mu.Lock()
+	c := l.pending[id]
+	delete(l.pending, id)
+	l.mu.Unlock()
+	if c != nil {
+		c.done <- res
+	}
+}
+
+// Report sends a report (a screenshot, a problem). Unlike a request it is
+// not sent again after a reconnect. Offline, it fails with CodeOffline.
+func (l *Link) Report(ctx context.Context, r proto.Report) error {
+	b, err := proto.Encode(proto.Message{Type: proto.TypeReport, Report: &r})
+	if err != nil {
+		return fmt.Errorf("link: report %s: %w", r.Kind, err)
+	}
+	l.mu.Lock()
+	s := l.sess
+	l.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("link: report %s: %w", r.Kind, offline())
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("link: report %s: %w", r.Kind, err)
+	}
+	if err := s.write(b); err != nil {
+		return fmt.Errorf("link: report %s: %w", r.Kind, err)
+	}
+	return nil
+}
+
+func offline() error { return proto.NewError(proto.CodeOffline, "the panel is offline") }
+
+// emit queues an event for the UI without waiting for it. A State replaces
+// one still queued: only the latest matters.
+func (l *Link) emit(ev Event) {
+	if ev.Since.IsZero() {
+		ev.Since = l.opts.Now()
+	}
+	l.qmu.Lock()
+	if ev.Kind == KindState {
+		kept := l.queue[:0]
+		for _, q := range l.queue {
+			if q.Kind != KindState {
+				kept = append(kept, q)
+			}
+		}
+		clear(l.queue[len(kept):])
+		l.queue = kept
+	}
+	l.queue = append(l.queue, ev)
+	if len(l.queue) > maxQueuedEvents {
+		l.queue = l.queue[len(l.queue)-maxQueuedEvents:]
+	}
+	l.qmu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// deliver hands queued events to the UI, one at a time, until ctx ends.
+func (l *Link) deliver(ctx context.Context) {
+	for {
+		l.qmu.Lock()
+		var ev Event
+		ok := len(l.queue) > 0
+		if ok {
+			ev = l.queue[0]
+			l.queue = l.queue[1:]
+		}
+		l.qmu.Unlock()
+		if !ok {
+			select {
+			case <-l.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case l.events <- ev:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// saveState caches the state frame as the server sent it.
+func (l *Link) saveState(st *proto.State, raw []byte) error {
+	l.mu.Lock()
+	l.cached, l.cacheErr = st, nil
+	l.mu.Unlock()
+	if l.opts.CachePath == "" {
+		return nil
+	}
+	if err := writeFileAtomic(l.opts.CachePath, raw, 0o600); err != nil {
+		return fmt.Errorf("link: cache: %w", err)
+	}
+	return nil
+}
+
+func (l *Link) saveCredential(token string) error {
+	l.mu.Lock()
+	l.token = token
+	l.mu.Unlock()
+	if l.opts.CredentialPath == "" {
+		return nil
+	}
+	if err := writeFileAtomic(l.opts.CredentialPath, []byte(token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("link: save credential: %w", err)
+	}
+	return nil
+}
+
+func (l *Link) forgetCredential() error {
+	l.mu.Lock()
+	l.token = ""
+	l.mu.Unlock()
+	if l.opts.CredentialPath == "" {
+		return nil
+	}
+	if err := os.Remove(l.opts.CredentialPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("link: delete credential: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with data so that a power cut leaves
+// either the old file or the new one, never half of one: write a temporary
+// file in the same directory, fsync it, rename it over path, and fsync the
+// directory so the rename itself is durable.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(perm); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

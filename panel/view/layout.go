@@ -1,0 +1,725 @@
+package view
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"strings"
+	"time"
+
+	"rsc.io/qr"
+
+	"github.com/lintelhq/lintel/proto"
+)
+
+// minSide is the smallest width or height laid out; below it nothing
+// readable fits.
+const minSide = 64
+
+// layouter lays out one frame.
+type layouter struct {
+	r     *Renderer
+	f     *frame
+	scale float64 // 1 for a 480 px short side
+	loc   locale
+}
+
+// layout decides everything a frame shows. The Renderer's lock is held.
+func (r *Renderer) layout(in Input, size image.Point) *frame {
+	size.X = max(size.X, minSide)
+	size.Y = max(size.Y, minSide)
+	l := &layouter{
+		r:     r,
+		f:     &frame{size: size},
+		scale: float64(min(size.X, size.Y)) / 480,
+		loc:   resolveLocale(in.Locale, in.Hours),
+	}
+	screen := in.Screen
+	if screen == ScreenRoom && in.State == nil {
+		screen = ScreenConnecting
+	}
+	switch screen {
+	case ScreenRoom:
+		l.room(in)
+	case ScreenPairing:
+		l.pairing(in)
+	case ScreenUpdateFirmware:
+		l.message(colWarn, l.loc.w.updateTitle, l.loc.w.updateBody, in.Message)
+	case ScreenError:
+		l.message(colAlert, l.loc.w.errorTitle, in.Message, "")
+	default:
+		l.connecting(in)
+	}
+	return l.f
+}
+
+// px scales a length given for a 480 px short side.
+func (l *layouter) px(v float64) int { return int(math.Round(v * l.scale)) }
+
+// style makes a style whose size is given for a 480 px short side.
+func (l *layouter) style(f fontID, size float64, c color.RGBA) style {
+	return style{font: f, size: max(1, l.px(size)), color: c}
+}
+
+func (l *layouter) fill(r image.Rectangle, c color.RGBA, radius int) {
+	l.f.boxes = append(l.f.boxes, box{rect: r, color: c, radius: radius})
+}
+
+// lineHeight is the height put uses for one line: cap height plus descent.
+// Spacing by the cap height rather than the ascent makes the gaps between
+// lines look as specified, whatever the font's ascent.
+func (l *layouter) lineHeight(st style) int {
+	m := l.r.metrics(st)
+	return m.capHeight + m.descent
+}
+
+type align int
+
+const (
+	alignLeft align = iota
+	alignCenter
+	alignRight
+)
+
+// put lays out one line of text in the column [x, x+w) with the top of its
+// capitals at y, cut with an ellipsis to fit w. It returns the y below the
+// line's descent.
+func (l *layouter) put(x, y, w int, st style, s string, a align, bg color.RGBA, rl role) int {
+	m := l.r.metrics(st)
+	s = l.r.fit(st, s, w)
+	base := y + m.capHeight
+	dx := x
+	switch a {
+	case alignCenter:
+		dx = x + (w-l.r.width(st, s))/2
+	case alignRight:
+		dx = x + w - l.r.width(st, s)
+	}
+	rect := image.Rect(x, base-m.ascent, x+w, base+m.descent).Intersect(image.Rectangle{Max: l.f.size})
+	if s != "" && !rect.Empty() {
+		l.f.texts = append(l.f.texts, textItem{rect: rect, dot: image.Pt(dx, base), s: s, st: st, bg: bg, role: rl})
+	}
+	return base + m.descent
+}
+
+// room lays out the room screen.
+//
+// Landscape: the status panel (62%) on the left, the agenda on
+// the right, the footer (notice and buttons) across the bottom. Portrait:
+// the status panel on top, the agenda below, the footer at the bottom.
+func (l *layouter) room(in Input) {
+	st := in.State
+	w := l.loc.w
+	size := l.f.size
+	zone, zoneOK := l.r.zone(st.Room.TimeZone)
+
+	v := roomView{room: st.Room.Name, bg: colNoClock, ink: colWhite}
+	hasClock := !in.Now.IsZero()
+	if hasClock {
+		v.fill(l.loc, proto.At(st.Meetings, in.Now, st.Rules, zone), in.Now, st.Rules, zone)
+	} else {
+		v.word, v.until = "", w.waitingClock
+	}
+
+	footer := l.footerHeight(in)
+	bottom := size.Y - footer
+	var status, agenda image.Rectangle
+	if size.X >= size.Y {
+		split := int(math.Round(float64(size.X) * 0.62))
+		status = image.Rect(0, 0, split, bottom)
+		agenda = image.Rect(split, 0, size.X, bottom)
+		l.fill(status, v.bg, 0)
+		l.fill(agenda, colWhite, 0)
+		l.statusPanel(status, v, true)
+	} else {
+		// The status panel takes what it needs, at least 45% of the
+		// height above the footer; the agenda takes the rest.
+		status = image.Rect(0, 0, size.X, bottom)
+		i := len(l.f.boxes)
+		l.fill(status, v.bg, 0)
+		used := l.statusPanel(status, v, false)
+		status.Max.Y = min(bottom, max(used+l.px(24), int(float64(bottom)*0.45)))
+		l.f.boxes[i].rect = status
+		agenda = image.Rect(0, status.Max.Y, size.X, bottom)
+		l.fill(agenda, colWhite, 0)
+	}
+
+	var notes []string
+	if st.Stale {
+		if st.LastSync.IsZero() {
+			notes = append(notes, w.stale)
+		} else {
+			notes = append(notes, fmt.Sprintf(w.calendarRead, l.loc.clock(st.LastSync, zone)))
+		}
+	}
+	if !zoneOK {
+		notes = append(notes, fmt.Sprintf(w.zoneUnknown, st.Room.TimeZone))
+	}
+	var clock, badge string
+	if hasClock {
+		clock = l.loc.clock(in.Now, zone)
+	}
+	if in.Offline {
+		badge = w.offline
+		if !in.OfflineSince.IsZero() && hasClock {
+			badge = fmt.Sprintf(w.offlineSince, l.loc.clock(in.OfflineSince, zone))
+		}
+	}
+	l.agenda(agenda, clock, badge, v.next, hasClock, notes, zone)
+	if footer > 0 {
+		l.footer(image.Rect(0, bottom, size.X, size.Y), in)
+	}
+}
+
+// roomView is what the status panel and the agenda say, decided from
+// proto.At before any layout.
+type roomView struct {
+	room        string
+	word        string // the status word
+	bg, ink     color.RGBA
+	until       string          // "Free until 14:00", "Check in by 10:10", ...
+	title, span string          // the meeting the status is about, if any
+	next        []proto.Meeting // today's, after the one the status is about
+}
+
+// fill decides the words of the room's situation now at t.
+func (v *roomView) fill(l locale, now proto.Now, t time.Time, rules proto.Rules, zone *time.Location) {
+	w := l.w
+	y, m, d := t.In(zone).Date()
+	endOfDay := time.Date(y, m, d+1, 0, 0, 0, 0, zone)
+	startOfDay := time.Date(y, m, d, 0, 0, 0, 0, zone)
+
+	// The meeting the status is about: on now, awaiting check-in, or
+	// starting soon. It is not repeated in the agenda.
+	about := now.Current
+	switch now.Status {
+	case proto.StatusFree:
+		v.word, v.bg, v.ink = w.free, colFree, colWhite
+		if now.Until.IsZero() || !now.Until.Before(endOfDay) {
+			v.until = w.freeAllDay
+		} else {
+			v.until = fmt.Sprintf(w.freeUntil, l.clock(now.Until, zone))
+		}
+	case proto.StatusSoon:
+		v.word, v.bg, v.ink = w.soon, colSoon, colInk
+		v.until = fmt.Sprintf(w.freeUntil, l.clock(now.Until, zone))
+		if len(now.Next) > 0 {
+			about = &now.Next[0]
+		}
+	case proto.StatusCheckIn:
+		v.word, v.bg, v.ink = w.checkIn, colSoon, colInk
+		if about != nil {
+			start, _ := proto.Span(*about, zone)
+			v.until = fmt.Sprintf(w.checkInBy, l.clock(start.Add(rules.CheckInAfter()), zone))
+		}
+	default: // busy
+		v.word, v.bg, v.ink = w.busy, colBusy, colWhite
+		allDay := about != nil && (about.AllDay || !about.Start.After(startOfDay))
+		if !now.Until.Before(endOfDay) && allDay {
+			v.until = w.busyAllDay
+		} else {
+			v.until = fmt.Sprintf(w.busyUntil, l.clock(now.Until, zone))
+		}
+	}
+	if about != nil {
+		v.title, v.span = about.Title, l.span(*about, zone)
+	}
+	for _, n := range now.Next {
+		start, _ := proto.Span(n, zone)
+		if !start.Before(endOfDay) {
+			break // only today's meetings: "No more meetings today" means it
+		}
+		if about != nil && n.ID == about.ID && n.Start.Equal(about.Start) {
+			continue
+		}
+		v.next = append(v.next, n)
+	}
+}
+
+// statusPanel lays out the status panel's text in r and returns the y
+// below its last line. With anchor, the meeting's title and time range sit
+// at the bottom of r, leaving the status alone at the top.
+func (l *layouter) statusPanel(r image.Rectangle, v roomView, anchor bool) int {
+	pad := l.px(24)
+	x, w := r.Min.X+pad, r.Dx()-2*pad
+	room := l.style(fontBold, 30, v.ink)
+	word, minWord := l.statusStyle(v.word, w, v.ink)
+	words := l.r.wrap(word, v.word, w, 2)
+	if v.word != "" && l.r.width(word, v.word) <= w {
+		words = []string{v.word}
+	}
+	until := l.style(fontMedium, 30, v.ink)
+	title := l.style(fontBold, 30, v.ink)
+	span := l.style(fontRegular, 26, v.ink)
+
+	// What goes in the panel, top down, and the gap above each line.
+	type line struct {
+		st   style
+		s    string
+		gap  int
+		role role
+	}
+	height := func(lines []line) int {
+		h := pad
+		for _, ln := range lines {
+			h += ln.gap + l.lineHeight(ln.st)
+		}
+		return h
+	}
+	build := func(titleLines int, withSpan bool) []line {
+		lines := []line{{room, v.room, pad, roleRoom}}
+		for i, s := range words {
+			gap := l.px(24)
+			if i > 0 {
+				gap = l.px(16)
+			}
+			lines = append(lines, line{word, s, gap, roleStatus})
+		}
+		if v.until != "" {
+			lines = append(lines, line{until, v.until, l.px(20), roleUntil})
+		}
+		if v.title == "" || titleLines == 0 {
+			return lines
+		}
+		ts := []string{v.title} // put cuts it to one line
+		if titleLines > 1 {
+			ts = l.r.wrap(title, v.title, w, titleLines)
+		}
+		for i, s := range ts {
+			gap := l.px(40)
+			if i > 0 {
+				gap = l.px(6)
+			}
+			lines = append(lines, line{title, s, gap, roleTitle})
+		}
+		if withSpan {
+			lines = append(lines, line{span, v.span, l.px(12), roleSpan})
+		}
+		return lines
+	}
+	// The most that fits: a title of two lines, then of one; then a
+	// smaller status word (down to its minimum); then no time range, then
+	// no title. The status and until line matter most.
+	lines := build(2, true)
+	if height(lines) > r.Dy() {
+		lines = build(1, true)
+	}
+	for over := height(lines) - r.Dy(); over > 0 && word.size > minWord; over = height(lines) - r.Dy() {
+		word.size = max(minWord, word.size-max(1, over/len(words)))
+		lines = build(1, true)
+	}
+	if height(lines) > r.Dy() {
+		lines = build(1, false)
+	}
+	if height(lines) > r.Dy() {
+		lines = build(0, false)
+	}
+	y := r.Min.Y
+	if slack := r.Dy() - height(lines); anchor && slack > 0 {
+		for i := range lines {
+			if lines[i].role == roleTitle {
+				lines[i].gap += slack
+				break
+			}
+		}
+	}
+	for _, ln := range lines {
+		y = l.put(x, y+ln.gap, w, ln.st, ln.s, alignLeft, v.bg, ln.role)
+	}
+	return y
+}
+
+// statusStyle picks the status word's size: its capitals at least an eighth
+// of the screen's short side (readable across a corridor), up to a sixth
+// when the word fits the width w at that size. A word too wide in one line
+// at the largest size is wrapped at the smallest. It returns the style and
+// the smallest size allowed.
+func (l *layouter) statusStyle(word string, w int, ink color.RGBA) (style, int) {
+	short := float64(min(l.f.size.X, l.f.size.Y))
+	minSize := l.sizeForCap(short / 8)
+	maxSize := l.sizeForCap(short / 6)
+	st := style{font: fontBold, size: maxSize, color: ink}
+	if word == "" {
+		return st, minSize
+	}
+	// Advances scale linearly (no hinting): measure once, then solve.
+	w100 := l.r.width(style{font: fontBold, size: 100}, word)
+	size := min(maxSize, 100*w/max(w100, 1))
+	for size > minSize && l.r.width(style{font: fontBold, size: size}, word) > w {
+		size--
+	}
+	st.size = max(size, minSize)
+	return st, minSize
+}
+
+// sizeForCap is the smallest bold font size whose cap height is at least
+// capHeight pixels.
+func (l *layouter) sizeForCap(capHeight float64) int {
+	size := int(math.Ceil(capHeight / l.r.capRatio))
+	for l.r.metrics(style{font: fontBold, size: size}).capHeight < int(math.Ceil(capHeight)) {
+		size++
+	}
+	return size
+}
+
+// agenda lays out the clock, the offline badge, today's next meetings (at
+// most three) and notes (stale calendar, unknown zone) in r, on white.
+func (l *layouter) agenda(r image.Rectangle, clock, badge string, next []proto.Meeting, hasClock bool, notes []string, zone *time.Location) {
+	pad := l.px(24)
+	x, w := r.Min.X+pad, r.Dx()-2*pad
+	heading := l.style(fontMedium, 22, colInkSoft)
+	clockSt := l.style(fontBold, 40, colInk)
+	at := l.style(fontRegular, 22, colInkSoft)
+	noteSt := l.style(fontRegular, 20, colInkSoft)
+	badgeSt := l.style(fontMedium, 20, colWhite)
+
+	// Notes sit at the bottom, so find their top first.
+	var noteLines []string
+	for _, n := range notes {
+		noteLines = append(noteLines, l.r.wrap(noteSt, n, w, 3)...)
+	}
+	noteGap := l.px(6)
+	limit := r.Max.Y - pad
+	if len(noteLines) > 0 {
+		limit -= len(noteLines)*(l.lineHeight(noteSt)+noteGap) + l.px(12)
+	}
+
+	// gap is the space above the next element: the padding for the first.
+	y := r.Min.Y
+	gap := func(g float64) int {
+		if y == r.Min.Y {
+			return pad
+		}
+		return l.px(g)
+	}
+	// The clock on a line of its own: next to the "Next" heading it would
+	// read as the time of the next meeting.
+	if clock != "" {
+		y = l.put(x, y+gap(0), w, clockSt, clock, alignLeft, colWhite, roleClock)
+	}
+	if badge != "" {
+		// A dark pill, or a rounded box of two lines where a narrow
+		// column cannot hold the words in one.
+		y += gap(14)
+		in, vin := l.px(14), l.px(10)
+		lines := l.r.wrap(badgeSt, badge, w-2*in, 2)
+		bw := 0
+		for _, s := range lines {
+			bw = max(bw, l.r.width(badgeSt, s)+2*in)
+		}
+		lh := l.lineHeight(badgeSt)
+		bh := len(lines)*lh + (len(lines)-1)*l.px(6) + 2*vin
+		radius := bh / 2
+		if len(lines) > 1 {
+			radius = l.px(12)
+		}
+		bw = min(w, bw)
+		l.fill(image.Rect(x, y, x+bw, y+bh), colInk, radius)
+		ty := y + vin
+		for _, s := range lines {
+			ty = l.put(x+in, ty, bw-2*in, badgeSt, s, alignLeft, colInk, roleBadge) + l.px(6)
+		}
+		y += bh
+	}
+	if hasClock {
+		y = l.put(x, y+gap(22), w, heading, l.loc.w.next, alignLeft, colWhite, roleHeading)
+	}
+	if hasClock && len(next) == 0 {
+		y += l.px(16)
+		for _, s := range l.r.wrap(at, l.loc.w.noMore, w, 2) {
+			if y+l.lineHeight(at) > limit {
+				break
+			}
+			y = l.put(x, y, w, at, s, alignLeft, colWhite, roleBody) + l.px(6)
+		}
+	}
+	if hasClock && len(next) > 0 {
+		l.entries(x, y, w, limit, next, zone)
+	}
+	y = limit + l.px(12)
+	for _, s := range noteLines {
+		y = l.put(x, y+noteGap, w, noteSt, s, alignLeft, colWhite, roleNote)
+	}
+}
+
+// entries lays out at most three upcoming meetings in the column [x, x+w)
+// from y down to limit: as many as fit with one line of title each, then a
+// second title line for those whose title needs it, while space remains.
+func (l *layouter) entries(x, y, w, limit int, next []proto.Meeting, zone *time.Location) {
+	at := l.style(fontRegular, 22, colInkSoft)
+	title := l.style(fontMedium, 26, colInk)
+	gap, inner, lineGap := l.px(16), l.px(10), l.px(4)
+	one := gap + l.lineHeight(at) + inner + l.lineHeight(title)
+	extra := lineGap + l.lineHeight(title)
+
+	n := min(3, len(next), max(0, (limit-y)/one))
+	spare := (limit - y) - n*one
+	titles := make([][]string, n)
+	for i, m := range next[:n] {
+		titles[i] = []string{m.Title}
+		if lines := l.r.wrap(title, m.Title, w, 2); len(lines) == 2 && spare >= extra {
+			titles[i] = lines
+			spare -= extra
+		}
+	}
+	for i, m := range next[:n] {
+		y += gap
+		if i > 0 {
+			l.fill(image.Rect(x, y-gap/2, x+w, y-gap/2+max(1, l.px(2))), colLine, 0)
+		}
+		y = l.put(x, y, w, at, l.loc.span(m, zone), alignLeft, colWhite, roleAgendaAt)
+		y += inner
+		for j, s := range titles[i] {
+			if j > 0 {
+				y += lineGap
+			}
+			y = l.put(x, y, w, title, s, alignLeft, colWhite, roleAgenda)
+		}
+	}
+}
+
+// footerHeight is the height of the room screen's footer: the notice line
+// and the rows of buttons, or 0 without either.
+func (l *layouter) footerHeight(in Input) int {
+	if in.Message == "" && len(in.Buttons) == 0 {
+		return 0
+	}
+	pad := l.px(16)
+	h := 2 * pad
+	if in.Message != "" {
+		st := l.style(fontMedium, 24, colInk)
+		n := len(l.noticeLines(in.Message))
+		h += n*l.lineHeight(st) + (n-1)*l.px(8)
+		if len(in.Buttons) > 0 {
+			h += pad
+		}
+	}
+	if len(in.Buttons) > 0 {
+		rows := len(l.buttonRows(in.Buttons, l.f.size.X-2*l.px(24)))
+		h += rows*l.px(64) + (rows-1)*l.px(12)
+	}
+	return h
+}
+
+// noticeLines wraps the room screen's notice to at most two lines.
+func (l *layouter) noticeLines(msg string) []string {
+	return l.r.wrap(l.style(fontMedium, 24, colInk), msg, l.f.size.X-2*l.px(24), 2)
+}
+
+// buttonRows splits buttons into rows: as many per row as fit their
+// labels, with the rows balanced.
+func (l *layouter) buttonRows(bs []Button, w int) [][]Button {
+	label := l.style(fontBold, 24, colWhite)
+	widest := 0
+	for _, b := range bs {
+		widest = max(widest, l.r.width(label, b.Label))
+	}
+	gap := l.px(12)
+	cols := len(bs)
+	for cols > 1 && (w-(cols-1)*gap)/cols < widest+2*l.px(12) {
+		cols--
+	}
+	// Balance the rows: four buttons in two rows are 2+2, not 3+1.
+	rows := (len(bs) + cols - 1) / max(cols, 1)
+	cols = (len(bs) + rows - 1) / max(rows, 1)
+	var out [][]Button
+	for len(bs) > 0 {
+		n := min(cols, len(bs))
+		out = append(out, bs[:n])
+		bs = bs[n:]
+	}
+	return out
+}
+
+// footer lays out the notice line and the buttons, and makes the buttons'
+// touch targets.
+func (l *layouter) footer(r image.Rectangle, in Input) {
+	l.fill(r, colFooter, 0)
+	pad, side := l.px(16), l.px(24)
+	x, w := r.Min.X+side, r.Dx()-2*side
+	y := r.Min.Y + pad
+	if in.Message != "" {
+		for i, s := range l.noticeLines(in.Message) {
+			if i > 0 {
+				y += l.px(8)
+			}
+			y = l.put(x, y, w, l.style(fontMedium, 24, colInk), s, alignLeft, colFooter, roleNote)
+		}
+		y += pad
+	}
+	gap, bh := l.px(12), l.px(64)
+	for _, row := range l.buttonRows(in.Buttons, w) {
+		bw := (w - (len(row)-1)*gap) / len(row)
+		for i, b := range row {
+			rect := image.Rect(x+i*(bw+gap), y, x+i*(bw+gap)+bw, y+bh)
+			bg, ink := colButton, colWhite
+			if b.Disabled {
+				bg, ink = colButtonX, colTextX
+			}
+			l.fill(rect, bg, l.px(12))
+			label := l.style(fontBold, 24, ink)
+			ty := rect.Min.Y + (bh-l.r.metrics(label).capHeight)/2
+			in := l.px(12)
+			l.put(rect.Min.X+in, ty, bw-2*in, label, b.Label, alignCenter, bg, roleButton)
+			l.f.targets = append(l.f.targets, Target{Rect: rect, Action: b.Action, Disabled: b.Disabled})
+		}
+		y += bh + gap
+	}
+}
+
+// pairing lays out the pairing screen: the title, the code big and grouped
+// as the server sent it, the QR code of the URL, the URL and the expiry.
+// Landscape puts the QR code on the right, portrait below the code.
+func (l *layouter) pairing(in Input) {
+	size := l.f.size
+	l.fill(image.Rectangle{Max: size}, colWhite, 0)
+	w := l.loc.w
+	pad := l.px(24)
+	p := in.Pairing
+	title := l.style(fontBold, 36, colInk)
+	body := l.style(fontRegular, 22, colInkSoft)
+	url := l.style(fontMono, 20, colInk)
+
+	var code *qr.Code
+	if p != nil && p.URL != "" {
+		// Level M survives a scratched or glare-covered screen and keeps
+		// the modules large.
+		code, _ = qr.Encode(p.URL, qr.M)
+	}
+	var qrRect image.Rectangle
+	x, cw := pad, size.X-2*pad
+	landscape := size.X >= size.Y
+	if code != nil {
+		if landscape {
+			side := min(size.Y-2*pad, (size.X-3*pad)/2)
+			qrRect = image.Rect(size.X-pad-side, (size.Y-side)/2, size.X-pad, (size.Y-side)/2+side)
+			cw = qrRect.Min.X - pad - x
+		}
+	}
+	first := len(l.f.texts)
+	y := l.put(x, pad, cw, title, w.pairTitle, alignLeft, colWhite, roleHeading)
+	if p == nil || p.Code == "" {
+		l.put(x, y+pad, cw, body, w.pairWaiting, alignLeft, colWhite, roleBody)
+		return
+	}
+	// The code as large as fits, up to capitals of a sixth of the short side.
+	codeSt := style{font: fontMono, size: l.sizeForCap(float64(min(size.X, size.Y)) / 6), color: colInk}
+	if cw100 := l.r.width(style{font: fontMono, size: 100}, p.Code); cw100 > 0 {
+		codeSt.size = max(l.px(24), min(codeSt.size, 100*cw/cw100))
+	}
+	y = l.put(x, y+l.px(32), cw, codeSt, p.Code, alignLeft, colWhite, roleCode)
+	if code != nil && !landscape {
+		below := size.Y - pad - 4*(l.lineHeight(body)+l.px(10))
+		side := min(cw, below-y-2*pad)
+		if side > 0 {
+			qrRect = image.Rect((size.X-side)/2, y+pad, (size.X-side)/2+side, y+pad+side)
+			y = qrRect.Max.Y
+		}
+	}
+	if !qrRect.Empty() {
+		l.f.qr = &qrItem{rect: qrRect, code: code}
+	}
+	y += l.px(28)
+	if p.URL != "" {
+		y = l.put(x, y, cw, body, w.pairHow, alignLeft, colWhite, roleBody)
+		for _, s := range l.r.wrap(url, p.URL, cw, 3) {
+			y = l.put(x, y+l.px(10), cw, url, s, alignLeft, colWhite, roleBody)
+		}
+		y += l.px(12)
+	}
+	if left := p.Expires.Sub(in.Now); !p.Expires.IsZero() && !in.Now.IsZero() && left > 0 {
+		// How long, not until when: an unpaired panel has no room, so
+		// no time zone to show a time of day in.
+		mins := int(math.Ceil(left.Minutes()))
+		y = l.put(x, y+l.px(10), cw, body, fmt.Sprintf(w.pairExpires, mins), alignLeft, colWhite, roleBody)
+	}
+	if landscape {
+		// Centre the text beside the QR code.
+		l.shiftTexts(first, max(0, (size.Y-pad-y)/2))
+	}
+}
+
+// shiftTexts moves the texts from index first on down by dy, to centre a
+// block laid out from the top.
+func (l *layouter) shiftTexts(first, dy int) {
+	for i := first; i < len(l.f.texts); i++ {
+		l.f.texts[i].rect = l.f.texts[i].rect.Add(image.Pt(0, dy)).Intersect(image.Rectangle{Max: l.f.size})
+		l.f.texts[i].dot.Y += dy
+	}
+}
+
+// message lays out a full-screen message: a coloured stripe on top, and a
+// title, a body and a detail line, white on dark.
+func (l *layouter) message(accent color.RGBA, title, body, detail string) {
+	size := l.f.size
+	l.fill(image.Rectangle{Max: size}, colDark, 0)
+	l.fill(image.Rect(0, 0, size.X, l.px(12)), accent, 0)
+	pad := l.px(40)
+	x, w := pad, size.X-2*pad
+	titleSt := l.style(fontBold, 40, colWhite)
+	bodySt := l.style(fontRegular, 26, colWhite)
+	detailSt := l.style(fontRegular, 22, colDarkInk)
+	top := l.px(12) + pad
+	y, first := top, len(l.f.texts)
+	for _, s := range l.r.wrap(titleSt, title, w, 2) {
+		y = l.put(x, y, w, titleSt, s, alignLeft, colDark, roleHeading) + l.px(12)
+	}
+	y += l.px(16)
+	for _, s := range l.r.wrap(bodySt, body, w, 5) {
+		y = l.put(x, y, w, bodySt, s, alignLeft, colDark, roleBody) + l.px(12)
+	}
+	if detail != "" {
+		y += l.px(16)
+		for _, s := range l.r.wrap(detailSt, detail, w, 3) {
+			y = l.put(x, y, w, detailSt, s, alignLeft, colDark, roleNote) + l.px(10)
+		}
+	}
+	// Centre the block below the stripe, a little above the middle,
+	// where the eye looks first.
+	l.shiftTexts(first, max(0, (size.Y-pad-y)*2/5))
+}
+
+// connecting lays out the screen of a panel without a state yet: the
+// product's name and what it waits for, centred.
+func (l *layouter) connecting(in Input) {
+	size := l.f.size
+	l.fill(image.Rectangle{Max: size}, colDark, 0)
+	name := l.style(fontBold, 64, colWhite)
+	body := l.style(fontRegular, 26, colDarkInk)
+	text := l.loc.w.connecting
+	if s := strings.TrimSpace(in.Message); s != "" {
+		text = fmt.Sprintf(l.loc.w.connectingTo, s)
+	}
+	pad := l.px(40)
+	w := size.X - 2*pad
+	lines := l.r.wrap(body, text, w, 2)
+	h := l.lineHeight(name) + l.px(36) + len(lines)*(l.lineHeight(body)+l.px(10))
+	y := (size.Y - h) / 2
+	y = l.put(pad, y, w, name, "Lintel", alignCenter, colDark, roleHeading) + l.px(36)
+	for _, s := range lines {
+		y = l.put(pad, y, w, body, s, alignCenter, colDark, roleBody) + l.px(10)
+	}
+}
+
+// zone loads an IANA zone once. An unknown or empty name gives UTC and
+// false, and the room screen says so.
+func (r *Renderer) zone(name string) (*time.Location, bool) {
+	if z, ok := r.zones[name]; ok {
+		return z.loc, z.ok
+	}
+	z := zoneEntry{loc: time.UTC}
+	if loc, err := time.LoadLocation(name); err == nil && name != "" {
+		z = zoneEntry{loc: loc, ok: true}
+	}
+	if len(r.zones) >= 64 {
+		clear(r.zones) // bound the cache for the admin UI's previews
+	}
+	r.zones[name] = z
+	return z.loc, z.ok
+}
+
+type zoneEntry struct {
+	loc *time.Location
+	ok  bool
+}

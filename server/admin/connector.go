@@ -1,0 +1,75 @@
+package admin
+
+import (
+	"context"
+	"time"
+
+	"github.com/lintelhq/lintel/server/calendar"
+)
+
+// ConnectorSettings say where room calendars come from. The Microsoft 365
+// client secret is not among them: it is written once to a 0600 file and
+// never read back into a page, a log or an API answer.
+type ConnectorSettings struct {
+	Kind          string    `json:"kind"` // "builtin" or "m365"
+	TenantID      string    `json:"tenant_id,omitempty"`
+	ClientID      string    `json:"client_id,omitempty"`
+	Cloud         string    `json:"cloud,omitempty"` // global, usgovhigh, dod, china, custom
+	AuthorityHost string    `json:"authority_host,omitempty"`
+	GraphBaseURL  string    `json:"graph_base_url,omitempty"`
+	Auth          string    `json:"auth,omitempty"`             // "secret" or "certificate"
+	CertFile      string    `json:"certificate_file,omitempty"` // path on the server
+	SecretExpires time.Time `json:"secret_expires,omitzero"`
+	CanaryMailbox string    `json:"canary_mailbox,omitempty"`
+	// HasSecret says whether a client secret is stored (never its value).
+	HasSecret bool `json:"has_secret,omitempty"`
+	// FromFlags is set when the server was started with connector flags,
+	// which win over what is saved here at the next start.
+	FromFlags bool `json:"from_flags,omitempty"`
+	// SecretFile and SecretEnv, set only by the server's flags, say where
+	// the client secret is instead of the data directory's file.
+	SecretFile string `json:"-"`
+	SecretEnv  string `json:"-"`
+}
+
+// Check is one tenant-level finding of a test.
+type Check struct {
+	Name   string `json:"name"`
+	Level  string `json:"level"` // ok, info, warn, fail
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Report is what "test all" found: tenant-level checks (Microsoft 365
+// sign-in, granted permissions, least privilege, secret expiry) and a
+// diagnosis per room.
+type Report struct {
+	Provider string               `json:"provider"`
+	Roles    []string             `json:"roles,omitempty"`
+	Tenant   []Check              `json:"tenant"`
+	Rooms    []calendar.Diagnosis `json:"rooms"`
+	At       time.Time            `json:"at"`
+}
+
+// Failed counts the rooms that did not pass.
+func (r Report) Failed() int {
+	n := 0
+	for _, d := range r.Rooms {
+		if d.Status != calendar.StatusOK {
+			n++
+		}
+	}
+	return n
+}
+
+// Connector is the server's calendar connection as the admin manages it.
+type Connector interface {
+	// Settings returns the current settings.
+	Settings() ConnectorSettings
+	// Apply checks and saves new settings (with a new client secret when
+	// secret is not empty) and switches the server to them at once.
+	Apply(ctx context.Context, s ConnectorSettings, secret string) error
+	// Test diagnoses the connector and every room's calendar (by room id
+	// and calendar address).
+	Test(ctx context.Context, rooms map[string]string) Report
+}

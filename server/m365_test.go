@@ -1,0 +1,108 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lintelhq/lintel/proto"
+)
+
+// TestMicrosoft365EndToEnd runs the whole server on the real Microsoft 365
+// connector against the Graph emulator (as make run-m365-sim does): panels
+// get their rooms from Graph, a booking with Teams comes back with a join
+// URL, doctor explains the room whose titles Exchange hides, and
+// tenant-script fills in the tenant's rooms.
+func TestMicrosoft365EndToEnd(t *testing.T) {
+	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
+	if ts.app.provider.Name() != "graph" {
+		t.Fatalf("provider %s, want graph", ts.app.provider.Name())
+	}
+	rooms, _ := ts.app.db.Rooms()
+	if len(rooms) < 3 {
+		t.Fatalf("%d rooms from the emulator's tenant", len(rooms))
+	}
+	waitFor(t, "the first poll through Graph", func() bool { _, ok := ts.app.sync.State(rooms[0].ID); return ok })
+
+	// A free room (not in a meeting now) to book with Teams.
+	var free string
+	for _, r := range rooms {
+		st, _ := ts.app.sync.State(r.ID)
+		loc, _ := time.LoadLocation(st.Room.TimeZone)
+		if u, ok := proto.FreeUntil(st.Meetings, time.Now(), loc); ok && (u.IsZero() || time.Until(u) > 20*time.Minute) {
+			free = r.ID
+			break
+		}
+	}
+	if free == "" {
+		t.Skip("the seeded day has no room free for 20 minutes now")
+	}
+	p := dialRaw(t, ts.wsURL(), ts.addDevice(free))
+	p.hello()
+	st := p.next(isState).State
+	if !st.Features.Teams {
+		t.Errorf("room %s does not offer Teams", free)
+	}
+	p.send(proto.Message{Type: proto.TypeRequest, ID: "teams-1", Request: &proto.Request{Action: proto.ActionBook, Minutes: 15, Teams: true}})
+	// The answer, and the room's new state with the Teams meeting (the
+	// server refreshes the room before it answers), in either order.
+	var res *proto.Result
+	var shown bool
+	p.next(func(m proto.Message) bool {
+		if m.Type == proto.TypeResult && m.ID == "teams-1" {
+			res = m.Result
+		}
+		if isState(m) {
+			for _, mt := range m.State.Meetings {
+				shown = shown || (mt.Online && !mt.Start.After(time.Now()) && mt.End.After(time.Now()))
+			}
+		}
+		return res != nil && shown
+	})
+	if !res.OK || res.JoinURL == "" {
+		t.Fatalf("book with Teams: %+v %+v", res, res.Error)
+	}
+	evs := ts.app.sim.Events(roomAddr(t, ts, free))
+	online := 0
+	for _, e := range evs {
+		if e.Online && e.JoinURL != "" && e.TransactionID != "" {
+			online++
+		}
+	}
+	if online != 1 {
+		t.Errorf("%d online meetings in the room's calendar, want 1", online)
+	}
+	out, err := ts.cli("doctor")
+	if err == nil {
+		t.Errorf("doctor passed with a room whose titles are hidden:\n%s", out)
+	}
+	for _, want := range []string{"titles hidden", "Set-CalendarProcessing", "-DeleteSubject $false", "Calendars.ReadWrite"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = ts.cli("tenant-script", "--service-principal", "00000000-0000-0000-0000-000000000001")
+	if err != nil {
+		t.Fatalf("tenant-script: %v\n%s", err, out)
+	}
+	for _, want := range []string{"New-ManagementRoleAssignment", "Application Calendars.ReadWrite", rooms[0].Calendar, "Set-CalendarProcessing"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tenant-script lacks %q", want)
+		}
+	}
+	secret, _ := os.ReadFile(filepath.Join(ts.dir, "m365-sim-secret"))
+	if s := strings.TrimSpace(string(secret)); s == "" || strings.Contains(ts.logs.String(), s) {
+		t.Error("the client secret is in the server's logs (or was not written)")
+	}
+}
+
+func roomAddr(t *testing.T, ts *testServer, id string) string {
+	t.Helper()
+	r, err := ts.app.db.Room(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Calendar
+}
