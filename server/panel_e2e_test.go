@@ -60,6 +60,7 @@ type realPanel struct {
 	link       *link.Link
 	screen     *captureScreen
 	green, red *gpiotest.Pin
+	leds       *led.LEDs
 	dir        string
 	cancel     context.CancelFunc
 	done       chan struct{}
@@ -77,6 +78,7 @@ func startPanel(t *testing.T, ts *testServer, credential string) *realPanel {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.leds = leds
 	p.link, err = link.New(link.Opts{URL: ts.wsURL(), CredentialPath: credFile, CachePath: filepath.Join(dir, "cache.json"),
 		Firmware: "e2e", Width: 800, Height: 480, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
@@ -103,8 +105,8 @@ func (p *realPanel) stop() {
 	<-p.done
 }
 
-// leds returns the levels of the green and red pins.
-func (p *realPanel) leds() (green, red gpio.Level) {
+// pins returns the levels of the green and red pins.
+func (p *realPanel) pins() (green, red gpio.Level) {
 	return p.green.Read(), p.red.Read()
 }
 
@@ -142,7 +144,7 @@ func TestPanelEndToEnd(t *testing.T) {
 
 	p := startPanel(t, ts, ts.addDevice("rigi"))
 	waitFor(t, "busy: red LED and a red frame", func() bool {
-		g, r := p.leds()
+		g, r := p.pins()
 		return g == gpio.Low && r == gpio.High && isRed(p.statusColour())
 	})
 
@@ -150,7 +152,7 @@ func TestPanelEndToEnd(t *testing.T) {
 	ts.api("PUT", "/api/v1/rooms/rigi/events/"+ev.ID, map[string]any{"subject": "Budget", "organizer": "Anna",
 		"start": now.Add(-10 * time.Minute), "end": now.Add(-time.Minute)}, nil)
 	waitFor(t, "free: green LED and a green frame", func() bool {
-		g, r := p.leds()
+		g, r := p.pins()
 		return g == gpio.High && r == gpio.Low && isGreen(p.statusColour())
 	})
 
@@ -174,7 +176,7 @@ func TestPanelEndToEnd(t *testing.T) {
 	tap("menu:book")
 	tap("book:15")
 	waitFor(t, "the booking: busy again", func() bool {
-		_, r := p.leds()
+		_, r := p.pins()
 		return r == gpio.High && isRed(p.statusColour())
 	})
 	evs, _ := ts.app.db.Events("rigi")
@@ -215,7 +217,7 @@ func TestPanelKeepsWorkingOffline(t *testing.T) {
 	ts.api("POST", "/api/v1/rooms/rigi/events", map[string]any{"subject": "Standup", "start": now.Add(-5 * time.Minute), "end": now.Add(time.Hour)}, nil)
 	cred := ts.addDevice("rigi")
 	p := startPanel(t, ts, cred)
-	waitFor(t, "busy", func() bool { _, r := p.leds(); return r == gpio.High })
+	waitFor(t, "busy", func() bool { _, r := p.pins(); return r == gpio.High })
 	dir := p.dir
 	p.stop()
 

@@ -95,7 +95,7 @@ func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 		}
 		return code != ""
 	})
-	if g, r := p.leds(); g != gpio.Low || r != gpio.Low {
+	if g, r := p.pins(); g != gpio.Low || r != gpio.Low {
 		t.Errorf("an unpaired panel's LEDs are on: %v %v", g, r)
 	}
 
@@ -137,7 +137,7 @@ func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 	credFile := filepath.Join(p.dir, "credential")
 	waitFor(t, "the panel to save its credential and show its room (green)", func() bool {
 		fi, err := os.Stat(credFile)
-		g, _ := p.leds()
+		g, _ := p.pins()
 		return err == nil && fi.Mode().Perm() == 0o600 && g == gpio.High && isGreen(p.statusColour())
 	})
 
@@ -171,7 +171,7 @@ func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 	}
 	waitFor(t, "the revoked panel to return to pairing", func() bool {
 		_, err := os.Stat(credFile)
-		g, r := p.leds()
+		g, r := p.pins()
 		return os.IsNotExist(err) && len(ts.app.pairer.Pending()) == 1 && g == gpio.Low && r == gpio.Low
 	})
 }

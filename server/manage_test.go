@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lintelhq/lintel/panel/led"
+	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/store"
+)
+
+// adminSession logs in over HTTP and returns the client and its CSRF token.
+func adminSession(t *testing.T, ts *testServer) (*http.Client, string) {
+	t.Helper()
+	if err := admin.CreateAdmin(ts.app.db, "ops", testPassword, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(ts.http.URL+"/login", url.Values{"username": {"ops"}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_, after, ok := strings.Cut(string(body), `name="csrf" value="`)
+	if !ok {
+		t.Fatal("no CSRF token after logging in")
+	}
+	token, _, _ := strings.Cut(after, `"`)
+	return c, token
+}
+
+// TestAdminManagesAPanel: move a panel to another room (it switches at
+// once), identify it (its LEDs blink), take its screenshot (exactly its
+// frame), and see a problem reported at the door in the activity log.
+func TestAdminManagesAPanel(t *testing.T) {
+	ts := newTestServer(t)
+	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich"})
+	ts.addRoom(store.Room{ID: "pilatus", Name: "Pilatus", TimeZone: "Europe/Zurich"})
+	now := time.Now().UTC()
+	ts.api("POST", "/api/v1/rooms/pilatus/events", map[string]any{"subject": "Busy", "start": now.Add(-time.Minute), "end": now.Add(time.Hour)}, nil)
+	p := startPanel(t, ts, ts.addDevice("rigi"))
+	waitFor(t, "rigi (free)", func() bool { return isGreen(p.statusColour()) })
+	devs, _ := ts.app.db.Devices()
+	id := devs[0].ID
+	client, csrf := adminSession(t, ts)
+	post := func(path string, form url.Values) {
+		t.Helper()
+		form.Set("csrf", csrf)
+		resp, err := client.PostForm(ts.http.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK { // after the redirect
+			t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		}
+	}
+
+	post("/devices/"+id+"/move", url.Values{"room": {"pilatus"}})
+	waitFor(t, "the panel to show pilatus (busy) at once", func() bool { return isRed(p.statusColour()) })
+	if d, _ := ts.app.db.Device(id); d.Room != "pilatus" {
+		t.Errorf("device room %s after the move", d.Room)
+	}
+
+	post("/devices/"+id+"/identify", url.Values{})
+	waitFor(t, "the LEDs to identify", func() bool { return p.leds.Signal() == led.Identify })
+	alternated := false
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end) && !alternated; time.Sleep(5 * time.Millisecond) {
+		g, r := p.pins()
+		alternated = g != r
+	}
+	if !alternated {
+		t.Error("identify did not blink the LEDs")
+	}
+
+	resp, err := client.Get(ts.http.URL + "/devices/" + id + "/screenshot.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shotPNG, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	img, err := png.Decode(bytes.NewReader(shotPNG))
+	if err != nil {
+		t.Fatalf("screenshot: %v (%d %s)", err, resp.StatusCode, shotPNG[:min(len(shotPNG), 80)])
+	}
+	if img.Bounds().Dx() != 800 || img.Bounds().Dy() != 480 {
+		t.Errorf("screenshot size %v", img.Bounds())
+	}
+	if r, g, b, _ := img.At(10, 240).RGBA(); !(r>>8 > 150 && g>>8 < 80 && b>>8 < 80) {
+		t.Errorf("the screenshot is not the panel's busy frame")
+	}
+
+	// Report a problem at the door: two taps.
+	for _, action := range []string{"menu:problem", "problem:projector"} {
+		waitFor(t, "the "+action+" button", func() bool {
+			_, targets := p.app.Frame()
+			for _, tg := range targets {
+				if tg.Action == action {
+					c := tg.Rect.Min.Add(tg.Rect.Size().Div(2))
+					p.app.Input(t.Context(), inputTap(c.X, c.Y))
+					return true
+				}
+			}
+			return false
+		})
+	}
+	waitFor(t, "the problem in the activity log", func() bool {
+		resp, err := client.Get(ts.http.URL + "/activity")
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return strings.Contains(string(body), "Projector or screen broken")
+	})
+}
