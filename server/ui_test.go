@@ -270,3 +270,53 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Errorf("right password during the limit: %d", resp.StatusCode)
 	}
 }
+
+// TestConnectorPageInTheBrowser: the connection page shows the Microsoft
+// 365 settings without the secret, and switching to the built-in calendar
+// takes effect at once and tests every room.
+func TestConnectorPageInTheBrowser(t *testing.T) {
+	ctx := browser(t)
+	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
+	if err := admin.CreateAdmin(ts.app.db, testAdmin, testPassword, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(ts.http.URL+"/login"),
+		chromedp.WaitVisible(`input[name=username]`),
+		chromedp.SendKeys(`input[name=username]`, testAdmin),
+		chromedp.SendKeys(`input[name=password]`, testPassword),
+		chromedp.Submit(`input[name=password]`),
+		chromedp.WaitVisible(`#test-all`),
+		chromedp.Click(`#test-all`),
+		chromedp.WaitVisible(`ul.checks`),
+		shot("rooms-m365"),
+		chromedp.Navigate(ts.http.URL+"/connector"),
+		chromedp.WaitVisible(`#connector`),
+		shot("connector"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := chromedp.Run(ctx, chromedp.OuterHTML("html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := os.ReadFile(filepath.Join(ts.dir, "m365-sim-secret"))
+	if s := strings.TrimSpace(string(secret)); s == "" || strings.Contains(html, s) {
+		t.Error("the connection page shows the client secret")
+	}
+	if !strings.Contains(html, ts.app.connector.Settings().TenantID) {
+		t.Error("the connection page does not show the tenant")
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(`input[name=kind][value=builtin]`),
+		chromedp.Submit(`input[name=tenant_id]`),
+		chromedp.WaitVisible(`.flash.ok`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name := ts.app.provider.Name(); name != "builtin" {
+		t.Errorf("provider after switching: %s", name)
+	}
+}

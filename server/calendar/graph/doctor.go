@@ -324,7 +324,7 @@ func (p *Provider) secretExpiryCheck(now time.Time) (TenantCheck, bool) {
 	switch {
 	case exp.IsZero():
 		c.Level, c.Detail = LevelInfo, "the secret's expiry date is not configured"
-		c.Fix = "Set SecretExpires to the date Entra ID shows next to the secret, so that Lintel warns 30 days ahead."
+		c.Fix = "Enter the date Entra ID shows next to the secret (admin UI: Connection, or --graph-secret-expires), so that Lintel warns 30 days ahead."
 	case !now.Before(exp):
 		c.Level, c.Detail, c.Fix = LevelFail, "the client secret expired on "+exp.Format(time.DateOnly), renew
 	case exp.Sub(now) < secretWarning:
