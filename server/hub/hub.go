@@ -191,7 +191,7 @@ type Hub struct {
 	conns   map[*conn]struct{}            // every open connection
 	devices map[string]*conn              // paired connections past hello, by device id
 	rooms   map[string]map[*conn]struct{} // paired connections past hello, by room
-	last    map[string][]byte             // each room's last state, encoded
+	last    map[string]proto.State        // each room's last state
 }
 
 // New returns a Hub configured by opts.
@@ -228,7 +228,7 @@ func New(opts Opts) *Hub {
 		conns:   make(map[*conn]struct{}),
 		devices: make(map[string]*conn),
 		rooms:   make(map[string]map[*conn]struct{}),
-		last:    make(map[string][]byte),
+		last:    make(map[string]proto.State),
 	}
 }
 
@@ -346,7 +346,16 @@ func (h *Hub) subscribe(c *conn, room string) {
 		h.rooms[room] = set
 	}
 	set[c] = struct{}{}
-	if b := h.last[room]; b != nil {
+	if st, ok := h.last[room]; ok {
+		// A late joiner gets the last state stamped with the time now: a
+		// panel that just booted with its clock in 1970 corrects its clock
+		// by this, so an hour-old stamp would show an hour-old status.
+		st.ServerTime = time.Now().UTC()
+		b, err := proto.Encode(proto.Message{Type: proto.TypeState, State: &st})
+		if err != nil {
+			h.log.Error("hub: cannot encode the last state", "room", room, "err", err)
+			return
+		}
 		// The queue may be full only if the panel is already being
 		// dropped; the writer loop then ends on its own.
 		c.enqueue(b)
@@ -389,7 +398,7 @@ func (h *Hub) Publish(room string, st proto.State) {
 	}
 	var slow []*conn
 	h.mu.Lock()
-	h.last[room] = b
+	h.last[room] = st
 	for c := range h.rooms[room] {
 		if !c.enqueue(b) {
 			slow = append(slow, c)

@@ -268,8 +268,14 @@ func TestLateJoinerGetsLastState(t *testing.T) {
 	h.Publish("b", state("b", "other room"))
 
 	c := connect(t, url, "d1")
-	if got := title(readState(t, c)); got != "new" {
+	first := readState(t, c)
+	if got := title(first); got != "new" {
 		t.Errorf("late joiner got %q, want the last state %q", got, "new")
+	}
+	// The state was published with an old server time; the late joiner's
+	// copy carries the time it was sent, for a panel correcting its clock.
+	if age := time.Since(first.ServerTime); age < 0 || age > 5*time.Second {
+		t.Errorf("late joiner's server time is %v old", age)
 	}
 	h.Publish("a", state("a", "newer"))
 	if got := title(readState(t, c)); got != "newer" {
