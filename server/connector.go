@@ -55,6 +55,12 @@ func (c *connector) provider() calendar.Provider {
 
 func (c *connector) Name() string { return c.provider().Name() }
 
+// OnlineMeetings implements calendar.OnlineMeetings for the current backend.
+func (c *connector) OnlineMeetings() bool {
+	om, ok := c.provider().(calendar.OnlineMeetings)
+	return ok && om.OnlineMeetings()
+}
+
 func (c *connector) Events(ctx context.Context, rooms []string, from, to time.Time) (map[string]calendar.RoomEvents, error) {
 	return c.provider().Events(ctx, rooms, from, to)
 }

@@ -74,6 +74,13 @@ type Provider interface {
 	Check(ctx context.Context, room string) Diagnosis
 }
 
+// OnlineMeetings is implemented by providers that can add a Teams meeting
+// to a booking. A panel offers "Teams meeting" only when the room allows
+// it and the provider says it can.
+type OnlineMeetings interface {
+	OnlineMeetings() bool
+}
+
 // Status is the outcome of a Check, one word the admin UI colours.
 type Status string
 

@@ -276,7 +276,7 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 		Stale:      stale,
 		Features: proto.Features{
 			Book:      r.Booking.Instant,
-			Teams:     r.Booking.Instant && r.Booking.Teams,
+			Teams:     r.Booking.Instant && r.Booking.Teams && s.canTeams(),
 			ExtendEnd: r.Booking.ExtendEnd,
 			CheckIn:   r.Booking.CheckIn,
 		},
@@ -304,6 +304,12 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 		st.Meetings = append(st.Meetings, m)
 	}
 	return st
+}
+
+// canTeams reports whether the provider can add Teams meetings.
+func (s *Syncer) canTeams() bool {
+	om, ok := s.opts.Provider.(calendar.OnlineMeetings)
+	return ok && om.OnlineMeetings()
 }
 
 // Reserved is what a panel shows for a meeting it may not name.

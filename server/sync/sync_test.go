@@ -254,3 +254,24 @@ func TestWindowStartsAtLocalMidnight(t *testing.T) {
 		t.Error("New York's window misses this evening")
 	}
 }
+
+// teamsCapable makes a provider say it can create Teams meetings.
+type teamsCapable struct{ calendar.Provider }
+
+func (teamsCapable) OnlineMeetings() bool { return true }
+
+func TestTeamsOfferedOnlyWhenTheProviderCan(t *testing.T) {
+	f := newFixture(t)
+	room, _ := f.db.Room("title")
+	room.Booking = store.BookingSettings{Instant: true, Teams: true}
+	f.db.PutRoom(room)
+	f.s.SyncAll(context.Background())
+	if st, _ := f.s.State("title"); st.Features.Teams || !st.Features.Book {
+		t.Errorf("built-in calendar: features %+v, want booking without Teams", st.Features)
+	}
+	s := New(Opts{Provider: teamsCapable{f.cal}, Store: f.db, Publisher: &capture{}, Now: func() time.Time { return f.now }})
+	s.SyncAll(context.Background())
+	if st, _ := s.State("title"); !st.Features.Teams {
+		t.Errorf("Teams-capable provider: features %+v", st.Features)
+	}
+}

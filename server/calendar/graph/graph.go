@@ -230,6 +230,10 @@ func readFile(path, what string) ([]byte, error) {
 	return b, nil
 }
 
+// OnlineMeetings implements calendar.OnlineMeetings: Microsoft 365 can
+// create Teams meetings (Book still checks each room's calendar).
+func (p *Provider) OnlineMeetings() bool { return true }
+
 // Name implements calendar.Provider.
 func (p *Provider) Name() string { return "graph" }
 
