@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lintelhq/lintel/proto"
@@ -40,7 +41,7 @@ func newMetrics(a *app) *metrics {
 		}, []string{"code"}),
 	}
 	m.reg.MustRegister(m.syncDuration, m.syncErrors, m.bookings, m.httpRequests,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{app: a})
 	return m
 }

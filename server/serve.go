@@ -197,10 +197,9 @@ type app struct {
 	connector *connector
 	sim       *graphtest.Server // the Graph emulator, with --m365-sim
 
-	offlineAfter  time.Duration
-	secretExpires time.Time     // the Microsoft 365 client secret's, when known
-	synced        chan struct{} // closed after the first full poll: ready
-	syncedOnce    gosync.Once
+	offlineAfter time.Duration
+	synced       chan struct{} // closed after the first full poll: ready
+	syncedOnce   gosync.Once
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
