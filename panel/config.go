@@ -16,6 +16,7 @@ import (
 type config struct {
 	Server       string
 	CAFile       string
+	PinSHA256    string // hex SHA-256 of the server's certificate, for self-signed trials
 	Credential   string
 	Cache        string
 	Screen       string // "png:PATH", "web:ADDR" or "fb:/dev/fb0"
@@ -90,6 +91,14 @@ func integer(f func(*config) *int, min, max int) func(*config, string) error {
 var keys = []key{
 	{"server", "the server's panel endpoint, wss://host/ws (ws:// only on a trusted network)", str(func(c *config) *string { return &c.Server })},
 	{"ca-file", "PEM file of the CA that signed the server's certificate (default: system roots)", str(func(c *config) *string { return &c.CAFile })},
+	{"pin-sha256", "trust the server's certificate by its SHA-256 fingerprint (hex, as lintel-server --dev-tls prints it) instead of a CA", func(c *config, v string) error {
+		v = strings.ToLower(strings.ReplaceAll(v, ":", ""))
+		if len(v) != 64 || strings.Trim(v, "0123456789abcdef") != "" {
+			return fmt.Errorf("%q is not 64 hex digits", v)
+		}
+		c.PinSHA256 = v
+		return nil
+	}},
 	{"credential", "file holding this panel's credential (written when paired, mode 0600)", str(func(c *config) *string { return &c.Credential })},
 	{"cache", "file holding the last room state, for offline starts", str(func(c *config) *string { return &c.Cache })},
 	{"screen", "where frames go: fb:/dev/fb0, web:127.0.0.1:9001 (a browser page) or png:/path/frame.png", str(func(c *config) *string { return &c.Screen })},
@@ -222,6 +231,8 @@ func (c config) check() error {
 		return fmt.Errorf("server: not set; give the server's panel endpoint, e.g. server = wss://lintel.example.com/ws")
 	case !strings.HasPrefix(c.Server, "ws://") && !strings.HasPrefix(c.Server, "wss://"):
 		return fmt.Errorf("server: %q must start with wss:// (or ws://)", c.Server)
+	case c.PinSHA256 != "" && c.CAFile != "":
+		return fmt.Errorf("pin-sha256 and ca-file: use one way to trust the server, not both")
 	case (c.LEDGreen == "") != (c.LEDRed == ""):
 		return fmt.Errorf("led-green and led-red: set both pins, or neither for a panel without LEDs")
 	case c.OfficeHours != "" && c.Backlight == "":

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -115,3 +120,27 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func writeFile(path, data string) error { return os.WriteFile(path, []byte(data), 0o600) }
+
+func TestPinnedTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	sum := sha256.Sum256(srv.Certificate().Raw)
+	pin := hex.EncodeToString(sum[:])
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	conn, err := tls.Dial("tcp", addr, pinnedTLS(pin))
+	if err != nil {
+		t.Fatalf("the pinned certificate was refused: %v", err)
+	}
+	conn.Close()
+	wrong := strings.Repeat("0", 64)
+	if _, err := tls.Dial("tcp", addr, pinnedTLS(wrong)); err == nil || !strings.Contains(err.Error(), "not the pinned") {
+		t.Errorf("another certificate: %v", err)
+	}
+	c := defaults()
+	if err := parseConfig(&c, "x", strings.NewReader("pin-sha256 = AB:CD")); err == nil {
+		t.Error("a short pin was accepted")
+	}
+	if err := parseConfig(&c, "x", strings.NewReader("pin-sha256 = "+strings.ToUpper(pin))); err != nil || c.PinSHA256 != pin {
+		t.Errorf("pin in upper case: %v %q", err, c.PinSHA256)
+	}
+}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -98,6 +100,9 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger) error {
 	size := drawer.Bounds().Size()
 
 	var tlsConf *tls.Config
+	if cfg.PinSHA256 != "" {
+		tlsConf = pinnedTLS(cfg.PinSHA256)
+	}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
@@ -308,4 +313,26 @@ func openBacklight(cfg config, log *slog.Logger) (func(now, lastTouch time.Time)
 			log.Warn("cannot set the backlight", "err", err)
 		}
 	}, nil
+}
+
+// pinnedTLS trusts exactly the certificate whose SHA-256 fingerprint is pin
+// (hex): for a server with a self-signed certificate (lintel-server
+// --dev-tls), where there is no CA to verify against.
+func pinnedTLS(pin string) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// The chain is not verified against a CA; VerifyConnection checks
+		// the pin instead, on every handshake.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("tls: the server sent no certificate")
+			}
+			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if got := hex.EncodeToString(sum[:]); got != pin {
+				return fmt.Errorf("tls: the server's certificate has fingerprint %s, not the pinned %s", got, pin)
+			}
+			return nil
+		},
+	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -13,9 +15,11 @@ import (
 
 func devicesCmd(ctx context.Context, c Context, args []string) error {
 	return subcommand(ctx, c, "devices", args, map[string]func(context.Context, Context, []string) error{
-		"add":    devicesAdd,
-		"list":   devicesList,
-		"revoke": devicesRevoke,
+		"add":     devicesAdd,
+		"list":    devicesList,
+		"revoke":  devicesRevoke,
+		"pending": devicesPending,
+		"approve": devicesApprove,
 	})
 }
 
@@ -123,5 +127,66 @@ func devicesRevoke(ctx context.Context, c Context, args []string) error {
 		return fmt.Errorf("devices revoke: %w", err)
 	}
 	fmt.Fprintf(c.Stdout, "device %s revoked; it returns to pairing\n", fs.Arg(0))
+	return nil
+}
+
+// devicesPending lists the panels showing a pairing code.
+func devicesPending(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("devices pending")
+	api := c.addAPIFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	client, err := c.client(api)
+	if err != nil {
+		return err
+	}
+	var pending []struct {
+		Code  string    `json:"code"`
+		Addr  string    `json:"addr"`
+		Since time.Time `json:"since"`
+	}
+	if err := client.do(ctx, "GET", "/api/v1/pairing", nil, &pending); err != nil {
+		return fmt.Errorf("devices pending: %w", err)
+	}
+	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CODE\tADDRESS\tWAITING SINCE")
+	for _, p := range pending {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Code, p.Addr, p.Since.Local().Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+// devicesApprove pairs the panel showing CODE with a room.
+func devicesApprove(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("devices approve")
+	room := fs.String("room", "", "the room the panel stands at (required)")
+	name := fs.String("name", "", "a name for the panel")
+	api := c.addAPIFlags(fs)
+	// Accept the code before or after the flags.
+	var code string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		code, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if code == "" && fs.NArg() == 1 {
+		code = fs.Arg(0)
+	}
+	if code == "" || *room == "" {
+		return fmt.Errorf("usage: lintel-server devices approve CODE --room ROOM [--name NAME]")
+	}
+	client, err := c.client(api)
+	if err != nil {
+		return err
+	}
+	var d struct {
+		ID, Name, Room string
+	}
+	if err := client.do(ctx, "POST", "/api/v1/pairing/"+url.PathEscape(code)+"/approve", map[string]string{"room": *room, "name": *name}, &d); err != nil {
+		return fmt.Errorf("devices approve: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "paired: %s (%s) now shows room %s\n", d.Name, d.ID, d.Room)
 	return nil
 }

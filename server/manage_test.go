@@ -123,3 +123,32 @@ func TestAdminManagesAPanel(t *testing.T) {
 		return strings.Contains(string(body), "Projector or screen broken")
 	})
 }
+
+// TestPairWithTheCLI: 'devices pending' lists the code a real panel shows,
+// 'devices approve' pairs it, and a wrong or used code says so.
+func TestPairWithTheCLI(t *testing.T) {
+	ts := newTestServer(t)
+	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich"})
+	p := startPanel(t, ts, "")
+	var code string
+	waitFor(t, "a pairing code", func() bool {
+		if pend := ts.app.pairer.Pending(); len(pend) == 1 {
+			code = pend[0].Code
+		}
+		return code != ""
+	})
+	out, err := ts.cli("devices", "pending")
+	if err != nil || !strings.Contains(out, code) {
+		t.Fatalf("devices pending: %v\n%s", err, out)
+	}
+	if out, err := ts.cli("devices", "approve", "ZZZZ-ZZZZ", "--room", "rigi"); err == nil || !strings.Contains(err.Error(), "no panel shows this pairing code") {
+		t.Errorf("wrong code: %v\n%s", err, out)
+	}
+	if out, err := ts.cli("devices", "approve", strings.ToLower(code), "--room", "rigi", "--name", "Rigi door"); err != nil || !strings.Contains(out, "Rigi door") {
+		t.Fatalf("approve: %v\n%s", err, out)
+	}
+	if out, err := ts.cli("devices", "approve", code, "--room", "rigi"); err == nil || !strings.Contains(err.Error(), "already used") {
+		t.Errorf("used code: %v\n%s", err, out)
+	}
+	waitFor(t, "the paired panel to show its room", func() bool { return isGreen(p.statusColour()) })
+}
