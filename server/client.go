@@ -33,6 +33,21 @@ func (c Context) addAPIFlags(fs *flag.FlagSet) apiFlags {
 	}
 }
 
+// apiCommand parses a command's flags (define adds the command's own, may
+// be nil) and returns a client for the running server's API.
+func (c Context) apiCommand(name string, args []string, define func(fs *flag.FlagSet)) (*flag.FlagSet, apiClient, error) {
+	fs := c.flags(name)
+	if define != nil {
+		define(fs)
+	}
+	api := c.addAPIFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return fs, apiClient{}, err
+	}
+	client, err := c.client(api)
+	return fs, client, err
+}
+
 func (c Context) client(f apiFlags) (apiClient, error) {
 	token := c.Getenv("LINTEL_API_TOKEN")
 	if *f.tokenFile != "" {

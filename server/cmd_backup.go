@@ -116,36 +116,14 @@ func restore(ctx context.Context, c Context, args []string) error {
 	return nil
 }
 
-// copyFile copies atomically with mode 0600.
+// copyFile copies src to dest atomically with mode 0600.
 func copyFile(src, dest string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".lintel-restore-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dest)
+	return writeFileAtomic(dest, in)
 }
 
 // healthcheck is for container HEALTHCHECKs, where there is no curl.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,34 +60,42 @@ func devicesAdd(ctx context.Context, c Context, args []string) error {
 
 // writeSecretFile writes a secret atomically with mode 0600.
 func writeSecretFile(path, secret string) error {
+	return writeFileAtomic(path, strings.NewReader(secret+"\n"))
+}
+
+// writeFileAtomic writes what r holds to path with mode 0600 so that a
+// crash leaves the old file or the new one, never half of one: a synced
+// temporary file in the same directory, renamed over path.
+func writeFileAtomic(path string, r io.Reader) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create directory for %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(secret + "\n"); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	_, err = io.Copy(tmp, r)
+	if err == nil {
+		err = tmp.Chmod(0o600)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
 
 func devicesList(ctx context.Context, c Context, args []string) error {
-	fs := c.flags("devices list")
-	api := c.addAPIFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	client, err := c.client(api)
+	_, client, err := c.apiCommand("devices list", args, nil)
 	if err != nil {
 		return err
 	}
@@ -111,17 +120,12 @@ func devicesList(ctx context.Context, c Context, args []string) error {
 }
 
 func devicesRevoke(ctx context.Context, c Context, args []string) error {
-	fs := c.flags("devices revoke")
-	api := c.addAPIFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	fs, client, err := c.apiCommand("devices revoke", args, nil)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("usage: lintel-server devices revoke DEVICE-ID")
-	}
-	client, err := c.client(api)
-	if err != nil {
-		return err
 	}
 	if err := client.do(ctx, "POST", "/api/v1/devices/"+fs.Arg(0)+"/revoke", nil, nil); err != nil {
 		return fmt.Errorf("devices revoke: %w", err)
@@ -132,12 +136,7 @@ func devicesRevoke(ctx context.Context, c Context, args []string) error {
 
 // devicesPending lists the panels showing a pairing code.
 func devicesPending(ctx context.Context, c Context, args []string) error {
-	fs := c.flags("devices pending")
-	api := c.addAPIFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	client, err := c.client(api)
+	_, client, err := c.apiCommand("devices pending", args, nil)
 	if err != nil {
 		return err
 	}

@@ -14,12 +14,7 @@ import (
 // (the admin's "test all") and prints a diagnosis per room, each failure
 // with the sentence that says what to do.
 func doctor(ctx context.Context, c Context, args []string) error {
-	fs := c.flags("doctor")
-	api := c.addAPIFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	client, err := c.client(api)
+	_, client, err := c.apiCommand("doctor", args, nil)
 	if err != nil {
 		return err
 	}

@@ -15,12 +15,7 @@ func roomsCmd(ctx context.Context, c Context, args []string) error {
 }
 
 func roomsList(ctx context.Context, c Context, args []string) error {
-	fs := c.flags("rooms list")
-	api := c.addAPIFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	client, err := c.client(api)
+	_, client, err := c.apiCommand("rooms list", args, nil)
 	if err != nil {
 		return err
 	}

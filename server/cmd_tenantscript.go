@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
 	"github.com/lintelhq/lintel/server/admin"
@@ -13,16 +14,14 @@ import (
 // app to the room mailboxes, filled from the running server's connector
 // settings and rooms.
 func tenantScript(ctx context.Context, c Context, args []string) error {
-	fs := c.flags("tenant-script")
-	api := c.addAPIFlags(fs)
-	restrict := fs.String("restrict", "rbac", "how to restrict the app: rbac (RBAC for Applications) or policy (application access policy)")
-	sp := fs.String("service-principal", "", "the Object ID of the app's enterprise application (RBAC for Applications needs it)")
-	group := fs.String("group", "", "name of the mail-enabled security group (default \"Lintel rooms\")")
-	places := fs.Bool("places", false, "also grant Place.Read.All so rooms can be imported from Places")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	client, err := c.client(api)
+	var restrict, sp, group *string
+	var places *bool
+	_, client, err := c.apiCommand("tenant-script", args, func(fs *flag.FlagSet) {
+		restrict = fs.String("restrict", "rbac", "how to restrict the app: rbac (RBAC for Applications) or policy (application access policy)")
+		sp = fs.String("service-principal", "", "the Object ID of the app's enterprise application (RBAC for Applications needs it)")
+		group = fs.String("group", "", "name of the mail-enabled security group (default \"Lintel rooms\")")
+		places = fs.Bool("places", false, "also grant Place.Read.All so rooms can be imported from Places")
+	})
 	if err != nil {
 		return err
 	}
