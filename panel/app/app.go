@@ -219,6 +219,9 @@ func (a *App) inputLocked() (view.Input, led.Signal, time.Duration) {
 	loc := location(a.state.Room.TimeZone)
 	st := proto.At(a.state.Meetings, now, a.state.Rules, loc)
 	in.Buttons = a.buttonsLocked(st, now, loc, in.Offline)
+	if in.Offline && in.Message == "" && (a.state.Features.Book || a.state.Features.ExtendEnd || a.state.Features.CheckIn) {
+		in.Message = words(a.opts.Locale).offline // why the buttons are grey
+	}
 	return in, signalOf(st.Status), wake
 }
 

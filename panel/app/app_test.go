@@ -166,6 +166,12 @@ func TestOfflineDisablesBookingAfterGrace(t *testing.T) {
 	if got := actions(a); got[0] != "menu:book (disabled)" {
 		t.Errorf("offline: %v", got)
 	}
+	a.mu.Lock()
+	in, _, _ = a.inputLocked()
+	a.mu.Unlock()
+	if in.Message != "Offline: booking is unavailable right now." {
+		t.Errorf("offline notice %q", in.Message)
+	}
 	l.err = proto.NewError(proto.CodeOffline, "offline")
 	a.do(context.Background(), "book:15")
 	waitNotice(t, a, "Offline: booking is unavailable right now.")
