@@ -270,6 +270,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Provider: a.provider,
 		Store:    db,
 		Sync:     a.sync,
+		States:   a.sync,
 		Logger:   log.With("component", "booking"),
 		Observe:  a.metrics.observeRequest,
 	})

@@ -29,13 +29,23 @@ type Refresher interface {
 	Refresh(ctx context.Context, room string) error
 }
 
+// States gives the last state published for a room (the syncer), so
+// auto-release looks for no-shows without reading every calendar again.
+type States interface {
+	State(room string) (proto.State, bool)
+}
+
 // Opts configures the Service. Zero values take the documented defaults.
 type Opts struct {
 	Provider calendar.Provider // required
 	Store    *store.DB         // required
 	Sync     Refresher         // required
-	Logger   *slog.Logger      // default: discard
-	Now      func() time.Time  // default: time.Now
+	// States, when set, lets auto-release find candidates in the last
+	// published states and read a calendar only when a release is due.
+	// Without it every pass reads every check-in room's calendar.
+	States States
+	Logger *slog.Logger     // default: discard
+	Now    func() time.Time // default: time.Now
 	// Subject of events booked at a panel. Default "Booked at the panel".
 	Subject string
 	// SettleDelay: after a change the room is refreshed at once and again

@@ -265,3 +265,42 @@ func TestCheckInAndAutoRelease(t *testing.T) {
 		t.Error("released with auto-release off")
 	}
 }
+
+// countingProvider counts calendar reads.
+type countingProvider struct {
+	calendar.Provider
+	mu    gosync.Mutex
+	reads int
+}
+
+func (c *countingProvider) Events(ctx context.Context, rooms []string, from, to time.Time) (map[string]calendar.RoomEvents, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Provider.Events(ctx, rooms, from, to)
+}
+
+type fixedStates map[string]proto.State
+
+func (f fixedStates) State(room string) (proto.State, bool) { st, ok := f[room]; return st, ok }
+
+// TestAutoReleaseReadsTheCalendarOnlyWhenDue: with the last states at
+// hand, a pass with no overdue meeting costs no calendar read.
+func TestAutoReleaseReadsTheCalendarOnlyWhenDue(t *testing.T) {
+	f := newFixture(t, all)
+	ctx := context.Background()
+	ev, _ := f.cal.Add(ctx, "r1", builtin.Input{Subject: "x", Start: f.now.Add(time.Minute), End: f.now.Add(time.Hour)})
+	counter := &countingProvider{Provider: f.cal}
+	states := fixedStates{"r1": {Meetings: []proto.Meeting{{ID: ev.ID, Start: ev.Start, End: ev.End, CheckIn: true}}}}
+	s := New(Opts{Provider: counter, Store: f.db, Sync: f.ref, States: states, Now: func() time.Time { return f.now }, SettleDelay: time.Hour})
+	defer s.Close()
+	s.ReleaseNoShows(ctx)
+	if counter.reads != 0 {
+		t.Errorf("%d calendar reads with nothing due", counter.reads)
+	}
+	f.now = f.now.Add(12 * time.Minute)
+	s.ReleaseNoShows(ctx)
+	if evs := f.events(t); counter.reads != 1 || !evs[0].Declined {
+		t.Errorf("overdue: %d reads, declined %v", counter.reads, evs[0].Declined)
+	}
+}

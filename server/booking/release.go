@@ -54,10 +54,24 @@ func (s *Service) ReleaseNoShows(ctx context.Context) error {
 }
 
 func (s *Service) releaseRoom(ctx context.Context, room store.Room, now time.Time) error {
+	rules := proto.Rules{CheckInAfterMinutes: room.Booking.CheckInAfter}
+	if s.opts.States != nil {
+		// Skip the calendar read unless the last state holds a meeting
+		// whose check-in window has closed without a check-in: with Graph,
+		// a read per room every pass would cost far more requests than
+		// the polling itself.
+		st, ok := s.opts.States.State(room.ID)
+		due := false
+		for _, m := range st.Meetings {
+			due = due || (!m.AllDay && !m.CheckedIn && !now.Before(m.Start.Add(rules.CheckInAfter())) && now.Before(m.End))
+		}
+		if ok && !due {
+			return nil
+		}
+	}
 	lock := s.roomLock(room.ID)
 	lock.Lock()
 	defer lock.Unlock()
-	rules := proto.Rules{CheckInAfterMinutes: room.Booking.CheckInAfter}
 	got, err := s.opts.Provider.Events(ctx, []string{room.Calendar}, now.Add(-12*time.Hour), now.Add(time.Minute))
 	if err == nil {
 		err = got[room.Calendar].Err
