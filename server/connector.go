@@ -191,6 +191,28 @@ func (c *connector) Test(ctx context.Context, rooms map[string]string) admin.Rep
 	return rep
 }
 
+// Places implements admin.Connector.
+func (c *connector) Places(ctx context.Context) ([]admin.Place, error) {
+	c.mu.RLock()
+	g := c.graph
+	c.mu.RUnlock()
+	if g == nil {
+		return nil, errors.New("rooms can be imported only from Microsoft 365: set up the connection first")
+	}
+	rooms, err := g.Rooms(ctx)
+	if errors.Is(err, calendar.ErrDenied) {
+		return nil, fmt.Errorf("places: Microsoft 365 refused to list rooms: add the application permission Place.Read.All to the app and grant admin consent, or add the rooms by hand (%w)", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]admin.Place, len(rooms))
+	for i, r := range rooms {
+		out[i] = admin.Place{Address: r.Address, Name: r.Name, Capacity: r.Capacity, Building: r.Building}
+	}
+	return out, nil
+}
+
 // loadConnector starts with the flags' connector when given, else the one
 // saved by the admin, else the built-in calendar.
 func loadConnector(ctx context.Context, c *connector, fromFlags *admin.ConnectorSettings) error {

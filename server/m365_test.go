@@ -92,6 +92,11 @@ func TestMicrosoft365EndToEnd(t *testing.T) {
 			t.Errorf("tenant-script lacks %q", want)
 		}
 	}
+	// Importing rooms from Places needs a permission the demo app lacks:
+	// the error says which.
+	if out, err := ts.cli("rooms", "import-places", "--tz", "Europe/Zurich"); err == nil || !strings.Contains(err.Error(), "Place.Read.All") {
+		t.Errorf("import-places without Place.Read.All: %v\n%s", err, out)
+	}
 	secret, _ := os.ReadFile(filepath.Join(ts.dir, "m365-sim-secret"))
 	if s := strings.TrimSpace(string(secret)); s == "" || strings.Contains(ts.logs.String(), s) {
 		t.Error("the client secret is in the server's logs (or was not written)")

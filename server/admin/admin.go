@@ -111,6 +111,7 @@ func (s *Server) routes() {
 	api("POST /api/v1/devices/{device}/revoke", s.revokeDevice)
 	api("GET /api/v1/test", s.testAll)
 	api("GET /api/v1/connector", s.getConnector)
+	api("POST /api/v1/rooms/import-places", s.importPlaces)
 	api("PUT /api/v1/connector", s.putConnector)
 	api("GET /api/v1/pairing", s.listPending)
 	api("POST /api/v1/pairing/{code}/approve", s.approvePairing)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lintelhq/lintel/proto"
@@ -340,5 +341,55 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
 		s.log.Error("backup failed midway", "err", err)
 		return nil // the body has started: the client sees a short file and the CLI checks it
 	}
+	return nil
+}
+
+// importPlaces adds a room for every room mailbox Places lists that no room
+// uses yet, with the given time zone; existing rooms are left alone.
+func (s *Server) importPlaces(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		TimeZone string `json:"tz"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if _, err := time.LoadLocation(req.TimeZone); err != nil || req.TimeZone == "" {
+		return httpError(http.StatusBadRequest, "give the rooms' time zone, e.g. {\"tz\": \"Europe/Zurich\"}")
+	}
+	places, err := s.opts.Connector.Places(r.Context())
+	if err != nil {
+		return httpError(http.StatusBadGateway, "%v", err)
+	}
+	rooms, err := s.opts.Store.Rooms()
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, room := range rooms {
+		used[strings.ToLower(room.Calendar)] = true
+		used[room.ID] = true
+	}
+	added := []store.Room{}
+	for _, p := range places {
+		local, _, _ := strings.Cut(strings.ToLower(p.Address), "@")
+		if p.Address == "" || used[strings.ToLower(p.Address)] || used[local] {
+			continue
+		}
+		room := store.Room{ID: local, Name: p.Name, Calendar: p.Address, TimeZone: req.TimeZone, Display: store.DisplayTitle}
+		if room.Name == "" {
+			room.Name = local
+		}
+		if err := room.Validate(); err != nil {
+			s.log.Warn("skipping a room from Places", "address", p.Address, "err", err)
+			continue
+		}
+		if err := s.opts.Store.PutRoom(room); err != nil {
+			return err
+		}
+		used[local] = true
+		added = append(added, room)
+		s.refresh(r.Context(), room.ID)
+	}
+	writeJSON(w, http.StatusOK, added)
 	return nil
 }

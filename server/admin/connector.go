@@ -72,4 +72,16 @@ type Connector interface {
 	// Test diagnoses the connector and every room's calendar (by room id
 	// and calendar address).
 	Test(ctx context.Context, rooms map[string]string) Report
+	// Places lists the tenant's room mailboxes (Microsoft 365 Places), for
+	// importing rooms; an error says why not (another connector, or the
+	// optional Place.Read.All permission is missing).
+	Places(ctx context.Context) ([]Place, error)
+}
+
+// Place is a room mailbox as the directory lists it.
+type Place struct {
+	Address  string `json:"address"`
+	Name     string `json:"name"`
+	Capacity int    `json:"capacity,omitempty"`
+	Building string `json:"building,omitempty"`
 }
