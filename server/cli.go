@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lintelhq/lintel/server/loadtest"
 	"io"
 	"sort"
 	"strings"
@@ -39,8 +40,11 @@ func commands() map[string]command {
 		"backup":        {"write a consistent snapshot of the running server's store to a file", backup},
 		"restore":       {"put a backup in place of the store (server stopped)", restore},
 		"tenant-script": {"print the Exchange Online PowerShell that grants the app access to the room calendars only", tenantScript},
-		"healthcheck":   {"exit 0 when the server answers /healthz (for container health checks)", healthcheck},
-		"version":       {"print the version", func(_ context.Context, c Context, _ []string) error { fmt.Fprintln(c.Stdout, Version); return nil }},
+		"load": {"connect simulated panels to a server on this machine and measure fan-out and booking latency", func(ctx context.Context, c Context, args []string) error {
+			return loadtest.Command(ctx, args, c.Stdout, c.Stderr, c.Getenv)
+		}},
+		"healthcheck": {"exit 0 when the server answers /healthz (for container health checks)", healthcheck},
+		"version":     {"print the version", func(_ context.Context, c Context, _ []string) error { fmt.Fprintln(c.Stdout, Version); return nil }},
 	}
 }
 

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package loadtest
+
+// raiseFileLimit has nothing to raise outside Unix.
+func raiseFileLimit(need int) error { return nil }
