@@ -58,16 +58,7 @@ func (s *Server) putRoom(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) saveRoom(w http.ResponseWriter, r *http.Request, room store.Room, status int) error {
-	if room.Calendar == "" && s.opts.Provider.Name() == "builtin" {
-		room.Calendar = room.ID // the built-in calendar knows rooms by id
-	}
-	if room.Display == "" {
-		room.Display = store.DisplayTitle
-	}
-	if _, err := time.LoadLocation(room.TimeZone); err != nil || room.TimeZone == "" {
-		return httpError(http.StatusBadRequest, "time zone %q is not an IANA time zone such as Europe/Zurich", room.TimeZone)
-	}
-	if err := room.Validate(); err != nil {
+	if err := s.checkRoom(&room); err != nil {
 		return httpError(http.StatusBadRequest, "%v", err)
 	}
 	if err := s.opts.Store.PutRoom(room); err != nil {
