@@ -44,6 +44,10 @@ test: test-deps ## install test dependencies, then run every test (and gofmt, go
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	$(GO) test -timeout 30m ./...
 
+.PHONY: test-times
+test-times: ## run ./server/... and ./panel/... with the clock at 00:30, 08:11, 12:00, 17:55, 23:50 UTC, weekday and Sunday
+	@GO=$(GO) ./deploy/dev/test-times.sh
+
 .PHONY: race
 race: ## run the concurrent packages' tests under the race detector
 	$(GO) test -race -timeout 20m ./server/hub/... ./server/sync/... ./server/booking/... ./panel/link/...

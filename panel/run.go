@@ -28,6 +28,7 @@ import (
 	"github.com/lintelhq/lintel/panel/link"
 	"github.com/lintelhq/lintel/panel/screen"
 	"github.com/lintelhq/lintel/panel/view"
+	"github.com/lintelhq/lintel/proto/clock"
 )
 
 type screenHours = screen.Hours
@@ -70,7 +71,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := cfg.check(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	return runPanel(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	log := newLogger(stderr, cfg.LogLevel)
+	now, moved, err := clock.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if moved {
+		log.Warn("the clock is moved by "+clock.Env, "now", now().Format(time.RFC3339))
+	}
+	return runPanel(ctx, cfg, log, now)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -80,7 +89,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 // runPanel wires the link, the app, the screen, the LEDs and the inputs.
-func runPanel(ctx context.Context, cfg config, log *slog.Logger) error {
+func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg gosync.WaitGroup
@@ -91,7 +100,7 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger) error {
 	var appReady = make(chan struct{})
 	drawer, closeScreen, err := openScreen(cfg, log, func(x, y int) {
 		<-appReady
-		a.Input(ctx, input.Event{Kind: input.Touch, X: x, Y: y, Time: time.Now()})
+		a.Input(ctx, input.Event{Kind: input.Touch, X: x, Y: y, Time: now()})
 	})
 	if err != nil {
 		return err
@@ -116,7 +125,7 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	l, err := link.New(link.Opts{
 		URL: cfg.Server, TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache,
-		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Logger: log.With("component", "link"),
+		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Logger: log.With("component", "link"), Now: now,
 	})
 	if err != nil {
 		return err
@@ -152,7 +161,7 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger) error {
 	a, err = app.New(app.Opts{
 		Link: l, Screen: drawer, LEDs: appLEDs, Logger: log.With("component", "app"),
 		Server: serverName(cfg.Server), Locale: cfg.Locale, Hours: hours, OfflineGrace: cfg.OfflineGrace,
-		Backlight: backlight,
+		Backlight: backlight, Now: now,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -27,7 +28,7 @@ func TestPanelOnARM(t *testing.T) {
 	}
 	ts := newTestServer(t)
 	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich", Display: store.DisplayTitle})
-	now := time.Now().UTC().Truncate(time.Minute)
+	now := ts.now().UTC().Truncate(time.Minute)
 	ts.api("POST", "/api/v1/rooms/rigi/events", map[string]any{"subject": "Budget", "start": now.Add(-10 * time.Minute), "end": now.Add(time.Hour)}, nil)
 
 	targets := []struct {
@@ -64,6 +65,8 @@ func TestPanelOnARM(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, qemu, exe, "--server", ts.wsURL(), "--credential", cred,
 				"--cache", filepath.Join(dir, "cache.json"), "--screen", "png:"+frame, "--log-level", "warn")
+			// The panel runs on the server's (moved) clock.
+			cmd.Env = append(os.Environ(), clock.Env+"="+ts.now().Format(time.RFC3339))
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {

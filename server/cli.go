@@ -5,10 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/lintelhq/lintel/server/loadtest"
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/lintelhq/lintel/server/loadtest"
 )
 
 // Version is stamped at build time with -ldflags "-X main.Version=...".

@@ -12,6 +12,7 @@ import (
 	gosync "sync"
 	"time"
 
+	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
@@ -35,6 +36,7 @@ type connector struct {
 	dataDir string
 	log     *slog.Logger
 	client  *http.Client // for Graph: counts requests for /metrics
+	now     clock.Func
 
 	mu       gosync.RWMutex
 	current  calendar.Provider
@@ -127,7 +129,7 @@ func (c *connector) use(ctx context.Context, s admin.ConnectorSettings) error {
 		TenantID: s.TenantID, ClientID: s.ClientID, Cloud: graph.Cloud(s.Cloud),
 		AuthorityHost: s.AuthorityHost, GraphBaseURL: s.GraphBaseURL,
 		SecretExpires: s.SecretExpires, CanaryMailbox: s.CanaryMailbox,
-		HTTPClient: c.client, Logger: c.log.With("component", "graph"),
+		HTTPClient: c.client, Logger: c.log.With("component", "graph"), Now: c.now,
 	}
 	if s.Auth == "certificate" {
 		cfg.CertificateFile = s.CertFile
@@ -156,7 +158,7 @@ func (c *connector) Test(ctx context.Context, rooms map[string]string) admin.Rep
 	c.mu.RLock()
 	p, g := c.current, c.graph
 	c.mu.RUnlock()
-	rep := admin.Report{Provider: p.Name(), At: time.Now(), Tenant: []admin.Check{}}
+	rep := admin.Report{Provider: p.Name(), At: c.now(), Tenant: []admin.Check{}}
 	byAddr := map[string][]string{} // calendar address -> room ids
 	var addrs []string
 	for id, addr := range rooms {

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/store"
 )
@@ -31,6 +32,8 @@ type testServer struct {
 	token string
 	dir   string
 	logs  *syncBuffer
+	// now is the server's clock: LINTEL_TEST_NOW, or clock.TestDefault.
+	now clock.Func
 }
 
 // syncBuffer collects logs from many goroutines.
@@ -62,13 +65,13 @@ func newTestServerWith(t *testing.T, change func(*config)) *testServer {
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	log := newLogger(io.MultiWriter(logs, t.Output()), config{LogLevel: -4})
-	ts := &testServer{t: t, dir: dir, logs: logs}
+	ts := &testServer{t: t, dir: dir, logs: logs, now: clock.ForTests(os.Getenv)}
 	// The handler is set once the app exists: the pairing URL needs the
 	// test server's address first.
 	var handler http.Handler = http.NotFoundHandler()
 	ts.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := config{DataDir: dir, Poll: time.Hour, PublicURL: ts.http.URL}
+	cfg := config{DataDir: dir, Poll: time.Hour, PublicURL: ts.http.URL, Now: ts.now}
 	change(&cfg)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
@@ -85,7 +88,7 @@ func newTestServerWith(t *testing.T, change func(*config)) *testServer {
 		ts.http.Close()
 		a.Close()
 	})
-	if ts.token, err = admin.NewAPIToken(a.db, "test", "", time.Now()); err != nil {
+	if ts.token, err = admin.NewAPIToken(a.db, "test", "", ts.now()); err != nil {
 		t.Fatal(err)
 	}
 	return ts
@@ -244,7 +247,7 @@ func TestEndToEndOverTheWire(t *testing.T) {
 	ts := newTestServer(t)
 	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich", Display: store.DisplayTitle,
 		Booking: store.BookingSettings{Instant: true}})
-	now := time.Now().UTC().Truncate(time.Minute)
+	now := ts.now().UTC().Truncate(time.Minute)
 	var ev store.Event
 	if code := ts.api("POST", "/api/v1/rooms/rigi/events", map[string]any{
 		"subject": "Budget review", "organizer": "Anna", "start": now.Add(-10 * time.Minute), "end": now.Add(50 * time.Minute),
@@ -335,7 +338,7 @@ func TestBadPanelsAreDroppedOthersUnaffected(t *testing.T) {
 		})
 	}
 	// The good panel still gets changes.
-	now := time.Now().UTC()
+	now := ts.now().UTC()
 	ts.api("POST", "/api/v1/rooms/rigi/events", map[string]any{"subject": "After", "start": now.Add(time.Hour), "end": now.Add(2 * time.Hour)}, nil)
 	good.next(func(m proto.Message) bool { return isState(m) && len(m.State.Meetings) == 1 })
 }

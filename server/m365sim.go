@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/store"
@@ -16,10 +17,10 @@ import (
 // for each of its room mailboxes (when the store has none yet), and
 // returns the connector settings that read them through the real
 // Microsoft 365 connector, so anyone can see that path without a tenant.
-func startM365Sim(db *store.DB, dataDir string, now time.Time) (*graphtest.Server, admin.ConnectorSettings, string, error) {
+func startM365Sim(db *store.DB, dataDir string, now clock.Func) (*graphtest.Server, admin.ConnectorSettings, string, error) {
 	loc, _ := time.LoadLocation("Europe/Zurich")
-	sim := graphtest.NewServer(graphtest.Options{})
-	demo := sim.SeedDemo(now, loc)
+	sim := graphtest.NewServer(graphtest.Options{Now: now})
+	demo := sim.SeedDemo(now(), loc)
 	secretFile := filepath.Join(dataDir, "m365-sim-secret")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		sim.Close()

@@ -19,7 +19,7 @@ import (
 // adminSession logs in over HTTP and returns the client and its CSRF token.
 func adminSession(t *testing.T, ts *testServer) (*http.Client, string) {
 	t.Helper()
-	if err := admin.CreateAdmin(ts.app.db, "ops", testPassword, time.Now()); err != nil {
+	if err := admin.CreateAdmin(ts.app.db, "ops", testPassword, ts.now()); err != nil {
 		t.Fatal(err)
 	}
 	jar, _ := cookiejar.New(nil)
@@ -45,7 +45,7 @@ func TestAdminManagesAPanel(t *testing.T) {
 	ts := newTestServer(t)
 	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich"})
 	ts.addRoom(store.Room{ID: "pilatus", Name: "Pilatus", TimeZone: "Europe/Zurich"})
-	now := time.Now().UTC()
+	now := ts.now().UTC()
 	ts.api("POST", "/api/v1/rooms/pilatus/events", map[string]any{"subject": "Busy", "start": now.Add(-time.Minute), "end": now.Add(time.Hour)}, nil)
 	p := startPanel(t, ts, ts.addDevice("rigi"))
 	waitFor(t, "rigi (free)", func() bool { return isGreen(p.statusColour()) })

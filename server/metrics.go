@@ -94,7 +94,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 
 	counts := map[proto.Status]int{proto.StatusFree: 0, proto.StatusBusy: 0, proto.StatusSoon: 0, proto.StatusCheckIn: 0}
 	stale := 0
-	now := time.Now()
+	now := c.app.now()
 	for _, st := range c.app.sync.States() {
 		loc, err := time.LoadLocation(st.Room.TimeZone)
 		if err != nil {
@@ -110,7 +110,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, float64(stale))
 	if exp := c.app.connector.Settings().SecretExpires; !exp.IsZero() {
-		ch <- prometheus.MustNewConstMetric(secretDesc, prometheus.GaugeValue, time.Until(exp).Hours()/24)
+		ch <- prometheus.MustNewConstMetric(secretDesc, prometheus.GaugeValue, exp.Sub(now).Hours()/24)
 	}
 }
 

@@ -80,11 +80,11 @@ func startPanel(t *testing.T, ts *testServer, credential string) *realPanel {
 	}
 	p.leds = leds
 	p.link, err = link.New(link.Opts{URL: ts.wsURL(), CredentialPath: credFile, CachePath: filepath.Join(dir, "cache.json"),
-		Firmware: "e2e", Width: 800, Height: 480, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+		Firmware: "e2e", Width: 800, Height: 480, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Now: ts.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.app, err = panelapp.New(panelapp.Opts{Link: p.link, Screen: p.screen, LEDs: leds, Server: "test"})
+	p.app, err = panelapp.New(panelapp.Opts{Link: p.link, Screen: p.screen, LEDs: leds, Server: "test", Now: ts.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestPanelEndToEnd(t *testing.T) {
 	ts := newTestServer(t)
 	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich", Display: store.DisplayTitle,
 		Booking: store.BookingSettings{Instant: true, ExtendEnd: true}})
-	now := time.Now().UTC().Truncate(time.Minute)
+	now := ts.now().UTC().Truncate(time.Minute)
 	var ev store.Event
 	ts.api("POST", "/api/v1/rooms/rigi/events", map[string]any{"subject": "Budget", "organizer": "Anna",
 		"start": now.Add(-10 * time.Minute), "end": now.Add(50 * time.Minute)}, &ev)
@@ -213,7 +213,7 @@ func TestPanelEndToEnd(t *testing.T) {
 func TestPanelKeepsWorkingOffline(t *testing.T) {
 	ts := newTestServer(t)
 	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich", Booking: store.BookingSettings{Instant: true}})
-	now := time.Now().UTC().Truncate(time.Minute)
+	now := ts.now().UTC().Truncate(time.Minute)
 	ts.api("POST", "/api/v1/rooms/rigi/events", map[string]any{"subject": "Standup", "start": now.Add(-5 * time.Minute), "end": now.Add(time.Hour)}, nil)
 	cred := ts.addDevice("rigi")
 	p := startPanel(t, ts, cred)
@@ -231,7 +231,7 @@ func TestPanelKeepsWorkingOffline(t *testing.T) {
 		t.Fatalf("cache after restart: %+v %v", st, err)
 	}
 	screen := newCaptureScreen(800, 480)
-	a, _ := panelapp.New(panelapp.Opts{Link: l, Screen: screen, OfflineGrace: time.Millisecond})
+	a, _ := panelapp.New(panelapp.Opts{Link: l, Screen: screen, OfflineGrace: time.Millisecond, Now: ts.now})
 	a.OnState(st, false)
 	a.OnDisconnected()
 	ctx, cancel := context.WithCancel(context.Background())

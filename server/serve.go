@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/booking"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
@@ -46,6 +47,9 @@ type config struct {
 	// M365Sim runs a Microsoft Graph emulator in-process and reads the
 	// demo rooms through the real Microsoft 365 connector.
 	M365Sim bool
+	// Now is the clock every part of the server reads the time of day
+	// from (clock.FromEnv: the machine's, or LINTEL_TEST_NOW's).
+	Now clock.Func
 }
 
 func serve(ctx context.Context, c Context, args []string) error {
@@ -83,6 +87,14 @@ func serve(ctx context.Context, c Context, args []string) error {
 		return fmt.Errorf("serve: --log-format must be text or json, not %q", *logFormat)
 	}
 	log := newLogger(c.Stderr, cfg)
+	now, moved, err := clock.FromEnv(c.Getenv)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if moved {
+		log.Warn("the clock is moved by "+clock.Env+": meetings and bookings use that time of day", "now", now().Format(time.RFC3339))
+	}
+	cfg.Now = now
 
 	// Listen first: the address is known (port 0 picks one) before the
 	// pairing URL is made, and a port in use fails before the store opens.
@@ -192,6 +204,7 @@ type app struct {
 	handler   http.Handler
 	demoNote  string // what the demo prints once: the first admin's password
 	log       *slog.Logger
+	now       clock.Func
 	wg        gosync.WaitGroup // the background loops start starts
 	metrics   *metrics
 	connector *connector
@@ -207,7 +220,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{db: db, log: log, offlineAfter: cfg.OfflineAfter, synced: make(chan struct{})}
+	if cfg.Now == nil {
+		cfg.Now = clock.Real
+	}
+	a := &app{db: db, log: log, now: cfg.Now, offlineAfter: cfg.OfflineAfter, synced: make(chan struct{})}
 	if a.offlineAfter <= 0 {
 		a.offlineAfter = 10 * time.Minute
 	}
@@ -215,7 +231,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	cal := builtin.New(db)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.M365Sim {
-		sim, settings, note, err := startM365Sim(db, cfg.DataDir, time.Now())
+		sim, settings, note, err := startM365Sim(db, cfg.DataDir, cfg.Now)
 		if err != nil {
 			db.Close()
 			return nil, err
@@ -225,7 +241,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		transport.TLSClientConfig = sim.TLSConfig()
 		cfg.Connector = &settings
 	}
-	a.connector = &connector{db: db, builtin: cal, dataDir: cfg.DataDir, log: log,
+	a.connector = &connector{db: db, builtin: cal, dataDir: cfg.DataDir, log: log, now: cfg.Now,
 		client: &http.Client{Transport: countingTransport{next: transport, m: a.metrics}}}
 	if err := loadConnector(ctx, a.connector, cfg.Connector); err != nil {
 		a.closeSim()
@@ -234,7 +250,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	a.provider = a.connector
 	if cfg.Demo {
-		note, err := seedDemo(db, cfg.DataDir, time.Now(), !cfg.M365Sim)
+		note, err := seedDemo(db, cfg.DataDir, cfg.Now(), !cfg.M365Sim)
 		if err != nil {
 			a.closeSim()
 			db.Close()
@@ -242,7 +258,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 		a.demoNote = note + a.demoNote
 	}
-	a.devices = devices.New(db, devices.Opts{Logger: log.With("component", "devices")})
+	a.devices = devices.New(db, devices.Opts{Logger: log.With("component", "devices"), Now: cfg.Now})
 	a.pairer = devices.NewPairer(a.devices, cfg.PublicURL)
 	panels := &panelHandler{app: a}
 	a.hub = hub.New(hub.Opts{
@@ -252,6 +268,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Logger:       log.With("component", "hub"),
 		OnConnect:    panels.connected,
 		OnDisconnect: panels.disconnected,
+		Now:          cfg.Now,
 	})
 	a.sync = sync.New(sync.Opts{
 		Provider:  a.provider,
@@ -259,6 +276,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Publisher: a.hub,
 		Logger:    log.With("component", "sync"),
 		Interval:  cfg.Poll,
+		Now:       cfg.Now,
 		Observe: func(provider string, took time.Duration, err error) {
 			a.metrics.observeSync(provider, took, err)
 			if err == nil {
@@ -273,6 +291,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		States:   a.sync,
 		Logger:   log.With("component", "booking"),
 		Observe:  a.metrics.observeRequest,
+		Now:      cfg.Now,
 	})
 	a.sync.SetCheckIns(a.booking)
 	a.admin, err = admin.New(admin.Opts{
@@ -287,6 +306,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Logger:    log.With("component", "admin"),
 
 		OfflineAfter: a.offlineAfter,
+		Now:          cfg.Now,
 	})
 	if err != nil {
 		db.Close()
@@ -345,7 +365,7 @@ func (a *app) offlinePanels() []store.Device {
 		if seen.IsZero() {
 			seen = d.Created
 		}
-		if !d.Revoked && !online[d.ID] && time.Since(seen) > a.offlineAfter {
+		if !d.Revoked && !online[d.ID] && a.now().Sub(seen) > a.offlineAfter {
 			out = append(out, d)
 		}
 	}

@@ -80,7 +80,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 	ctx := browser(t)
 	ts := newTestServer(t)
-	if err := admin.CreateAdmin(ts.app.db, testAdmin, testPassword, time.Now()); err != nil {
+	if err := admin.CreateAdmin(ts.app.db, testAdmin, testPassword, ts.now()); err != nil {
 		t.Fatal(err)
 	}
 	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich", Booking: store.BookingSettings{Instant: true}})
@@ -181,8 +181,8 @@ func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 // refused with 401/403, and the store is unchanged.
 func TestAPIRefusesWithoutRightsAndChangesNothing(t *testing.T) {
 	ts := newTestServer(t)
-	admin.CreateAdmin(ts.app.db, "a", testPassword, time.Now())
-	admin.CreateAdmin(ts.app.db, "b", testPassword, time.Now())
+	admin.CreateAdmin(ts.app.db, "a", testPassword, ts.now())
+	admin.CreateAdmin(ts.app.db, "b", testPassword, ts.now())
 	login := func(user string) (*http.Client, string) {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Jar: jar}
@@ -250,7 +250,7 @@ func TestAPIRefusesWithoutRightsAndChangesNothing(t *testing.T) {
 
 func TestLoginRateLimit(t *testing.T) {
 	ts := newTestServer(t)
-	admin.CreateAdmin(ts.app.db, "a", testPassword, time.Now())
+	admin.CreateAdmin(ts.app.db, "a", testPassword, ts.now())
 	codes := []int{}
 	for range 6 {
 		resp, err := http.PostForm(ts.http.URL+"/login", url.Values{"username": {"a"}, "password": {"wrong password!!"}})
@@ -277,7 +277,7 @@ func TestLoginRateLimit(t *testing.T) {
 func TestConnectorPageInTheBrowser(t *testing.T) {
 	ctx := browser(t)
 	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
-	if err := admin.CreateAdmin(ts.app.db, testAdmin, testPassword, time.Now()); err != nil {
+	if err := admin.CreateAdmin(ts.app.db, testAdmin, testPassword, ts.now()); err != nil {
 		t.Fatal(err)
 	}
 	err := chromedp.Do(ctx,

@@ -83,7 +83,7 @@ func New(opts Opts) (*Server, error) {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), logins: newLimiter(loginLimit, loginSpan),
-		pages: parsePages(), shots: newScreenshots(), renderer: renderer}
+		pages: parsePages(opts.Now), shots: newScreenshots(), renderer: renderer}
 	s.routes()
 	s.uiRoutes()
 	return s, nil

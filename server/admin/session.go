@@ -64,7 +64,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, admin stri
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: id, Path: "/", Expires: sess.Expires,
+		Name: sessionCookie, Value: id, Path: "/", MaxAge: int(sessionLifetime.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isTLS(r),
 	})
 	return nil

@@ -23,14 +23,15 @@ import (
 //go:embed ui
 var uiFS embed.FS
 
-// parsePages parses each page together with the shared layout.
-func parsePages() map[string]*template.Template {
+// parsePages parses each page together with the shared layout; now is the
+// clock "ago" counts from.
+func parsePages(now func() time.Time) map[string]*template.Template {
 	funcs := template.FuncMap{
 		"ago": func(t time.Time) string {
 			if t.IsZero() {
 				return "never"
 			}
-			d := time.Since(t).Round(time.Second)
+			d := now().Sub(t).Round(time.Second)
 			switch {
 			case d < time.Minute:
 				return "just now"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/booking"
 	"github.com/lintelhq/lintel/server/calendar/graph"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
@@ -28,7 +29,7 @@ func graphFixture(t *testing.T) (*booking.Service, *graphtest.Server, string, *t
 	t.Helper()
 	srv := graphtest.NewServer(graphtest.Options{})
 	t.Cleanup(srv.Close)
-	now := time.Now().UTC().Truncate(time.Minute)
+	now := clock.TestStart(os.Getenv).UTC().Truncate(time.Minute)
 	demo := srv.SeedDemo(now, time.UTC)
 	room := demo.Rooms[0]
 	srv.ClearEvents(room)

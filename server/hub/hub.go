@@ -172,6 +172,8 @@ type Opts struct {
 	// run on the connection's goroutines: keep them quick.
 	OnConnect    func(Device, ConnInfo)
 	OnDisconnect func(Device, ConnInfo)
+	// Now is the clock that stamps a late joiner's state. Default time.Now.
+	Now func() time.Time
 }
 
 // Hub is the panel websocket endpoint. It is an http.Handler; Close stops
@@ -196,6 +198,9 @@ type Hub struct {
 
 // New returns a Hub configured by opts.
 func New(opts Opts) *Hub {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -350,7 +355,7 @@ func (h *Hub) subscribe(c *conn, room string) {
 		// A late joiner gets the last state stamped with the time now: a
 		// panel that just booted with its clock in 1970 corrects its clock
 		// by this, so an hour-old stamp would show an hour-old status.
-		st.ServerTime = time.Now().UTC()
+		st.ServerTime = h.opts.Now().UTC()
 		b, err := proto.Encode(proto.Message{Type: proto.TypeState, State: &st})
 		if err != nil {
 			h.log.Error("hub: cannot encode the last state", "room", room, "err", err)

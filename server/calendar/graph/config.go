@@ -84,6 +84,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives the connector's logs; default slog.Default().
 	Logger *slog.Logger
+	// Now is the time of day the windows Check and Doctor read are placed
+	// around, and secret expiry is counted from; default time.Now.
+	Now func() time.Time
 
 	// Tuning; zero values take the defaults in brackets.
 

@@ -114,7 +114,7 @@ const (
 
 // Check implements calendar.Provider.
 func (p *Provider) Check(ctx context.Context, room string) calendar.Diagnosis {
-	now := time.Now()
+	now := p.cfg.Now()
 	reads, err := p.read(ctx, []string{room}, now.Add(-checkPast), now.Add(checkFuture))
 	if err != nil {
 		return errorDiagnosis(room, err)
@@ -132,7 +132,7 @@ func (p *Provider) Doctor(ctx context.Context, rooms []string) Report {
 	}}
 	add := func(c TenantCheck) { rep.Tenant.Checks = append(rep.Tenant.Checks, c) }
 
-	expiry, hasExpiry := p.secretExpiryCheck(time.Now())
+	expiry, hasExpiry := p.secretExpiryCheck(p.cfg.Now())
 	token, err := p.accessToken(ctx)
 	if err != nil {
 		d := errorDiagnosis("", err)
@@ -159,7 +159,7 @@ func (p *Provider) Doctor(ctx context.Context, rooms []string) Report {
 		add(expiry)
 	}
 
-	now := time.Now()
+	now := p.cfg.Now()
 	reads, err := p.read(ctx, rooms, now.Add(-checkPast), now.Add(checkFuture))
 	for _, room := range rooms {
 		if err != nil {
@@ -291,7 +291,7 @@ func (p *Provider) leastPrivilegeCheck(ctx context.Context) TenantCheck {
 		c.Fix = "Set CanaryMailbox to a user's mailbox that is not a room and that the app must not read."
 		return c
 	}
-	now := time.Now()
+	now := p.cfg.Now()
 	reads, err := p.read(ctx, []string{canary}, now, now.Add(time.Hour))
 	if err == nil {
 		err = reads[canary].err

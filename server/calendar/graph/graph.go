@@ -96,6 +96,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -199,7 +202,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	p.client = msgraphsdk.NewGraphServiceClient(p.adapter)
 
 	if !cfg.SecretExpires.IsZero() && cfg.CertificateFile == "" {
-		if left := time.Until(cfg.SecretExpires); left < secretWarning {
+		if left := cfg.SecretExpires.Sub(cfg.Now()); left < secretWarning {
 			log.Warn("graph: the client secret expires soon; create a new one and update "+cfg.secretSource(),
 				"expires", cfg.SecretExpires.Format(time.DateOnly), "days", int(left.Hours()/24))
 		}

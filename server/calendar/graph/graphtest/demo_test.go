@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/graph"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
@@ -19,8 +20,8 @@ import (
 func TestDemoWithSDK(t *testing.T) {
 	srv := graphtest.NewServer(graphtest.Options{})
 	defer srv.Close()
-	now := time.Now()
-	demo := srv.SeedDemo(now, time.Local)
+	now := clock.ForTests(os.Getenv)
+	demo := srv.SeedDemo(now(), time.Local)
 
 	secretFile := filepath.Join(t.TempDir(), "graph-secret")
 	if err := os.WriteFile(secretFile, []byte(demo.Secret), 0o600); err != nil {
@@ -36,6 +37,7 @@ func TestDemoWithSDK(t *testing.T) {
 		CanaryMailbox:    demo.Canary,
 		HTTPClient:       srv.Client(),
 		Logger:           slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Now:              now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +62,7 @@ func TestDemoWithSDK(t *testing.T) {
 		}
 	}
 
-	local := now.In(time.Local)
+	local := now().In(time.Local)
 	from := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.Local)
 	got, err := p.Events(context.Background(), demo.Rooms, from, from.Add(36*time.Hour))
 	if err != nil {
