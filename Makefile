@@ -4,14 +4,25 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.Version=$(VERSION)
 GO       ?= go
 BIN      := bin
-# Where `make run` keeps its demo data and panel files.
-RUN_DIR  ?= var/demo
+# `make run` settings; override on the command line, e.g.
+# `make run LISTEN=127.0.0.1:8090 PANEL_PORT=9101`.
+# RUN_DIR: where the demo keeps its data and panel files.
+RUN_DIR    ?= var/demo
+# LISTEN: the server's address (admin UI, API and the panels' websocket).
+LISTEN     ?= 127.0.0.1:8080
+# PANEL_PORT: the first simulated panel's page; the others take the next ports.
+PANEL_PORT ?= 9001
 
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "make run settings (make run NAME=value):"
+	@echo "  LISTEN=$(LISTEN)    the server's address: admin UI, API and panels' websocket"
+	@echo "  PANEL_PORT=$(PANEL_PORT)          the first simulated panel's web page port; the others take the next ports"
+	@echo "  RUN_DIR=$(RUN_DIR)         the demo's data, panel credentials and frames (make clean removes var/)"
 
 .PHONY: build
 build: ## build bin/lintel-server and bin/lintel-panel for this machine
@@ -20,11 +31,11 @@ build: ## build bin/lintel-server and bin/lintel-panel for this machine
 
 .PHONY: run
 run: build ## start the server on the built-in demo calendar with three simulated panels
-	@BIN=$(BIN) RUN_DIR=$(RUN_DIR) ./deploy/dev/run.sh
+	@BIN=$(BIN) RUN_DIR=$(RUN_DIR) LISTEN=$(LISTEN) PANEL_PORT=$(PANEL_PORT) ./deploy/dev/run.sh
 
 .PHONY: run-m365-sim
 run-m365-sim: build ## like run, but the rooms come from a Microsoft Graph emulator through the real Microsoft 365 connector
-	@BIN=$(BIN) RUN_DIR=var/m365-sim SERVE_FLAGS=--m365-sim ROOMS="aurora borealis echo" ./deploy/dev/run.sh
+	@BIN=$(BIN) RUN_DIR=var/m365-sim LISTEN=$(LISTEN) PANEL_PORT=$(PANEL_PORT) SERVE_FLAGS=--m365-sim ROOMS="aurora borealis echo" ./deploy/dev/run.sh
 
 .PHONY: cross
 cross: ## build the panel for linux/arm v6, v7 and arm64 (no cgo) into bin/
@@ -38,10 +49,7 @@ test-deps: ## install what the tests need (Debian packages), only when missing
 	@./deploy/dev/test-deps.sh
 
 .PHONY: test
-test: test-deps ## install test dependencies, then run every test (and gofmt, go vet, staticcheck)
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+test: test-deps lint ## install test dependencies, then run the checks of lint and every test
 	$(GO) test -timeout 30m ./...
 
 .PHONY: test-times
@@ -50,13 +58,17 @@ test-times: ## run ./server/... and ./panel/... with the clock at 00:30, 08:11, 
 
 .PHONY: race
 race: ## run the concurrent packages' tests under the race detector
-	$(GO) test -race -timeout 20m ./server/hub/... ./server/sync/... ./server/booking/... ./panel/link/...
+	$(GO) test -race -timeout 20m ./server/hub/... ./server/sync/... ./server/booking/... ./panel/link/... ./panel/view/...
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+lint: tidy-check ## go.mod tidy, gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+.PHONY: tidy-check
+tidy-check: ## fail when go.mod or go.sum differ from what `go mod tidy` writes
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result" >&2; exit 1; }
 
 .PHONY: bench
 bench: ## run the benchmarks (fan-out, rendering, booking, sync)

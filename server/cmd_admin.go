@@ -13,9 +13,10 @@ import (
 )
 
 func adminCmd(ctx context.Context, c Context, args []string) error {
-	return subcommand(ctx, c, "admin", args, map[string]func(context.Context, Context, []string) error{
-		"create": adminCreate,
-		"token":  adminToken,
+	return subcommand(ctx, c, "admin", args, map[string]command{
+		"create":         {"add an admin, or set an admin's password, read from standard input", adminCreate},
+		"reset-password": {"give an admin a new random password and print it (or write it to --out)", adminResetPassword},
+		"token":          {"make an API token for the CLI and scripts", adminToken},
 	})
 }
 
@@ -53,6 +54,42 @@ func adminCreate(ctx context.Context, c Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.Stdout, "admin %s created\n", *user)
+	return nil
+}
+
+// adminResetPassword gives an existing admin a new random password: the
+// way back in when the password is lost (the demo prints this command
+// when it no longer knows the admin's password).
+func adminResetPassword(ctx context.Context, c Context, args []string) error {
+	fs := c.flags("admin reset-password")
+	data := c.dataFlag(fs)
+	user := fs.String("username", "admin", "the admin whose password to reset")
+	out := fs.String("out", "", "write the new password to this file (mode 0600) instead of printing it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := openStore(*data)
+	if err != nil {
+		return fmt.Errorf("admin reset-password: %w (the server holds the store while it runs: stop it first)", err)
+	}
+	defer db.Close()
+	existing, err := db.Admin(*user)
+	if err != nil {
+		names, _ := db.Admins()
+		return fmt.Errorf("admin reset-password: no admin %q in %s (admins: %s; add one with 'admin create')", *user, *data, strings.Join(names, ", "))
+	}
+	password := admin.GeneratePassword()
+	if err := admin.CreateAdmin(db, *user, password, existing.Created); err != nil {
+		return fmt.Errorf("admin reset-password: %w", err)
+	}
+	if *out != "" {
+		if err := writeSecretFile(*out, password); err != nil {
+			return fmt.Errorf("admin reset-password: %w", err)
+		}
+		fmt.Fprintf(c.Stdout, "new password for %s written to %s\n", *user, *out)
+		return nil
+	}
+	fmt.Fprintf(c.Stdout, "new password for %s: %s\n", *user, password)
 	return nil
 }
 

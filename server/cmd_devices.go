@@ -15,12 +15,12 @@ import (
 )
 
 func devicesCmd(ctx context.Context, c Context, args []string) error {
-	return subcommand(ctx, c, "devices", args, map[string]func(context.Context, Context, []string) error{
-		"add":     devicesAdd,
-		"list":    devicesList,
-		"revoke":  devicesRevoke,
-		"pending": devicesPending,
-		"approve": devicesApprove,
+	return subcommand(ctx, c, "devices", args, map[string]command{
+		"add":     {"add a panel to a room and print its credential (for scripted installs; panels normally pair)", devicesAdd},
+		"list":    {"list the panels, their rooms, when they were last seen and their firmware", devicesList},
+		"revoke":  {"revoke the panel DEVICE-ID: its credential stops working and it returns to pairing", devicesRevoke},
+		"pending": {"list the panels waiting to be paired, with their codes", devicesPending},
+		"approve": {"pair the panel showing CODE with a room", devicesApprove},
 	})
 }
 

@@ -10,9 +10,9 @@ import (
 )
 
 func roomsCmd(ctx context.Context, c Context, args []string) error {
-	return subcommand(ctx, c, "rooms", args, map[string]func(context.Context, Context, []string) error{
-		"list":          roomsList,
-		"import-places": roomsImportPlaces,
+	return subcommand(ctx, c, "rooms", args, map[string]command{
+		"list":          {"list the rooms: id, name, calendar, time zone and display mode", roomsList},
+		"import-places": {"add the room mailboxes Microsoft 365 Places lists", roomsImportPlaces},
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	gosync "sync"
@@ -57,7 +58,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	var cfg config
 	fs.StringVar(&cfg.Listen, "listen", c.env("LINTEL_LISTEN", "127.0.0.1:8080"), "address to serve panels and the admin on (env LINTEL_LISTEN)")
 	data := c.dataFlag(fs)
-	fs.BoolVar(&cfg.Demo, "demo", false, "seed the built-in calendar with demo rooms and meetings (only into an empty store) and create a first admin")
+	fs.BoolVar(&cfg.Demo, "demo", false, "seed the built-in calendar with demo rooms and meetings (only into an empty store), create the admin \"admin\" and print its password at every start")
 	fs.DurationVar(&cfg.Poll, "poll", 15*time.Second, "how often to read every room's calendar")
 	fs.StringVar(&cfg.PublicURL, "public-url", c.env("LINTEL_PUBLIC_URL", ""), "the admin URL as panels' users reach it, for pairing QR codes (env LINTEL_PUBLIC_URL; default http://<listen address>)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", c.env("LINTEL_TLS_CERT", ""), "serve HTTPS/WSS with this PEM certificate (reloaded when it changes; env LINTEL_TLS_CERT)")
@@ -96,13 +97,6 @@ func serve(ctx context.Context, c Context, args []string) error {
 	}
 	cfg.Now = now
 
-	// Listen first: the address is known (port 0 picks one) before the
-	// pairing URL is made, and a port in use fails before the store opens.
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("serve: listen on %s: %w", cfg.Listen, err)
-	}
-	defer ln.Close()
 	scheme := "http"
 	if cfg.TLSCert != "" || cfg.DevTLS {
 		scheme = "https"
@@ -110,6 +104,26 @@ func serve(ctx context.Context, c Context, args []string) error {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return fmt.Errorf("serve: --tls-cert and --tls-key go together")
 	}
+	// The demo's files (the CLI's API token, the admin's password) are on
+	// disk before the port opens: scripts such as deploy/dev/run.sh wait
+	// for the port or /readyz and then read them.
+	var demoNote string
+	if cfg.Demo {
+		if demoNote, err = prepareDemo(cfg, c.Program); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	// Listen before the app is made: the address is known (port 0 picks
+	// one) before the pairing URL is made from it.
+	listen := c.Listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	ln, err := listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = scheme + "://" + displayAddr(ln.Addr())
 	}
@@ -141,9 +155,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	}
 	url := scheme + "://" + displayAddr(ln.Addr())
 	fmt.Fprintf(c.Stdout, "lintel-server %s: admin at %s/  panels connect to %s/ws\n", Version, url, strings.Replace(url, "http", "ws", 1))
-	if a.demoNote != "" {
-		fmt.Fprint(c.Stdout, a.demoNote)
-	}
+	fmt.Fprint(c.Stdout, demoNote+a.demoNote)
 
 	a.start(ctx)
 	errc := make(chan error, 1)
@@ -202,7 +214,7 @@ type app struct {
 	booking   *booking.Service
 	admin     *admin.Server
 	handler   http.Handler
-	demoNote  string // what the demo prints once: the first admin's password
+	demoNote  string // what --m365-sim prints at the start: the emulator's address
 	log       *slog.Logger
 	now       clock.Func
 	wg        gosync.WaitGroup // the background loops start starts
@@ -249,15 +261,6 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.provider = a.connector
-	if cfg.Demo {
-		note, err := seedDemo(db, cfg.DataDir, cfg.Now(), !cfg.M365Sim)
-		if err != nil {
-			a.closeSim()
-			db.Close()
-			return nil, err
-		}
-		a.demoNote = note + a.demoNote
-	}
 	a.devices = devices.New(db, devices.Opts{Logger: log.With("component", "devices"), Now: cfg.Now})
 	a.pairer = devices.NewPairer(a.devices, cfg.PublicURL)
 	panels := &panelHandler{app: a}
@@ -442,32 +445,69 @@ func (p *panelHandler) disconnected(d hub.Device, c hub.ConnInfo) {
 	}
 }
 
-// seedDemo fills an empty store with demo rooms, and on first start
-// creates the admin "admin" with a random password and an API token for
-// the CLI (mode 0600 in the data directory). It returns what to print.
-func seedDemo(db *store.DB, dataDir string, now time.Time, rooms bool) (string, error) {
+// prepareDemo seeds the store for serve --demo (opening it for that
+// alone) and returns what to print at every start.
+func prepareDemo(cfg config, program string) (string, error) {
+	db, err := openStore(cfg.DataDir)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	return seedDemo(db, cfg.DataDir, cfg.Now(), !cfg.M365Sim, program)
+}
+
+// Files serve --demo keeps beside the store, mode 0600.
+const (
+	demoTokenFile    = "api-token"      // an API token for the CLI
+	demoPasswordFile = "admin-password" // the password of the admin "admin"
+)
+
+// seedDemo fills an empty store with demo rooms (when rooms is set); on
+// the first start it creates the admin "admin" with a random password
+// and an API token for the CLI, both kept in 0600 files in the data
+// directory. At every start it returns what to print: the admin's
+// password while the file still holds it, otherwise how to set a new one
+// (program is how the user ran lintel-server, for a command to paste).
+func seedDemo(db *store.DB, dataDir string, now time.Time, rooms bool, program string) (string, error) {
 	if rooms {
 		if _, err := builtin.Seed(db, now); err != nil {
 			return "", err
 		}
 	}
 	admins, err := db.Admins()
-	if err != nil || len(admins) > 0 {
-		return "", err
-	}
-	password := admin.GeneratePassword()
-	if err := admin.CreateAdmin(db, "admin", password, now); err != nil {
-		return "", err
-	}
-	token, err := admin.NewAPIToken(db, "demo cli", "admin", now)
 	if err != nil {
 		return "", err
 	}
-	tokenFile := filepath.Join(dataDir, "api-token")
-	if err := writeSecretFile(tokenFile, token); err != nil {
-		return "", err
+	passwordFile := filepath.Join(dataDir, demoPasswordFile)
+	tokenFile := filepath.Join(dataDir, demoTokenFile)
+	if len(admins) == 0 {
+		password := admin.GeneratePassword()
+		if err := admin.CreateAdmin(db, "admin", password, now); err != nil {
+			return "", err
+		}
+		if err := writeSecretFile(passwordFile, password); err != nil {
+			return "", err
+		}
 	}
-	return fmt.Sprintf("demo: log in as admin with password %s (shown once)\ndemo: an API token for the CLI is in %s (LINTEL_API_TOKEN_FILE=%s)\n", password, tokenFile, tokenFile), nil
+	if _, err := os.Stat(tokenFile); errors.Is(err, os.ErrNotExist) {
+		token, err := admin.NewAPIToken(db, "demo cli", "admin", now)
+		if err != nil {
+			return "", err
+		}
+		if err := writeSecretFile(tokenFile, token); err != nil {
+			return "", err
+		}
+	}
+	var note strings.Builder
+	b, err := os.ReadFile(passwordFile)
+	if password := strings.TrimSpace(string(b)); err == nil && admin.CheckPassword(db, "admin", password) {
+		fmt.Fprintf(&note, "demo: log in as admin with password %s (kept in %s)\n", password, passwordFile)
+	} else {
+		fmt.Fprintf(&note, "demo: the admin password is not the one the demo made (changed, or this data is older);\n"+
+			"demo: to set a new one, stop the server and run: %s admin reset-password --data %s --out %s\n", program, dataDir, passwordFile)
+	}
+	fmt.Fprintf(&note, "demo: an API token for the CLI is in %s (LINTEL_API_TOKEN_FILE=%s)\n", tokenFile, tokenFile)
+	return note.String(), nil
 }
 
 // deviceAuth lets the hub authenticate panels with the devices service.
