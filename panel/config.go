@@ -2,17 +2,23 @@ package main
 
 import (
 	"bufio"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// config is the panel's configuration: a file of "key = value" lines
-// (e.g. /etc/lintel/panel.conf; '#' starts a comment), then flags, which
-// win. Every key is documented in keys below.
+// config is the panel's settings. Each comes from, highest priority
+// first: a flag (--width 1024), a LINTEL_PANEL_* environment variable
+// (LINTEL_PANEL_WIDTH=1024), a line of the configuration file
+// (width = 1024, e.g. in /etc/lintel/panel.conf; '#' starts a comment),
+// or the default. Every key is documented in keys below.
 type config struct {
 	Server       string
 	CAFile       string
@@ -28,7 +34,7 @@ type config struct {
 	TouchSwapXY  bool
 	TouchInvertX bool
 	TouchInvertY bool
-	Buttons      map[string]string // pin name -> action
+	Buttons      map[string]string // pin name -> action; nil when there are none
 	ButtonsHigh  bool
 	LEDGreen     string
 	LEDRed       string
@@ -55,135 +61,206 @@ func defaults() config {
 	}
 }
 
-// key describes one configuration key: its name in the file and the flag,
-// its help, and how to set it from text.
+// kind is a key's type: it decides how its flag reads (a switch needs no
+// value: --touch-swap-xy) and what -h shows.
+type kind int
+
+const (
+	textKind kind = iota
+	switchKind
+	numberKind
+	durationKind
+)
+
+// field reads a key's value from text into a config, and writes it back
+// as text (for -h's defaults, and so a config survives a round trip
+// through a file).
+type field struct {
+	kind kind
+	set  func(c *config, v string) error
+	get  func(c *config) string
+}
+
+// key describes one configuration key: its name in the file, the flag
+// and (LINTEL_PANEL_ + upper case, '-' as '_') the environment, its help,
+// and its field.
 type key struct {
 	name, help string
-	set        func(c *config, v string) error
+	field
 }
 
-func str(f func(*config) *string) func(*config, string) error {
-	return func(c *config, v string) error { *f(c) = v; return nil }
+// maxValue bounds one value: no setting needs more, and a formatted line
+// stays within what parseConfig reads.
+const maxValue = 4096
+
+func str(f func(*config) *string) field {
+	return checked(f, func(v string) (string, error) { return v, nil })
 }
 
-func boolean(f func(*config) *bool) func(*config, string) error {
-	return func(c *config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("%q is not true or false", v)
+// checked is a text key whose value check accepts (and may normalise).
+func checked(f func(*config) *string, check func(v string) (string, error)) field {
+	return field{textKind,
+		func(c *config, v string) error {
+			v, err := check(v)
+			if err != nil {
+				return err
+			}
+			*f(c) = v
+			return nil
+		},
+		func(c *config) string { return *f(c) }}
+}
+
+// oneOf is a text key with a fixed list of values.
+func oneOf(f func(*config) *string, values ...string) field {
+	return checked(f, func(v string) (string, error) {
+		if !slices.Contains(values, v) {
+			return "", fmt.Errorf("%q is not %s", v, orList(values))
 		}
-		*f(c) = b
-		return nil
-	}
+		return v, nil
+	})
 }
 
-func integer(f func(*config) *int, min, max int) func(*config, string) error {
-	return func(c *config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < min || n > max {
-			return fmt.Errorf("%q is not a whole number from %d to %d", v, min, max)
-		}
-		*f(c) = n
-		return nil
+func boolean(f func(*config) *bool) field {
+	return field{switchKind,
+		func(c *config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			*f(c) = b
+			return nil
+		},
+		func(c *config) string { return strconv.FormatBool(*f(c)) }}
+}
+
+func integer(f func(*config) *int, min, max int) field {
+	return field{numberKind,
+		func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < min || n > max {
+				return fmt.Errorf("%q is not a whole number from %d to %d", v, min, max)
+			}
+			*f(c) = n
+			return nil
+		},
+		func(c *config) string { return strconv.Itoa(*f(c)) }}
+}
+
+func duration(f func(*config) *time.Duration) field {
+	return field{durationKind,
+		func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("%q is not a duration such as 60s or 2m", v)
+			}
+			*f(c) = d
+			return nil
+		},
+		func(c *config) string { return f(c).String() }}
+}
+
+// orList writes "a, b or c".
+func orList(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
 	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
 var keys = []key{
 	{"server", "the server's panel endpoint, wss://host/ws (ws:// only on a trusted network)", str(func(c *config) *string { return &c.Server })},
 	{"ca-file", "PEM file of the CA that signed the server's certificate (default: system roots)", str(func(c *config) *string { return &c.CAFile })},
-	{"pin-sha256", "trust the server's certificate by its SHA-256 fingerprint (hex, as lintel-server --dev-tls prints it) instead of a CA", func(c *config, v string) error {
+	{"pin-sha256", "trust the server's certificate by its SHA-256 fingerprint (hex, as lintel-server --dev-tls prints it) instead of a CA", checked(func(c *config) *string { return &c.PinSHA256 }, func(v string) (string, error) {
 		v = strings.ToLower(strings.ReplaceAll(v, ":", ""))
-		if len(v) != 64 || strings.Trim(v, "0123456789abcdef") != "" {
-			return fmt.Errorf("%q is not 64 hex digits", v)
+		if v == "" {
+			return "", nil // no pin: trust by CA
 		}
-		c.PinSHA256 = v
-		return nil
-	}},
+		if len(v) != 64 || strings.Trim(v, "0123456789abcdef") != "" {
+			return "", fmt.Errorf("%q is not 64 hex digits", v)
+		}
+		return v, nil
+	})},
 	{"credential", "file holding this panel's credential (written when paired, mode 0600)", str(func(c *config) *string { return &c.Credential })},
 	{"cache", "file holding the last room state, for offline starts", str(func(c *config) *string { return &c.Cache })},
 	{"screen", "where frames go: fb:/dev/fb0, web:127.0.0.1:9001 (a browser page) or png:/path/frame.png", str(func(c *config) *string { return &c.Screen })},
 	{"png", "also write every frame to this PNG file", str(func(c *config) *string { return &c.PNG })},
 	{"width", "frame width in pixels for png and web screens (fb uses the display's)", integer(func(c *config) *int { return &c.Width }, 64, 8192)},
 	{"height", "frame height in pixels for png and web screens", integer(func(c *config) *int { return &c.Height }, 64, 8192)},
-	{"rotation", "screen rotation in degrees clockwise: 0, 90, 180 or 270", func(c *config, v string) error {
-		switch v {
-		case "0", "90", "180", "270":
-			c.Rotation, _ = strconv.Atoi(v)
-			return nil
-		}
-		return fmt.Errorf("%q is not 0, 90, 180 or 270", v)
-	}},
+	{"rotation", "screen rotation in degrees clockwise: 0, 90, 180 or 270", field{numberKind,
+		func(c *config, v string) error {
+			switch v {
+			case "0", "90", "180", "270":
+				c.Rotation, _ = strconv.Atoi(v)
+				return nil
+			}
+			return fmt.Errorf("%q is not 0, 90, 180 or 270", v)
+		},
+		func(c *config) string { return strconv.Itoa(c.Rotation) }}},
 	{"touch", "evdev touchscreen device, e.g. /dev/input/event0", str(func(c *config) *string { return &c.Touch })},
 	{"touch-swap-xy", "swap the touchscreen's axes", boolean(func(c *config) *bool { return &c.TouchSwapXY })},
 	{"touch-invert-x", "invert the touchscreen's x axis", boolean(func(c *config) *bool { return &c.TouchInvertX })},
 	{"touch-invert-y", "invert the touchscreen's y axis", boolean(func(c *config) *bool { return &c.TouchInvertY })},
-	{"buttons", "GPIO push buttons as PIN=ACTION pairs, e.g. GPIO5=book,GPIO6=checkin (actions: book, checkin, extend, end)", func(c *config, v string) error {
-		c.Buttons = map[string]string{}
-		if v == "" {
-			return nil
-		}
-		for _, pair := range strings.Split(v, ",") {
-			pin, action, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			switch {
-			case !ok || pin == "":
-				return fmt.Errorf("%q is not PIN=ACTION", pair)
-			case action != "book" && action != "checkin" && action != "extend" && action != "end":
-				return fmt.Errorf("button %s: action %q is not book, checkin, extend or end", pin, action)
-			}
-			c.Buttons[pin] = action
-		}
-		return nil
-	}},
+	{"buttons", "GPIO push buttons as PIN=ACTION pairs, e.g. GPIO5=book,GPIO6=checkin (actions: book, checkin, extend, end)", field{textKind, setButtons, getButtons}},
 	{"buttons-active-high", "buttons are wired to 3.3 V (default: to ground, with pull-ups)", boolean(func(c *config) *bool { return &c.ButtonsHigh })},
 	{"led-green", "GPIO pin of the green LED, e.g. GPIO17 (empty: no LEDs)", str(func(c *config) *string { return &c.LEDGreen })},
 	{"led-red", "GPIO pin of the red LED, e.g. GPIO27", str(func(c *config) *string { return &c.LEDRed })},
 	{"led-active-low", "the LEDs light when their pin is low", boolean(func(c *config) *bool { return &c.LEDActiveLow })},
-	{"locale", "language of the panel: en, de or fr", func(c *config, v string) error {
+	{"locale", "language of the panel: en, de or fr", checked(func(c *config) *string { return &c.Locale }, func(v string) (string, error) {
 		switch strings.SplitN(v, "-", 2)[0] {
 		case "en", "de", "fr":
-			c.Locale = v
-			return nil
+			return v, nil
 		}
-		return fmt.Errorf("%q is not en, de or fr", v)
-	}},
-	{"clock", "12 or 24 hour clock (default: the locale's)", func(c *config, v string) error {
+		return "", fmt.Errorf("%q is not en, de or fr", v)
+	})},
+	{"clock", "12 or 24 hour clock (default: the locale's)", checked(func(c *config) *string { return &c.Clock }, func(v string) (string, error) {
 		if v != "" && v != "12" && v != "24" {
-			return fmt.Errorf("%q is not 12 or 24", v)
+			return "", fmt.Errorf("%q is not 12 or 24", v)
 		}
-		c.Clock = v
-		return nil
-	}},
-	{"timezone", "time zone to use when the server names one this panel does not know", func(c *config, v string) error {
+		return v, nil
+	})},
+	{"timezone", "time zone to use when the server names one this panel does not know", checked(func(c *config) *string { return &c.TimeZone }, func(v string) (string, error) {
 		if _, err := time.LoadLocation(v); err != nil {
-			return fmt.Errorf("%q is not an IANA time zone", v)
+			return "", fmt.Errorf("%q is not an IANA time zone", v)
 		}
-		c.TimeZone = v
-		return nil
-	}},
-	{"office-hours", "when the screen stays on, e.g. 'mon-fri 07:00-19:00'; outside it dims and wakes on touch", func(c *config, v string) error {
-		if _, err := parseOfficeHours(v); err != nil {
-			return err
-		}
-		c.OfficeHours = v
-		return nil
-	}},
+		return v, nil
+	})},
+	{"office-hours", "when the screen stays on, e.g. 'mon-fri 07:00-19:00'; outside it dims and wakes on touch", checked(func(c *config) *string { return &c.OfficeHours }, func(v string) (string, error) {
+		_, err := parseOfficeHours(v)
+		return v, err
+	})},
 	{"backlight", "sysfs backlight directory, or auto (needed for office hours)", str(func(c *config) *string { return &c.Backlight })},
-	{"offline-grace", "how long the connection may be down before the panel says it is offline", func(c *config, v string) error {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return fmt.Errorf("%q is not a duration such as 60s", v)
-		}
-		c.OfflineGrace = d
+	{"offline-grace", "how long the connection may be down before the panel says it is offline", duration(func(c *config) *time.Duration { return &c.OfflineGrace })},
+	{"log-level", "debug, info, warn or error", oneOf(func(c *config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
+}
+
+func setButtons(c *config, v string) error {
+	c.Buttons = nil
+	if strings.TrimSpace(v) == "" {
 		return nil
-	}},
-	{"log-level", "debug, info, warn or error", func(c *config, v string) error {
-		switch v {
-		case "debug", "info", "warn", "error":
-			c.LogLevel = v
-			return nil
+	}
+	buttons := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		pin, action, ok := strings.Cut(pair, "=")
+		pin, action = strings.TrimSpace(pin), strings.TrimSpace(action)
+		switch {
+		case !ok || pin == "":
+			return fmt.Errorf("%q is not PIN=ACTION", strings.TrimSpace(pair))
+		case action != "book" && action != "checkin" && action != "extend" && action != "end":
+			return fmt.Errorf("button %s: action %q is not book, checkin, extend or end", pin, action)
 		}
-		return fmt.Errorf("%q is not debug, info, warn or error", v)
-	}},
+		buttons[pin] = action
+	}
+	c.Buttons = buttons
+	return nil
+}
+
+func getButtons(c *config) string {
+	var pairs []string
+	for _, pin := range slices.Sorted(maps.Keys(c.Buttons)) {
+		pairs = append(pairs, pin+"="+c.Buttons[pin])
+	}
+	return strings.Join(pairs, ",")
 }
 
 func findKey(name string) (key, bool) {
@@ -193,6 +270,22 @@ func findKey(name string) (key, bool) {
 		}
 	}
 	return key{}, false
+}
+
+// envName is the environment variable of a key: server is
+// LINTEL_PANEL_SERVER, touch-swap-xy is LINTEL_PANEL_TOUCH_SWAP_XY.
+func envName(key string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+}
+
+const envPrefix = "LINTEL_PANEL_"
+
+// apply sets one value in c, refusing what is too long to be a setting.
+func (k key) apply(c *config, v string) error {
+	if len(v) > maxValue {
+		return fmt.Errorf("the value is %d bytes long, more than the %d a setting may have", len(v), maxValue)
+	}
+	return k.set(c, v)
 }
 
 // parseConfig reads "key = value" lines into c. An error names the file,
@@ -214,7 +307,7 @@ func parseConfig(c *config, name string, r io.Reader) error {
 		if !known {
 			return fmt.Errorf("%s:%d: unknown key %q (see lintel-panel -h for the keys)", name, n, k)
 		}
-		if err := spec.set(c, v); err != nil {
+		if err := spec.apply(c, v); err != nil {
 			return fmt.Errorf("%s:%d: %s: %w", name, n, k, err)
 		}
 	}
@@ -222,6 +315,143 @@ func parseConfig(c *config, name string, r io.Reader) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// about is what lintel-panel is, for -h.
+const about = `lintel-panel is the door panel's firmware: it shows a meeting room's state on the screen
+and LEDs beside the door and sends bookings back to the Lintel server.
+
+Each setting comes from, highest priority first: its flag (--width 1024), its environment
+variable (LINTEL_PANEL_WIDTH=1024), a line of the --config file (width = 1024), or the
+default shown. A switch is on by its flag alone (--touch-swap-xy); --touch-swap-xy=false
+turns it off.`
+
+// loadConfig reads the settings from the defaults, the configuration
+// file, the environment (environ, as os.Environ gives it) and the command
+// line, in that order, each overriding the one before; then checks them.
+// For -h and "version" it prints to stdout and returns done.
+func loadConfig(args, environ []string, stdout io.Writer) (cfg config, done bool, err error) {
+	cfg = defaults()
+	fs := flag.NewFlagSet("lintel-panel", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
+	fs.Usage = func() {}
+	configPath := fs.String("config", "", "")
+	version := fs.Bool("version", false, "")
+	// Flags are applied last (below), in the order given; here each is
+	// only checked, so a mistyped value fails before anything runs.
+	var given []flagValue
+	for _, k := range keys {
+		fs.Var(&flagArg{key: k, given: &given}, k.name, k.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return cfg, true, nil
+		}
+		return cfg, false, fmt.Errorf("%w (lintel-panel -h lists the settings)", err)
+	}
+	switch {
+	case *version || fs.Arg(0) == "version" && fs.NArg() == 1:
+		fmt.Fprintln(stdout, Version)
+		return cfg, true, nil
+	case fs.NArg() > 0:
+		return cfg, false, fmt.Errorf("unexpected argument %q: settings are flags (--server URL), and a switch takes its value with = (--touch-swap-xy=false)", fs.Arg(0))
+	}
+
+	env := map[string]string{}
+	for _, kv := range environ {
+		if name, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, envPrefix) && v != "" {
+			env[name] = v
+		}
+	}
+	if *configPath == "" {
+		*configPath = env[envPrefix+"CONFIG"]
+	}
+	if *configPath != "" {
+		if err := loadConfigFile(&cfg, *configPath); err != nil {
+			return cfg, false, err
+		}
+	}
+	for _, k := range keys {
+		if v, ok := env[envName(k.name)]; ok {
+			if err := k.apply(&cfg, v); err != nil {
+				return cfg, false, fmt.Errorf("%s: %w", envName(k.name), err)
+			}
+		}
+	}
+	for _, g := range given {
+		if err := g.key.apply(&cfg, g.value); err != nil {
+			return cfg, false, fmt.Errorf("--%s: %w", g.key.name, err)
+		}
+	}
+	if err := cfg.check(); err != nil {
+		return cfg, false, fmt.Errorf("config: %w", err)
+	}
+	return cfg, false, nil
+}
+
+// unknownEnv lists the LINTEL_PANEL_* variables in environ that name no
+// setting: most likely a typing mistake, worth a warning. The deploy
+// scripts' own variables are known.
+func unknownEnv(environ []string) []string {
+	known := map[string]bool{envPrefix + "CONFIG": true, envPrefix + "BIN": true, envPrefix + "STATE": true, envPrefix + "UNIT": true}
+	for _, k := range keys {
+		known[envName(k.name)] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix) && !known[name] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// flagValue is a flag as given on the command line.
+type flagValue struct {
+	key   key
+	value string
+}
+
+// flagArg is a key's flag: it checks the value against a scratch config
+// when the flag is parsed and records it for loadConfig to apply.
+type flagArg struct {
+	key   key
+	given *[]flagValue
+}
+
+func (f *flagArg) String() string { return "" }
+
+func (f *flagArg) Set(v string) error {
+	scratch := defaults()
+	if err := f.key.apply(&scratch, v); err != nil {
+		return err
+	}
+	*f.given = append(*f.given, flagValue{f.key, v})
+	return nil
+}
+
+// IsBoolFlag makes a switch's flag need no value, so that
+// "--touch-swap-xy --server X" reads --server as the next flag.
+func (f *flagArg) IsBoolFlag() bool { return f.key.kind == switchKind }
+
+// usage writes -h: what lintel-panel is, then every setting with its
+// type, default and environment variable.
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: lintel-panel [flags]\n       lintel-panel version\n\n%s\n\nsettings:\n", about)
+	fmt.Fprintf(w, "  --config text  (env %sCONFIG)\n      a file of 'key = value' lines (keys: the flags' names), e.g. /etc/lintel/panel.conf\n", envPrefix)
+	def := defaults()
+	for _, k := range keys {
+		typ := map[kind]string{textKind: " text", switchKind: "", numberKind: " number", durationKind: " duration"}[k.kind]
+		var extra []string
+		if v := k.get(&def); v != "" {
+			extra = append(extra, "default "+v)
+		}
+		extra = append(extra, "env "+envName(k.name))
+		fmt.Fprintf(w, "  --%s%s  (%s)\n      %s\n", k.name, typ, strings.Join(extra, "; "), k.help)
+	}
+	fmt.Fprintln(w, "  --version\n      print the version and exit (also: lintel-panel version)")
 }
 
 // check validates the combination of keys once everything is read.

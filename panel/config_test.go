@@ -4,9 +4,13 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,37 +93,197 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
-func TestFlagsWinOverTheFile(t *testing.T) {
-	dir := t.TempDir()
-	path := dir + "/panel.conf"
-	if err := writeFile(path, "server = wss://from-file/ws\nlocale = fr\n"); err != nil {
+// load runs loadConfig as lintel-panel would with args and the
+// environment env ("NAME=value" entries).
+func load(t *testing.T, env []string, args ...string) (config, string, error) {
+	t.Helper()
+	var out strings.Builder
+	c, _, err := loadConfig(args, env, &out)
+	return c, out.String(), err
+}
+
+// TestSettingPrecedence: flag > environment > file > default, key by key.
+func TestSettingPrecedence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "panel.conf")
+	writeTestFile(t, path, "server = wss://file/ws\nlocale = fr\nwidth = 1024\ntouch-swap-xy = true\n")
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want func(c config) bool
+	}{
+		{"defaults", nil, []string{"--server", "ws://x/ws"},
+			func(c config) bool {
+				return c.Locale == "en" && c.Width == 800 && c.OfflineGrace == time.Minute && !c.TouchSwapXY
+			}},
+		{"the file over the defaults", nil, []string{"--config", path},
+			func(c config) bool {
+				return c.Server == "wss://file/ws" && c.Locale == "fr" && c.Width == 1024 && c.TouchSwapXY && c.Height == 480
+			}},
+		{"the environment over the file", []string{"LINTEL_PANEL_LOCALE=de", "LINTEL_PANEL_TOUCH_SWAP_XY=false", "LINTEL_PANEL_OFFLINE_GRACE=2m"}, []string{"--config", path},
+			func(c config) bool {
+				return c.Server == "wss://file/ws" && c.Locale == "de" && !c.TouchSwapXY && c.OfflineGrace == 2*time.Minute && c.Width == 1024
+			}},
+		{"flags over the environment", []string{"LINTEL_PANEL_LOCALE=de", "LINTEL_PANEL_WIDTH=640"}, []string{"--config", path, "--locale", "en", "--touch-swap-xy=false"},
+			func(c config) bool {
+				return c.Locale == "en" && c.Width == 640 && !c.TouchSwapXY && c.Server == "wss://file/ws"
+			}},
+		{"the config file from the environment", []string{"LINTEL_PANEL_CONFIG=" + path}, nil,
+			func(c config) bool { return c.Server == "wss://file/ws" && c.Locale == "fr" }},
+		{"an empty variable is unset", []string{"LINTEL_PANEL_LOCALE="}, []string{"--config", path},
+			func(c config) bool { return c.Locale == "fr" }},
+		{"the last of a repeated flag", nil, []string{"--server", "ws://a/ws", "--server", "ws://b/ws"},
+			func(c config) bool { return c.Server == "ws://b/ws" }},
+	}
+	for _, tc := range tests {
+		c, _, err := load(t, tc.env, tc.args...)
+		if err != nil || !tc.want(c) {
+			t.Errorf("%s: %v, %+v", tc.name, err, c)
+		}
+	}
+}
+
+// TestTypedFlags: a switch takes no value, so it cannot swallow the next
+// flag; numbers and durations are checked as the flags are read.
+func TestTypedFlags(t *testing.T) {
+	c, _, err := load(t, nil, "--touch-swap-xy", "--server", "ws://x/ws", "--led-active-low", "--width", "1024", "--offline-grace", "90s")
+	if err != nil || !c.TouchSwapXY || !c.LEDActiveLow || c.Server != "ws://x/ws" || c.Width != 1024 || c.OfflineGrace != 90*time.Second {
+		t.Errorf("%v %+v", err, c)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--touch-swap-xy", "true", "--server", "ws://x/ws"}, `unexpected argument "true"`},
+		{[]string{"--width", "wide"}, `invalid value "wide" for flag -width: "wide" is not a whole number`},
+		{[]string{"--offline-grace", "soon"}, `"soon" is not a duration`},
+		{[]string{"--touch-swap-xy=maybe"}, `"maybe" is not true or false`},
+		{[]string{"--colour", "red"}, "flag provided but not defined: -colour (lintel-panel -h lists the settings)"},
+		{[]string{"--server"}, "flag needs an argument: -server"},
+		{[]string{"--server", "ws://x/ws", "--png", strings.Repeat("x", maxValue+1)}, "more than the 4096"},
+	}
+	for _, tc := range tests {
+		if _, out, err := load(t, nil, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) || out != "" {
+			t.Errorf("%q: %v (printed %q), want it to say %q", tc.args, err, out, tc.want)
+		}
+	}
+}
+
+// TestEnvironmentErrorsNameTheVariable: a bad value says which variable
+// holds it, and a LINTEL_PANEL_ variable that names no setting is found.
+func TestEnvironmentErrorsNameTheVariable(t *testing.T) {
+	_, _, err := load(t, []string{"LINTEL_PANEL_ROTATION=45"}, "--server", "ws://x/ws")
+	if err == nil || err.Error() != `LINTEL_PANEL_ROTATION: "45" is not 0, 90, 180 or 270` {
+		t.Errorf("rotation from the environment: %v", err)
+	}
+	env := []string{"LINTEL_PANEL_SEVRER=ws://x/ws", "LINTEL_PANEL_SERVER=ws://x/ws", "LINTEL_PANEL_BIN=/usr/local/bin/lintel-panel", "PATH=/bin"}
+	if got := unknownEnv(env); !slices.Equal(got, []string{"LINTEL_PANEL_SEVRER"}) {
+		t.Errorf("unknown variables: %q", got)
+	}
+}
+
+// TestHelpShowsEverySetting: -h succeeds and shows every key with its
+// type, its default and its variable, on standard output.
+func TestHelpShowsEverySetting(t *testing.T) {
+	for _, arg := range []string{"-h", "--help"} {
+		var stdout, stderr strings.Builder
+		if err := run(t.Context(), []string{arg}, nil, &stdout, &stderr); err != nil || stderr.Len() > 0 {
+			t.Fatalf("%s: %v %s", arg, err, stderr.String())
+		}
+		help := stdout.String()
+		for _, want := range []string{
+			"usage: lintel-panel [flags]",
+			"flag (--width 1024), its environment\nvariable (LINTEL_PANEL_WIDTH=1024), a line of the --config file",
+			"  --width number  (default 800; env LINTEL_PANEL_WIDTH)\n      frame width",
+			"  --touch-swap-xy  (default false; env LINTEL_PANEL_TOUCH_SWAP_XY)\n",
+			"  --offline-grace duration  (default 1m0s; env LINTEL_PANEL_OFFLINE_GRACE)",
+			"  --server text  (env LINTEL_PANEL_SERVER)\n",
+			"  --config text  (env LINTEL_PANEL_CONFIG)",
+		} {
+			if !strings.Contains(help, want) {
+				t.Errorf("%s lacks %q:\n%s", arg, want, help)
+			}
+		}
+		for _, k := range keys {
+			if !strings.Contains(help, "\n  --"+k.name+" ") || !strings.Contains(help, k.help) {
+				t.Errorf("%s does not show --%s", arg, k.name)
+			}
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	old := Version
+	Version = "v1.2.3-test"
+	t.Cleanup(func() { Version = old })
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		var stdout, stderr strings.Builder
+		if err := run(t.Context(), args, nil, &stdout, &stderr); err != nil || stdout.String() != "v1.2.3-test\n" || stderr.Len() > 0 {
+			t.Errorf("%q: %v %q %q", args, err, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// formatConfig writes c as a configuration file, every key quoted.
+func formatConfig(c config) string {
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s = \"%s\"\n", k.name, k.get(&c))
+	}
+	return b.String()
+}
+
+// TestConfigRoundTrip: a config written out and read back is the same.
+func TestConfigRoundTrip(t *testing.T) {
+	c := defaults()
+	file := "server = wss://x/ws\nbuttons = GPIO6 = checkin, GPIO5=book\npin-sha256 = " + strings.Repeat("AB:", 31) + "AB\n" +
+		"offline-grace = 90s\nrotation = 180\ntouch-invert-y = 1\npng = \" spaces kept \"\nclock = 24\n"
+	if err := parseConfig(&c, "x", strings.NewReader(file)); err != nil {
 		t.Fatal(err)
 	}
-	var out strings.Builder
-	// An unknown screen kind fails at check time, after both sources are
-	// read: the error shows the flag's server won.
-	err := run(t.Context(), []string{"--config", path, "--server", "ws://from-flag/ws", "--screen", "tv:1"}, &out)
-	if err == nil || !strings.Contains(err.Error(), `"tv:1"`) {
-		t.Fatalf("run: %v", err)
+	text := formatConfig(c)
+	for _, want := range []string{`buttons = "GPIO5=book,GPIO6=checkin"`, `offline-grace = "1m30s"`, `touch-invert-y = "true"`, `png = " spaces kept "`, `pin-sha256 = "abab`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("formatted config lacks %s:\n%s", want, text)
+		}
+	}
+	back := defaults()
+	if err := parseConfig(&back, "formatted", strings.NewReader(text)); err != nil || !reflect.DeepEqual(back, c) {
+		t.Errorf("read back: %v\n%+v\nwant %+v", err, back, c)
 	}
 }
 
 // FuzzParseConfig: the config file is outside input; parsing must never
-// panic, and what it accepts must pass through again unchanged.
+// panic, and what it accepts must read back unchanged when written out.
 func FuzzParseConfig(f *testing.F) {
 	f.Add("server = wss://x/ws\nbuttons = GPIO5=book\n")
 	f.Add("office-hours = mon-fri 07:00-19:00\n# comment\n")
 	f.Add("rotation = 270\nlocale = de\nclock = 24")
+	f.Add("png = \" x \"\ntouch-swap-xy = 1\noffline-grace = 1h2m3.5s\nbuttons = GPIO6 =end , GPIO5= book\nbuttons =\n")
+	f.Add("pin-sha256 = " + strings.Repeat("0F:", 31) + "0F\nwidth = +0800\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		c := defaults()
 		if err := parseConfig(&c, "fuzz", strings.NewReader(s)); err != nil {
 			return
 		}
-		c.check()
+		c.check() // must not panic, whatever it says
+		text := formatConfig(c)
+		back := defaults()
+		if err := parseConfig(&back, "formatted", strings.NewReader(text)); err != nil {
+			t.Fatalf("the formatted config does not read back: %v\n%s", err, text)
+		}
+		if !reflect.DeepEqual(back, c) {
+			t.Fatalf("read back differently:\n%+v\nwant %+v\nfile:\n%s", back, c, text)
+		}
 	})
 }
 
-func writeFile(path, data string) error { return os.WriteFile(path, []byte(data), 0o600) }
+func writeTestFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestPinnedTLS(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))

@@ -13,12 +13,14 @@ import (
 )
 
 // Version is stamped at build time with -ldflags "-X main.Version=...".
+// "lintel-panel version" and "lintel-panel --version" print it alone on a
+// line, as lintel-server does (deploy/panel/update.sh compares it).
 var Version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "lintel-panel:", err)
 		os.Exit(1)
 	}

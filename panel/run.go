@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -33,46 +32,19 @@ import (
 
 type screenHours = screen.Hours
 
-// run parses the configuration and runs the panel until ctx ends.
-func run(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg := defaults()
-	fs := flag.NewFlagSet("lintel-panel", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file of 'key = value' lines, e.g. /etc/lintel/panel.conf (flags win over it)")
-	version := fs.Bool("version", false, "print the version and exit")
-	// Every config key is also a flag. Flags are applied after the file
-	// (fs.Visit below), so a flag wins over the file's line.
-	for _, k := range keys {
-		fs.String(k.name, "", k.help)
-	}
-	if err := fs.Parse(args); err != nil {
+// run reads the settings (args, environ as os.Environ gives it) and runs
+// the panel until ctx ends. Help and the version go to stdout, logs to
+// stderr.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	cfg, done, err := loadConfig(args, environ, stdout)
+	if err != nil || done {
 		return err
-	}
-	if *version {
-		fmt.Fprintln(stderr, Version)
-		return nil
-	}
-	if *configPath != "" {
-		if err := loadConfigFile(&cfg, *configPath); err != nil {
-			return err
-		}
-	}
-	var err error
-	fs.Visit(func(f *flag.Flag) {
-		if k, ok := findKey(f.Name); ok && err == nil {
-			if e := k.set(&cfg, f.Value.String()); e != nil {
-				err = fmt.Errorf("--%s: %w", f.Name, e)
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if err := cfg.check(); err != nil {
-		return fmt.Errorf("config: %w", err)
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	now, moved, err := clock.FromEnv(os.Getenv)
+	for _, name := range unknownEnv(environ) {
+		log.Warn("ignoring an environment variable that names no setting (lintel-panel -h lists them)", "name", name)
+	}
+	now, moved, err := clock.FromEnv(getenv(environ))
 	if err != nil {
 		return err
 	}
@@ -80,6 +52,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("the clock is moved by "+clock.Env, "now", now().Format(time.RFC3339))
 	}
 	return runPanel(ctx, cfg, log, now)
+}
+
+// getenv looks a variable up in environ; the last entry wins, as in
+// os.Getenv.
+func getenv(environ []string) func(string) string {
+	return func(name string) string {
+		v := ""
+		for _, kv := range environ {
+			if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+				v = val
+			}
+		}
+		return v
+	}
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
