@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,9 +113,11 @@ func TestMigrationsReachCurrentVersionAndRefuseNewer(t *testing.T) {
 	}
 }
 
-// TestMigrationFromVersionOne opens a store as version 1 left it and checks
-// that migration 1 -> 2 adds the admin buckets and keeps the data.
-func TestMigrationFromVersionOne(t *testing.T) {
+// storeAt writes a store file as schema version v left it (migrations
+// 0 to v-1 applied), with what fill puts in its root bucket, and returns
+// its path.
+func storeAt(t *testing.T, v int, fill func(r *bolt.Bucket) error) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "lintel.db")
 	b, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
@@ -122,27 +126,105 @@ func TestMigrationFromVersionOne(t *testing.T) {
 	err = b.Update(func(tx *bolt.Tx) error {
 		r, _ := tx.CreateBucket(rootBucket)
 		meta, _ := r.CreateBucket(metaBucket)
-		if err := migrations[0](tx); err != nil {
+		for i := range v {
+			if err := migrations[i](tx); err != nil {
+				return err
+			}
+		}
+		if err := fill(r); err != nil {
 			return err
 		}
-		r.Bucket(roomsBucket).Put([]byte("r1"), []byte(`{"id":"r1","name":"Kept","calendar":"r1","tz":"UTC","display":"title"}`))
-		return meta.Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 1})
+		return meta.Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, uint64(v)))
 	})
-	b.Close()
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// migrationTests holds a test of each migration i -> i+1 (i > 0; the
+// initial buckets are TestMigrationZeroCreatesBuckets'): it starts from a
+// store at version i with data in it, opens it, and checks what the
+// migration adds and that the data is kept.
+var migrationTests = map[int]func(t *testing.T){
+	1: func(t *testing.T) {
+		path := storeAt(t, 1, func(r *bolt.Bucket) error {
+			return r.Bucket(roomsBucket).Put([]byte("r1"), []byte(`{"id":"r1","name":"Kept","calendar":"r1","tz":"UTC","display":"title"}`))
+		})
+		db := openPath(t, path)
+		if r, err := db.Room("r1"); err != nil || r.Name != "Kept" {
+			t.Errorf("room lost in migration: %+v %v", r, err)
+		}
+		if err := db.PutAdmin(Admin{Username: "a", PasswordHash: []byte("h")}); err != nil {
+			t.Errorf("admins bucket missing after migration 1 -> 2: %v", err)
+		}
+	},
+	2: func(t *testing.T) {
+		path := storeAt(t, 2, func(r *bolt.Bucket) error {
+			if r.Bucket(checkinsBucket) != nil {
+				return errors.New("a version 2 store has check-ins already: the test builds the wrong version")
+			}
+			if err := r.Bucket(roomsBucket).Put([]byte("r1"), []byte(`{"id":"r1","name":"Kept","calendar":"r1","tz":"UTC","display":"title"}`)); err != nil {
+				return err
+			}
+			return r.Bucket(adminsBucket).Put([]byte("ops"), []byte(`{"username":"ops","password_hash":"aGFzaA=="}`))
+		})
+		db := openPath(t, path)
+		db.bolt.View(func(tx *bolt.Tx) error {
+			if root(tx, checkinsBucket) == nil {
+				t.Fatal("no check-ins bucket after migration 2 -> 3")
+			}
+			return nil
+		})
+		at := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+		if err := db.PutCheckIn("r1", "e1", at); err != nil || !db.CheckedIn("r1", "e1") || db.CheckedIn("r1", "e2") {
+			t.Errorf("check-ins after migration 2 -> 3: %v", err)
+		}
+		if r, err := db.Room("r1"); err != nil || r.Name != "Kept" {
+			t.Errorf("room lost in migration: %+v %v", r, err)
+		}
+		if a, err := db.Admin("ops"); err != nil || string(a.PasswordHash) != "hash" {
+			t.Errorf("admin lost in migration: %+v %v", a, err)
+		}
+	},
+}
+
+// TestMigrations runs each migration's test, and fails for a migration
+// that has none.
+func TestMigrations(t *testing.T) {
+	for i := 1; i < len(migrations); i++ {
+		test, ok := migrationTests[i]
+		if !ok {
+			t.Errorf("migration %d -> %d has no test: add one to migrationTests", i, i+1)
+			continue
+		}
+		t.Run(fmt.Sprintf("%d to %d", i, i+1), func(t *testing.T) {
+			test(t)
+			// Whatever the start, the store ends at the current version.
+			var version uint64
+			db := openPath(t, storeAt(t, i, func(*bolt.Bucket) error { return nil }))
+			db.bolt.View(func(tx *bolt.Tx) error {
+				version = binary.BigEndian.Uint64(tx.Bucket(rootBucket).Bucket(metaBucket).Get([]byte("schema")))
+				return nil
+			})
+			if version != uint64(SchemaVersion()) {
+				t.Errorf("schema version %d after opening, want %d", version, SchemaVersion())
+			}
+		})
+	}
+}
+
+func openPath(t *testing.T, path string) *DB {
+	t.Helper()
 	db, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if r, err := db.Room("r1"); err != nil || r.Name != "Kept" {
-		t.Errorf("room lost in migration: %+v %v", r, err)
-	}
-	if err := db.PutAdmin(Admin{Username: "a", PasswordHash: []byte("h")}); err != nil {
-		t.Errorf("admins bucket missing after migration 1 -> 2: %v", err)
-	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func TestSessionsExpire(t *testing.T) {
