@@ -1,6 +1,7 @@
 package view
 
 import (
+	"bytes"
 	"fmt"
 	"go/build"
 	"image"
@@ -509,15 +510,54 @@ func TestOddInputs(t *testing.T) {
 	}
 }
 
+// TestConcurrentRender: one Renderer drawing different frames from many
+// goroutines at once (as the admin UI's previews do) gives each caller
+// exactly the frame and targets a lone render gives: no frame shares
+// pixels with another, no cache is corrupted. Under the race detector
+// (make race) it also catches unsynchronized access to the caches.
 func TestConcurrentRender(t *testing.T) {
+	type job struct {
+		in   Input
+		size image.Point
+	}
+	var jobs []job
+	for i, f := range fixtures() {
+		jobs = append(jobs, job{f.in, sizes[i%len(sizes)]})
+	}
+	type frame struct {
+		img     *image.RGBA
+		targets []Target
+	}
+	// What each job draws on a renderer of its own, one at a time.
+	want := make([]frame, len(jobs))
+	for i, j := range jobs {
+		img, targets := newRenderer(t).Render(j.in, j.size)
+		want[i] = frame{img, targets}
+	}
 	r := newRenderer(t)
+	const rounds = 3
+	got := make([][rounds]frame, len(jobs))
 	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Go(func() {
-			r.Render(fixtures()[i].in, sizes[i%len(sizes)])
-		})
+	for i, j := range jobs {
+		for n := range rounds {
+			wg.Go(func() {
+				img, targets := r.Render(j.in, j.size)
+				got[i][n] = frame{img, targets}
+			})
+		}
 	}
 	wg.Wait()
+	for i := range jobs {
+		for n := range rounds {
+			g := got[i][n]
+			if !bytes.Equal(g.img.Pix, want[i].img.Pix) || g.img.Rect != want[i].img.Rect {
+				t.Errorf("%s, concurrent render %d: the frame differs from a lone render of it", fixtures()[i].name, n)
+			}
+			if !slices.Equal(g.targets, want[i].targets) {
+				t.Errorf("%s, concurrent render %d: targets %v, want %v", fixtures()[i].name, n, g.targets, want[i].targets)
+			}
+		}
+	}
 }
 
 // TestImports keeps the package pure: it may import the standard library,
