@@ -528,11 +528,12 @@ func TestConcurrentRender(t *testing.T) {
 		img     *image.RGBA
 		targets []Target
 	}
-	// What each job draws on a renderer of its own, one at a time.
+	// What each job draws on a renderer of its own, one at a time (a
+	// copy: nothing later may change it).
 	want := make([]frame, len(jobs))
 	for i, j := range jobs {
 		img, targets := newRenderer(t).Render(j.in, j.size)
-		want[i] = frame{img, targets}
+		want[i] = frame{&image.RGBA{Pix: slices.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}, targets}
 	}
 	r := newRenderer(t)
 	const rounds = 3
