@@ -20,9 +20,9 @@ help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "make run settings (make run NAME=value):"
-	@echo "  LISTEN=$(LISTEN)    the server's address: admin UI, API and panels' websocket"
-	@echo "  PANEL_PORT=$(PANEL_PORT)          the first simulated panel's web page port; the others take the next ports"
-	@echo "  RUN_DIR=$(RUN_DIR)         the demo's data, panel credentials and frames (make clean removes var/)"
+	@printf "  %-24s %s\n" "LISTEN=$(LISTEN)" "the server's address: admin UI, API and the panels' websocket" \
+		"PANEL_PORT=$(PANEL_PORT)" "the first simulated panel's page; the others take the next ports" \
+		"RUN_DIR=$(RUN_DIR)" "the demo's data, admin password, panel credentials and frames"
 
 .PHONY: build
 build: ## build bin/lintel-server and bin/lintel-panel for this machine
@@ -30,7 +30,7 @@ build: ## build bin/lintel-server and bin/lintel-panel for this machine
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-panel ./panel
 
 .PHONY: run
-run: build ## start the server on the built-in demo calendar with three simulated panels
+run: build ## start the server on the built-in demo calendar with three simulated panels; prints the admin URL, password and panel URLs
 	@BIN=$(BIN) RUN_DIR=$(RUN_DIR) LISTEN=$(LISTEN) PANEL_PORT=$(PANEL_PORT) ./deploy/dev/run.sh
 
 .PHONY: run-m365-sim

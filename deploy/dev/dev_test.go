@@ -138,6 +138,9 @@ func startDemo(t *testing.T, bin, runDir string, listen string, panelPort int) *
 	d.cmd.Env = append(os.Environ(), "BIN="+bin, "RUN_DIR="+runDir, "LISTEN="+listen,
 		fmt.Sprintf("PANEL_PORT=%d", panelPort), "ROOMS=matterhorn eiger")
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	// Its own process group, as in a terminal, so that interrupt can
+	// send SIGINT to the script and everything it started, as Ctrl-C does.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A process left behind by run.sh would hold the output open; the
 	// test checks the ports for that instead of waiting for ever.
 	d.cmd.WaitDelay = 10 * time.Second
@@ -187,6 +190,21 @@ func (d *demo) stop(t *testing.T) error {
 	}
 }
 
+// interrupt does what Ctrl-C in a terminal does: SIGINT to the script's
+// process group. It returns the script's exit error.
+func (d *demo) interrupt(t *testing.T) error {
+	t.Helper()
+	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGINT)
+	select {
+	case err := <-d.done:
+		d.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("run.sh did not stop on Ctrl-C:\n%s", d.out.String())
+		return nil
+	}
+}
+
 func get(t *testing.T, u string) int {
 	t.Helper()
 	resp, err := http.Get(u)
@@ -228,7 +246,9 @@ func login(addr, password string) error {
 // TestRunScript runs what `make run` runs, as a first-time user would,
 // twice: it waits for the server to be ready before using its API token,
 // prints the admin URL, the admin's password (both times) and every
-// panel's URL, all of which work, and stops everything it started.
+// panel's URL, all of which work, and stops everything it started on
+// SIGTERM and on Ctrl-C (quietly). With the server's port taken it says
+// so at once.
 func TestRunScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both binaries and runs the demo")
@@ -279,8 +299,19 @@ func TestRunScript(t *testing.T) {
 			t.Errorf("run %d: logging in with the printed password: %v", run, err)
 		}
 
-		if err := d.stop(t); err == nil {
-			t.Errorf("run %d: run.sh stopped by SIGTERM exited 0", run)
+		// The first run is stopped by a service manager's SIGTERM (to the
+		// script alone), the second by Ctrl-C (SIGINT to all).
+		if run == 1 {
+			if err := d.stop(t); err == nil {
+				t.Errorf("run %d: run.sh stopped by SIGTERM exited 0", run)
+			}
+		} else {
+			// It exits 0 when bash sees the children handle the signal,
+			// 130 when its own INT trap runs first; either way quietly.
+			err := d.interrupt(t)
+			if code := d.cmd.ProcessState.ExitCode(); (code != 0 && code != 130) || strings.Contains(d.out.String(), "run: ") {
+				t.Errorf("run %d: Ctrl-C: %v (want a quiet exit 0 or 130)\n%s", run, err, d.out.String())
+			}
 		}
 		// Everything it started has stopped: the ports are free again.
 		for _, addr := range []string{listen, fmt.Sprintf("127.0.0.1:%d", panelPort), fmt.Sprintf("127.0.0.1:%d", panelPort+1)} {

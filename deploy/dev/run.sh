@@ -116,5 +116,11 @@ for p in "${panels[@]}"; do
 done
 echo "Ctrl-C stops the server and the panels."
 # Run until Ctrl-C, or until one of them stops: then stop the others.
-wait -n || true
-die "the server or a panel stopped (see above); stopping the others"
+# Ctrl-C reaches the server and the panels too; they shut down cleanly
+# and exit 0, which bash takes as the signal handled (no INT trap then).
+status=0
+wait -n || status=$?
+case $status in
+  0 | 130 | 143) exit 0 ;;
+  *) die "the server or a panel stopped (exit status $status, see above); stopping the others" ;;
+esac
