@@ -14,6 +14,10 @@ const (
 	StatusSoon    Status = "soon"     // amber: free, but a meeting starts soon
 	StatusBusy    Status = "busy"     // red: a meeting is on
 	StatusCheckIn Status = "check_in" // amber blinking: a meeting awaits check-in
+	// StatusUnknown: the schedule is not known (never read, or read too
+	// long ago): neither free nor busy may be claimed. Known decides it;
+	// At never returns it.
+	StatusUnknown Status = "unknown"
 )
 
 // Default rules, used where Rules leaves a field zero.
@@ -22,6 +26,7 @@ const (
 	DefaultCheckInBeforeMinutes = 5
 	DefaultCheckInAfterMinutes  = 10
 	DefaultBookStepMinutes      = 15
+	DefaultStaleAfterMinutes    = 30
 )
 
 func orDefault(v, def int) time.Duration {
@@ -47,6 +52,44 @@ func (r Rules) CheckInAfter() time.Duration {
 
 // BookStep is the step booked ends snap to.
 func (r Rules) BookStep() time.Duration { return orDefault(r.BookStepMinutes, DefaultBookStepMinutes) }
+
+// StaleAfter is how old the last good read of a schedule may be before the
+// schedule counts as unknown.
+func (r Rules) StaleAfter() time.Duration {
+	return orDefault(r.StaleAfterMinutes, DefaultStaleAfterMinutes)
+}
+
+// Known says whether a panel may show a room's status from st at now: the
+// schedule was read, and not longer ago than the room's StaleAfter rule.
+// seen is the last time the panel knew st to be current: now while it is
+// connected to the server (the zero time means that too), the moment the
+// connection dropped while it is offline. Otherwise Known returns why the
+// schedule is unknown and when it was last read (zero: never).
+//
+// The server marks a state Stale with the time of its last good read when
+// a read fails; a panel that lost the server cannot be told, so it counts
+// from when it last heard.
+func Known(st *State, now, seen time.Time) (ok bool, why Reason, lastRead time.Time) {
+	if seen.IsZero() || seen.After(now) {
+		seen = now
+	}
+	lastRead = seen
+	if st.Stale {
+		lastRead = st.LastSync
+	}
+	if !lastRead.IsZero() && now.Sub(lastRead) <= st.Rules.StaleAfter() {
+		return true, "", lastRead
+	}
+	switch {
+	case st.Stale && st.Reason != "":
+		why = st.Reason
+	case st.Stale:
+		why = ReasonUnreachable // a server that gave no reason
+	default:
+		why = ReasonNoConnection // fresh when last heard, but that was long ago
+	}
+	return false, why, lastRead
+}
 
 // Now is a room's situation at one instant.
 type Now struct {
