@@ -120,9 +120,9 @@ type Meeting struct {
 	// Organizer is the organizer's name, sent only where the room's
 	// display mode shows names and the meeting is not private.
 	Organizer string    `json:"organizer,omitempty"`
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	AllDay bool      `json:"all_day,omitempty"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	AllDay    bool      `json:"all_day,omitempty"`
 	// Private marks a private meeting (its Title is "Reserved", its Label
 	// LabelReserved).
 	Private bool `json:"private,omitempty"`
