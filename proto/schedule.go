@@ -128,7 +128,9 @@ func Span(m Meeting, loc *time.Location) (start, end time.Time) {
 //
 // A meeting that ends exactly at t is over; one that starts exactly at t is
 // on. A meeting awaiting check-in (CheckIn set, CheckedIn not) shows
-// StatusCheckIn from CheckInBefore its start to CheckInAfter past it.
+// StatusCheckIn from CheckInBefore its start to CheckInAfter past it; once
+// someone checked in, it is on (StatusBusy) from then, even before its
+// start.
 func At(meetings []Meeting, t time.Time, rules Rules, loc *time.Location) Now {
 	type span struct {
 		m          Meeting
@@ -155,6 +157,13 @@ func At(meetings []Meeting, t time.Time, rules Rules, loc *time.Location) Now {
 		if !s.start.After(t) {
 			cur = i // started by t and not over: on; the last such started last
 		}
+	}
+	// Someone checked in early to the next meeting: the room is theirs
+	// from the check-in, not free until the meeting's start.
+	if cur < 0 && len(spans) > 0 && spans[0].m.CheckIn && spans[0].m.CheckedIn &&
+		!t.Before(spans[0].start.Add(-rules.CheckInBefore())) {
+		cur = 0
+		spans[0].start = t
 	}
 	for i, s := range spans {
 		if s.start.After(t) && i != cur {

@@ -66,6 +66,16 @@ func TestAt(t *testing.T) {
 			at:       z(9, 30), loc: zurich, status: StatusBusy, current: "a", until: z(10, 0), next: []string{"b"},
 		},
 		{
+			name:     "checked in before the start: on from the check-in, busy until its end",
+			meetings: []Meeting{func() Meeting { m := checkIn(mt("a", z(9, 4), z(10, 0))); m.CheckedIn = true; return m }(), mt("b", z(11, 0), z(12, 0))},
+			at:       z(9, 0), loc: zurich, status: StatusBusy, current: "a", until: z(10, 0), next: []string{"b"},
+		},
+		{
+			name:     "checked in, but before the check-in window: starting soon",
+			meetings: []Meeting{func() Meeting { m := checkIn(mt("a", z(9, 8), z(10, 0))); m.CheckedIn = true; return m }()},
+			at:       z(9, 0), loc: zurich, status: StatusSoon, until: z(9, 8), next: []string{"a"},
+		},
+		{
 			name:     "meeting that starts exactly now is on",
 			meetings: []Meeting{mt("a", z(9, 0), z(10, 0))},
 			at:       z(9, 0), loc: zurich, status: StatusBusy, current: "a", until: z(10, 0),

@@ -112,14 +112,17 @@ func (l Lang) Hour12(room int, panel HourCycle) bool {
 	return l.hour12
 }
 
-// Clock formats a time of day in loc: "14:05" or "2:05 PM".
+// Clock formats a time of day in loc: "14:05" or "2:05 PM", with a
+// no-break space before AM/PM so a line never breaks inside a time.
 func Clock(t time.Time, loc *time.Location, hour12 bool) string {
 	t = t.In(loc)
 	if hour12 {
-		return t.Format("3:04 PM")
+		return t.Format(time12)
 	}
 	return t.Format("15:04")
 }
+
+const time12 = "3:04\u00a0PM"
 
 // Span formats a meeting's time range in the room's zone: "13:00 – 14:30",
 // "1:00 – 2:30 PM" (one AM/PM when both ends share it), or "All day".
@@ -130,9 +133,9 @@ func (l Lang) Span(m proto.Meeting, loc *time.Location, hour12 bool) string {
 	s, e := m.Start.In(loc), m.End.In(loc)
 	if hour12 {
 		if (s.Hour() < 12) == (e.Hour() < 12) {
-			return s.Format("3:04") + " – " + e.Format("3:04 PM")
+			return s.Format("3:04") + " – " + e.Format(time12)
 		}
-		return s.Format("3:04 PM") + " – " + e.Format("3:04 PM")
+		return s.Format(time12) + " – " + e.Format(time12)
 	}
 	return s.Format("15:04") + " – " + e.Format("15:04")
 }

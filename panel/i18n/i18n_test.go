@@ -159,17 +159,17 @@ func TestClockAndSpan(t *testing.T) {
 	zurich, _ := time.LoadLocation("Europe/Zurich")
 	m := proto.Meeting{Start: time.Date(2026, 3, 10, 8, 30, 0, 0, time.UTC), End: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
 	en := Resolve("en")
-	if got := Clock(m.Start, zurich, true); got != "9:30 AM" {
+	if got := Clock(m.Start, zurich, true); got != "9:30\u00a0AM" {
 		t.Errorf("12h clock %q", got)
 	}
 	if got := Clock(m.Start, zurich, false); got != "09:30" {
 		t.Errorf("24h clock %q", got)
 	}
-	if got := en.Span(m, zurich, true); got != "9:30 AM – 1:00 PM" {
+	if got := en.Span(m, zurich, true); got != "9:30\u00a0AM – 1:00\u00a0PM" {
 		t.Errorf("12h span %q", got)
 	}
 	m.End = m.Start.Add(time.Hour)
-	if got := en.Span(m, zurich, true); got != "9:30 – 10:30 AM" {
+	if got := en.Span(m, zurich, true); got != "9:30 – 10:30\u00a0AM" {
 		t.Errorf("12h span in one morning %q", got)
 	}
 	if got := Resolve("it").Span(proto.Meeting{AllDay: true}, zurich, false); got != "Tutto il giorno" {

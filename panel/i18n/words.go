@@ -17,14 +17,14 @@ type Words struct {
 	SoonAt  string // a meeting starts at "%s"
 	CheckBy string // check in by "%s"
 
-	Next, NoMore, LastKnown string // the agenda's heading, its empty line, its heading when the schedule is unknown
-	Organizer               string // "%s" is the organizer's name
-	Reserved                string // a meeting whose name may not be shown
-	LastRead, NeverRead     string // when an unknown schedule was last read ("%s" is a time)
-	Offline, OfflineSince   string // the offline badge; "%s" is a time
-	CalendarRead            string // a stale calendar's note; "%s" is a time
-	ZoneUnknown             string // "%s" is the zone's name
-	WaitingClock            string
+	Now, Next, NoMore, LastKnown string // the agenda's headings (the meeting on now, the next ones), its empty line, its heading when the schedule is unknown
+	Organizer                    string // "%s" is the organizer's name
+	Reserved                     string // a meeting whose name may not be shown
+	LastRead, NeverRead          string // when an unknown schedule was last read ("%s" is a time)
+	Offline, OfflineSince        string // the offline badge; "%s" is a time
+	CalendarRead                 string // a stale calendar's note; "%s" is a time
+	ZoneUnknown                  string // "%s" is the zone's name
+	WaitingClock                 string
 
 	PairTitle, PairHow, PairWaiting string
 	PairExpires                     string // "%d" is minutes
@@ -55,7 +55,7 @@ type Words struct {
 var english = Words{
 	Free: "Free", Busy: "Busy", Soon: "Starting soon", CheckIn: "Check in", Unknown: "Unknown",
 	Until: "until %s", AllDay: "All day", SoonAt: "at %s", CheckBy: "by %s",
-	Next: "Next", NoMore: "No more meetings today", LastKnown: "Last known",
+	Now: "Now", Next: "Next", NoMore: "No more meetings today", LastKnown: "Last known",
 	Organizer: "Organizer: %s", Reserved: "Reserved",
 	LastRead: "Last read at %s", NeverRead: "Not read yet",
 	Offline: "Offline", OfflineSince: "Offline since %s",
@@ -69,20 +69,20 @@ var english = Words{
 	ErrorTitle:  "Error",
 	Connecting:  "Connecting…", ConnectingTo: "Connecting to %s…",
 
-	BookNow: "Book now", CheckInButton: "Check in", Extend15: "+15 min", EndNow: "End now", EndConfirm: "Tap again to end",
+	BookNow: "Book now", CheckInButton: "Check in", Extend15: "+15 min", EndNow: "End now", EndConfirm: "Confirm end",
 	Cancel: "Cancel", BookUntil: "Until %s", TeamsOn: "Teams: on", TeamsOff: "Teams: off", Problem: "Report a problem",
 	Thanks: "Thanks, reported.", Working: "One moment…", Failed: "That did not work. Please try again.", Done: "Done.",
 	OfflineNotice: "Offline: booking and reporting are unavailable.",
 	UnknownNotice: "Booking is off while the schedule is unknown.",
-	EndArmed:      "Tap again within 5 seconds to end the meeting.",
+	EndArmed:      "Tap “Confirm end” within 5 seconds to end the meeting.",
 	Booked:        "Booked until %s.", WithTeams: "With a Teams meeting.", Extended: "Extended until %s.",
 	Ended: "Meeting ended. The room is free.", CheckedIn: "Checked in. The room stays yours.",
 	Identify: "This panel is being identified",
 	Problems: map[string]string{"projector": "Projector broken", "dirty": "Needs cleaning", "other": "Something else"},
 	WalkUp:   "Booked at the panel",
 	Reasons: map[proto.Reason]string{
-		proto.ReasonDenied:       "Lintel may not read this room's calendar",
-		proto.ReasonNotFound:     "The room's calendar was not found",
+		proto.ReasonDenied:       "Lintel may not read this room’s calendar",
+		proto.ReasonNotFound:     "The room’s calendar was not found",
 		proto.ReasonSignIn:       "The server cannot sign in to the calendar",
 		proto.ReasonThrottled:    "The calendar service is busy",
 		proto.ReasonUnreachable:  "The calendar cannot be reached",
@@ -117,9 +117,9 @@ var english = Words{
 }
 
 var german = Words{
-	Free: "Frei", Busy: "Besetzt", Soon: "Beginnt gleich", CheckIn: "Check-in", Unknown: "Unbekannt",
+	Free: "Frei", Busy: "Besetzt", Soon: "Beginnt gleich", CheckIn: "Check-in", Unknown: "Keine Daten",
 	Until: "bis %s", AllDay: "Ganztägig", SoonAt: "um %s", CheckBy: "bis %s",
-	Next: "Danach", NoMore: "Heute keine weiteren Termine", LastKnown: "Zuletzt bekannt",
+	Now: "Jetzt", Next: "Danach", NoMore: "Heute keine weiteren Termine", LastKnown: "Zuletzt bekannt",
 	Organizer: "Organisiert von %s", Reserved: "Reserviert",
 	LastRead: "Zuletzt gelesen um %s", NeverRead: "Noch nie gelesen",
 	Offline: "Offline", OfflineSince: "Offline seit %s",
@@ -133,12 +133,12 @@ var german = Words{
 	ErrorTitle:  "Fehler",
 	Connecting:  "Verbinde …", ConnectingTo: "Verbinde mit %s …",
 
-	BookNow: "Jetzt buchen", CheckInButton: "Einchecken", Extend15: "+15 Min.", EndNow: "Jetzt beenden", EndConfirm: "Zum Beenden nochmals tippen",
+	BookNow: "Jetzt buchen", CheckInButton: "Einchecken", Extend15: "+15 Min.", EndNow: "Jetzt beenden", EndConfirm: "Beenden bestätigen",
 	Cancel: "Abbrechen", BookUntil: "Bis %s", TeamsOn: "Teams: an", TeamsOff: "Teams: aus", Problem: "Problem melden",
 	Thanks: "Danke, gemeldet.", Working: "Einen Moment …", Failed: "Das hat nicht geklappt. Bitte nochmals versuchen.", Done: "Erledigt.",
 	OfflineNotice: "Offline: Buchen und Melden sind gerade nicht möglich.",
 	UnknownNotice: "Buchen ist aus, solange der Kalender unbekannt ist.",
-	EndArmed:      "Innert 5 Sekunden nochmals tippen, um die Besprechung zu beenden.",
+	EndArmed:      "Innert 5 Sekunden „Beenden bestätigen“ tippen, um die Besprechung zu beenden.",
 	Booked:        "Gebucht bis %s.", WithTeams: "Mit Teams-Besprechung.", Extended: "Verlängert bis %s.",
 	Ended: "Besprechung beendet. Der Raum ist frei.", CheckedIn: "Eingecheckt. Der Raum bleibt reserviert.",
 	Identify: "Dieses Panel wird identifiziert",
@@ -183,7 +183,7 @@ var german = Words{
 var french = Words{
 	Free: "Libre", Busy: "Occupé", Soon: "Bientôt occupé", CheckIn: "Check-in", Unknown: "Inconnu",
 	Until: "jusqu’à %s", AllDay: "Toute la journée", SoonAt: "à %s", CheckBy: "avant %s",
-	Next: "Ensuite", NoMore: "Plus de réunion aujourd’hui", LastKnown: "Dernier état connu",
+	Now: "En cours", Next: "Ensuite", NoMore: "Plus de réunion aujourd’hui", LastKnown: "Dernier état connu",
 	Organizer: "Organisé par %s", Reserved: "Réservé",
 	LastRead: "Lu pour la dernière fois à %s", NeverRead: "Jamais lu",
 	Offline: "Hors ligne", OfflineSince: "Hors ligne depuis %s",
@@ -197,12 +197,12 @@ var french = Words{
 	ErrorTitle:  "Erreur",
 	Connecting:  "Connexion…", ConnectingTo: "Connexion à %s…",
 
-	BookNow: "Réserver", CheckInButton: "Confirmer", Extend15: "+15 min", EndNow: "Terminer", EndConfirm: "Touchez encore pour terminer",
+	BookNow: "Réserver", CheckInButton: "Confirmer", Extend15: "+15 min", EndNow: "Terminer", EndConfirm: "Confirmer la fin",
 	Cancel: "Annuler", BookUntil: "Jusqu’à %s", TeamsOn: "Teams\u00a0: oui", TeamsOff: "Teams\u00a0: non", Problem: "Signaler",
 	Thanks: "Merci, c’est signalé.", Working: "Un instant…", Failed: "Échec. Veuillez réessayer.", Done: "C’est fait.",
 	OfflineNotice: "Hors ligne\u00a0: réserver et signaler sont impossibles pour l’instant.",
 	UnknownNotice: "Réservation impossible tant que le calendrier est inconnu.",
-	EndArmed:      "Touchez encore dans les 5 secondes pour terminer la réunion.",
+	EndArmed:      "Touchez « Confirmer la fin » dans les 5 secondes pour terminer la réunion.",
 	Booked:        "Réservé jusqu’à %s.", WithTeams: "Avec réunion Teams.", Extended: "Prolongé jusqu’à %s.",
 	Ended: "Réunion terminée. La salle est libre.", CheckedIn: "Présence confirmée. La salle reste réservée.",
 	Identify: "Ce panneau est en cours d’identification",
@@ -245,9 +245,9 @@ var french = Words{
 }
 
 var italian = Words{
-	Free: "Libera", Busy: "Occupata", Soon: "Inizia a breve", CheckIn: "Check-in", Unknown: "Sconosciuto",
+	Free: "Libera", Busy: "Occupata", Soon: "Inizia a breve", CheckIn: "Check-in", Unknown: "Senza dati",
 	Until: "fino alle %s", AllDay: "Tutto il giorno", SoonAt: "alle %s", CheckBy: "entro le %s",
-	Next: "Poi", NoMore: "Nessun’altra riunione oggi", LastKnown: "Ultimo stato noto",
+	Now: "Ora", Next: "Poi", NoMore: "Nessun’altra riunione oggi", LastKnown: "Ultimo stato noto",
 	Organizer: "Organizzata da %s", Reserved: "Riservata",
 	LastRead: "Letto l’ultima volta alle %s", NeverRead: "Mai letto",
 	Offline: "Offline", OfflineSince: "Offline dalle %s",
@@ -261,12 +261,12 @@ var italian = Words{
 	ErrorTitle:  "Errore",
 	Connecting:  "Connessione…", ConnectingTo: "Connessione a %s…",
 
-	BookNow: "Prenota ora", CheckInButton: "Check-in", Extend15: "+15 min", EndNow: "Termina ora", EndConfirm: "Tocca di nuovo per terminare",
+	BookNow: "Prenota ora", CheckInButton: "Check-in", Extend15: "+15 min", EndNow: "Termina ora", EndConfirm: "Conferma la fine",
 	Cancel: "Annulla", BookUntil: "Fino alle %s", TeamsOn: "Teams: sì", TeamsOff: "Teams: no", Problem: "Segnala un problema",
 	Thanks: "Grazie, segnalato.", Working: "Un momento…", Failed: "Non è riuscito. Riprova.", Done: "Fatto.",
 	OfflineNotice: "Offline: prenotare e segnalare non è possibile ora.",
 	UnknownNotice: "Prenotazione non possibile finché il calendario è sconosciuto.",
-	EndArmed:      "Tocca di nuovo entro 5 secondi per terminare la riunione.",
+	EndArmed:      "Tocca «Conferma la fine» entro 5 secondi per terminare la riunione.",
 	Booked:        "Prenotata fino alle %s.", WithTeams: "Con riunione Teams.", Extended: "Prolungata fino alle %s.",
 	Ended: "Riunione terminata. La sala è libera.", CheckedIn: "Check-in fatto. La sala resta tua.",
 	Identify: "Questo pannello viene identificato",
@@ -309,9 +309,9 @@ var italian = Words{
 }
 
 var spanish = Words{
-	Free: "Libre", Busy: "Ocupada", Soon: "Empieza pronto", CheckIn: "Check-in", Unknown: "Desconocido",
+	Free: "Libre", Busy: "Ocupada", Soon: "Empieza pronto", CheckIn: "Check-in", Unknown: "Sin datos",
 	Until: "hasta las %s", AllDay: "Todo el día", SoonAt: "a las %s", CheckBy: "antes de las %s",
-	Next: "Después", NoMore: "No hay más reuniones hoy", LastKnown: "Último estado conocido",
+	Now: "Ahora", Next: "Después", NoMore: "No hay más reuniones hoy", LastKnown: "Último estado conocido",
 	Organizer: "Organiza %s", Reserved: "Reservada",
 	LastRead: "Leído por última vez a las %s", NeverRead: "Nunca leído",
 	Offline: "Sin conexión", OfflineSince: "Sin conexión desde las %s",
@@ -325,12 +325,12 @@ var spanish = Words{
 	ErrorTitle:  "Error",
 	Connecting:  "Conectando…", ConnectingTo: "Conectando con %s…",
 
-	BookNow: "Reservar ahora", CheckInButton: "Check-in", Extend15: "+15 min", EndNow: "Terminar ahora", EndConfirm: "Toque otra vez para terminar",
+	BookNow: "Reservar ahora", CheckInButton: "Check-in", Extend15: "+15 min", EndNow: "Terminar ahora", EndConfirm: "Confirmar el fin",
 	Cancel: "Cancelar", BookUntil: "Hasta las %s", TeamsOn: "Teams: sí", TeamsOff: "Teams: no", Problem: "Informar de un problema",
 	Thanks: "Gracias, informado.", Working: "Un momento…", Failed: "No funcionó. Inténtelo de nuevo.", Done: "Hecho.",
 	OfflineNotice: "Sin conexión: no se puede reservar ni informar ahora.",
 	UnknownNotice: "No se puede reservar mientras el calendario sea desconocido.",
-	EndArmed:      "Toque otra vez en 5 segundos para terminar la reunión.",
+	EndArmed:      "Toque «Confirmar el fin» en 5 segundos para terminar la reunión.",
 	Booked:        "Reservada hasta las %s.", WithTeams: "Con reunión de Teams.", Extended: "Ampliada hasta las %s.",
 	Ended: "Reunión terminada. La sala está libre.", CheckedIn: "Check-in hecho. La sala sigue siendo suya.",
 	Identify: "Se está identificando este panel",
