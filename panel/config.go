@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lintelhq/lintel/panel/i18n"
 )
 
 // config is the panel's configuration: a file of "key = value" lines
@@ -138,13 +140,12 @@ var keys = []key{
 	{"led-green", "GPIO pin of the green LED, e.g. GPIO17 (empty: no LEDs)", str(func(c *config) *string { return &c.LEDGreen })},
 	{"led-red", "GPIO pin of the red LED, e.g. GPIO27", str(func(c *config) *string { return &c.LEDRed })},
 	{"led-active-low", "the LEDs light when their pin is low", boolean(func(c *config) *bool { return &c.LEDActiveLow })},
-	{"locale", "language of the panel: en, de or fr", func(c *config, v string) error {
-		switch strings.SplitN(v, "-", 2)[0] {
-		case "en", "de", "fr":
-			c.Locale = v
-			return nil
+	{"locale", "language of the panel, with an optional region: en, de, fr, it, es (e.g. de-CH, fr_FR, en-GB)", func(c *config, v string) error {
+		if !i18n.Speaks(v) {
+			return fmt.Errorf("%q is not a language the panel speaks: %s", v, strings.Join(i18n.Languages(), ", "))
 		}
-		return fmt.Errorf("%q is not en, de or fr", v)
+		c.Locale = v
+		return nil
 	}},
 	{"clock", "12 or 24 hour clock (default: the locale's)", func(c *config, v string) error {
 		if v != "" && v != "12" && v != "24" {

@@ -72,6 +72,17 @@ func Languages() []string {
 // hour12Regions are where English speakers read a 12 hour clock.
 var hour12Regions = map[string]bool{"US": true, "CA": true, "AU": true, "NZ": true, "PH": true, "IN": true}
 
+// Speaks reports whether a locale matches a language of the catalog (and
+// does not merely fall back to English).
+func Speaks(locale string) bool {
+	want, err := language.Parse(strings.ReplaceAll(strings.TrimSpace(locale), "_", "-"))
+	if err != nil {
+		return false
+	}
+	_, _, conf := matcher.Match(want)
+	return conf != language.No
+}
+
 // Resolve matches a locale ("de", "de-CH", "fr_FR", "en-GB", ...) to the
 // catalog with golang.org/x/text/language: the closest language, English
 // when none is close. An empty locale is "en" (United States).

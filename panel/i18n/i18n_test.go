@@ -185,3 +185,11 @@ func TestLanguages(t *testing.T) {
 		t.Errorf("Languages() = %q", got)
 	}
 }
+
+func TestSpeaks(t *testing.T) {
+	for locale, want := range map[string]bool{"de-CH": true, "fr_FR": true, "en-GB": true, "it": true, "es-419": true, "ja": false, "xx": false, "": false} {
+		if got := Speaks(locale); got != want {
+			t.Errorf("Speaks(%q) = %v, want %v", locale, got, want)
+		}
+	}
+}
