@@ -6,6 +6,9 @@ import "github.com/lintelhq/lintel/proto"
 // time or a name already formatted; Reasons name their parameters as
 // {name}.
 type Words struct {
+	// Name is the language's name in itself ("Deutsch"), for the admin.
+	Name string
+
 	// Status words: short, read from across a corridor. They must fit
 	// one line, or two broken at a space, on a 480 px wide portrait
 	// screen (view's TestStatusWordsFit).
@@ -53,6 +56,7 @@ type Words struct {
 }
 
 var english = Words{
+	Name: "English",
 	Free: "Free", Busy: "Busy", Soon: "Starting soon", CheckIn: "Check in", Unknown: "Unknown",
 	Until: "until %s", AllDay: "All day", SoonAt: "at %s", CheckBy: "by %s",
 	Now: "Now", Next: "Next", NoMore: "No more meetings today", LastKnown: "Last known",
@@ -117,6 +121,7 @@ var english = Words{
 }
 
 var german = Words{
+	Name: "Deutsch",
 	Free: "Frei", Busy: "Besetzt", Soon: "Beginnt gleich", CheckIn: "Check-in", Unknown: "Keine Daten",
 	Until: "bis %s", AllDay: "Ganztägig", SoonAt: "um %s", CheckBy: "bis %s",
 	Now: "Jetzt", Next: "Danach", NoMore: "Heute keine weiteren Termine", LastKnown: "Zuletzt bekannt",
@@ -181,6 +186,7 @@ var german = Words{
 }
 
 var french = Words{
+	Name: "Français",
 	Free: "Libre", Busy: "Occupé", Soon: "Bientôt occupé", CheckIn: "Check-in", Unknown: "Inconnu",
 	Until: "jusqu’à %s", AllDay: "Toute la journée", SoonAt: "à %s", CheckBy: "avant %s",
 	Now: "En cours", Next: "Ensuite", NoMore: "Plus de réunion aujourd’hui", LastKnown: "Dernier état connu",
@@ -245,6 +251,7 @@ var french = Words{
 }
 
 var italian = Words{
+	Name: "Italiano",
 	Free: "Libera", Busy: "Occupata", Soon: "Inizia a breve", CheckIn: "Check-in", Unknown: "Senza dati",
 	Until: "fino alle %s", AllDay: "Tutto il giorno", SoonAt: "alle %s", CheckBy: "entro le %s",
 	Now: "Ora", Next: "Poi", NoMore: "Nessun’altra riunione oggi", LastKnown: "Ultimo stato noto",
@@ -309,6 +316,7 @@ var italian = Words{
 }
 
 var spanish = Words{
+	Name: "Español",
 	Free: "Libre", Busy: "Ocupada", Soon: "Empieza pronto", CheckIn: "Check-in", Unknown: "Sin datos",
 	Until: "hasta las %s", AllDay: "Todo el día", SoonAt: "a las %s", CheckBy: "antes de las %s",
 	Now: "Ahora", Next: "Después", NoMore: "No hay más reuniones hoy", LastKnown: "Último estado conocido",
