@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lintelhq/lintel/panel/i18n"
 )
 
 // config is the panel's settings. Each comes from, highest priority
@@ -206,12 +208,11 @@ var keys = []key{
 	{"led-green", "GPIO pin of the green LED, e.g. GPIO17 (empty: no LEDs)", str(func(c *config) *string { return &c.LEDGreen })},
 	{"led-red", "GPIO pin of the red LED, e.g. GPIO27", str(func(c *config) *string { return &c.LEDRed })},
 	{"led-active-low", "the LEDs light when their pin is low", boolean(func(c *config) *bool { return &c.LEDActiveLow })},
-	{"locale", "language of the panel: en, de or fr", checked(func(c *config) *string { return &c.Locale }, func(v string) (string, error) {
-		switch strings.SplitN(v, "-", 2)[0] {
-		case "en", "de", "fr":
-			return v, nil
+	{"locale", "language of the panel, with an optional region: en, de, fr, it, es (e.g. de-CH, fr_FR, en-GB)", checked(func(c *config) *string { return &c.Locale }, func(v string) (string, error) {
+		if !i18n.Speaks(v) {
+			return "", fmt.Errorf("%q is not a language the panel speaks: %s", v, strings.Join(i18n.Languages(), ", "))
 		}
-		return "", fmt.Errorf("%q is not en, de or fr", v)
+		return v, nil
 	})},
 	{"clock", "12 or 24 hour clock (default: the locale's)", checked(func(c *config) *string { return &c.Clock }, func(v string) (string, error) {
 		if v != "" && v != "12" && v != "24" {

@@ -56,7 +56,7 @@ func TestConfigErrorsNameKeyAndProblem(t *testing.T) {
 		{"led-active-low = maybe", `led-active-low: "maybe" is not true or false`},
 		{"buttons = GPIO5=launch", `button GPIO5: action "launch"`},
 		{"buttons = GPIO5", `"GPIO5" is not PIN=ACTION`},
-		{"locale = it", `locale: "it" is not en, de or fr`},
+		{"locale = ja", `locale: "ja" is not a language the panel speaks: en, de, fr, it, es`},
 		{"timezone = Mars/Olympus", `timezone: "Mars/Olympus" is not an IANA time zone`},
 		{"office-hours = weekdays 9-5", `days are mon, tue`},
 		{"office-hours = mon-fri 19:00-07:00", "start before the end"},

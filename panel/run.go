@@ -144,9 +144,11 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 	if err != nil {
 		return err
 	}
+	fonts, closeFonts := loadFonts(defaultFonts(), log)
+	defer closeFonts()
 	a, err = app.New(app.Opts{
 		Link: l, Screen: drawer, LEDs: appLEDs, Logger: log.With("component", "app"),
-		Server: serverName(cfg.Server), Locale: cfg.Locale, Hours: hours, OfflineGrace: cfg.OfflineGrace,
+		Server: serverName(cfg.Server), Locale: cfg.Locale, Hours: hours, Fonts: fonts, OfflineGrace: cfg.OfflineGrace,
 		Backlight: backlight, Now: now,
 	})
 	if err != nil {

@@ -5,40 +5,56 @@ import "time"
 // MinBooking is the shortest booking a panel offers or the server accepts.
 const MinBooking = 5 * time.Minute
 
+// MaxBooking is the longest booking the server accepts from a panel. The
+// panel offers at most two hours (BookChoices); the rest is room for a
+// panel clock a few minutes off the server's.
+const MaxBooking = 3 * time.Hour
+
 // BookDurations are the lengths a panel offers, in minutes, when they fit.
 var BookDurations = []int{15, 30, 60}
 
-// BookEnd is when a booking of the given minutes made at t ends: t+minutes
-// rounded to the nearest step in the room's zone (so a 30-minute booking
-// at 10:07 ends at 10:30 with 15-minute steps), and never less than
-// MinBooking after t.
+// BookEnd is when a booking of at least the given minutes made at t ends:
+// t (to the minute) plus minutes, rounded up to the next step in the
+// room's zone. So a booking is never shorter than asked (30 minutes at
+// 8:52 end at 9:30 with 15-minute steps), and ends on the clock's quarter
+// hours; a panel labels each choice by this end ("Until 9:30"), so what it
+// says is what is booked.
 func BookEnd(t time.Time, minutes int, step time.Duration, loc *time.Location) time.Time {
-	end := roundLocal(t.Add(time.Duration(minutes)*time.Minute), step, loc)
+	if step <= 0 {
+		step = time.Duration(DefaultBookStepMinutes) * time.Minute
+	}
+	t = t.Truncate(time.Minute)
+	end := ceilLocal(t.Add(time.Duration(minutes)*time.Minute), step, loc)
 	for end.Sub(t) < MinBooking {
 		end = end.Add(step)
 	}
 	return end
 }
 
-// roundLocal rounds t to the nearest multiple of step past the local hour,
-// so steps line up with the clock on the wall even in zones whose offset is
-// not a whole hour.
-func roundLocal(t time.Time, step time.Duration, loc *time.Location) time.Time {
+// ceilLocal rounds t up to a multiple of step past the local hour, so steps
+// line up with the clock on the wall even in zones whose offset is not a
+// whole hour.
+func ceilLocal(t time.Time, step time.Duration, loc *time.Location) time.Time {
 	lt := t.In(loc)
 	hour := time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), 0, 0, 0, loc)
-	return hour.Add(lt.Sub(hour).Round(step)).UTC()
+	d := lt.Sub(hour)
+	if r := d % step; r != 0 {
+		d += step - r
+	}
+	return hour.Add(d).UTC()
 }
 
 // Choice is one booking a panel offers.
 type Choice struct {
-	Minutes int       // the length asked for, or 0 for "until the next meeting"
-	End     time.Time // when the booking would end
+	Minutes int       // the length asked for (the booking may be longer), or 0 for "until the next meeting"
+	End     time.Time // when the booking ends: what the panel shows, and sends as Request.Until
 }
 
-// BookChoices lists the bookings a panel may offer at t: each of
-// BookDurations whose end fits before the next meeting, then "until the
-// next meeting" when that meeting starts within two hours and no listed
-// choice already ends then. Nothing is offered while the room is busy.
+// BookChoices lists the bookings a panel may offer at t, by increasing end:
+// each of BookDurations whose end (BookEnd) fits before the next meeting
+// and differs from the one before, then "until the next meeting" when that
+// meeting starts within two hours and no listed choice already ends then.
+// Nothing is offered while the room is busy.
 func BookChoices(meetings []Meeting, t time.Time, rules Rules, loc *time.Location) []Choice {
 	limit, free := FreeUntil(meetings, t, loc)
 	if !free {
@@ -47,11 +63,16 @@ func BookChoices(meetings []Meeting, t time.Time, rules Rules, loc *time.Locatio
 	var out []Choice
 	for _, min := range BookDurations {
 		end := BookEnd(t, min, rules.BookStep(), loc)
-		if limit.IsZero() || !end.After(limit) {
-			out = append(out, Choice{Minutes: min, End: end})
+		if !limit.IsZero() && end.After(limit) {
+			continue
 		}
+		if len(out) > 0 && !end.After(out[len(out)-1].End) {
+			continue // with long steps, 15 and 30 minutes may end alike
+		}
+		out = append(out, Choice{Minutes: min, End: end})
 	}
-	if !limit.IsZero() && limit.Sub(t) >= MinBooking && limit.Sub(t) <= 2*time.Hour &&
+	start := t.Truncate(time.Minute)
+	if !limit.IsZero() && limit.Sub(start) >= MinBooking && limit.Sub(t) <= 2*time.Hour &&
 		(len(out) == 0 || !out[len(out)-1].End.Equal(limit)) {
 		out = append(out, Choice{End: limit})
 	}

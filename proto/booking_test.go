@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -17,56 +18,70 @@ func TestBookEnd(t *testing.T) {
 		loc     *time.Location
 		want    time.Time
 	}{
-		{"rounds to the nearest quarter", at(zurich, 10, 7), 30, 15 * time.Minute, zurich, at(zurich, 10, 30)},
-		{"rounds up past the half", at(zurich, 10, 8), 30, 15 * time.Minute, zurich, at(zurich, 10, 45)},
-		{"five-minute steps", at(zurich, 10, 7), 15, 5 * time.Minute, zurich, at(zurich, 10, 20)},
+		{"30 min at 8:52 end at 9:30, never 9:15", at(zurich, 8, 52), 30, 15 * time.Minute, zurich, at(zurich, 9, 30)},
+		{"15 min at 8:52 end at 9:15, never 9:00", at(zurich, 8, 52), 15, 15 * time.Minute, zurich, at(zurich, 9, 15)},
+		{"15 min at 8:53 are at least 15", at(zurich, 8, 53), 15, 15 * time.Minute, zurich, at(zurich, 9, 15)},
+		{"an end on a step stays", at(zurich, 10, 0), 30, 15 * time.Minute, zurich, at(zurich, 10, 30)},
+		{"rounds up from a minute past", at(zurich, 10, 1), 30, 15 * time.Minute, zurich, at(zurich, 10, 45)},
+		{"seconds do not count", at(zurich, 10, 0).Add(59 * time.Second), 15, 15 * time.Minute, zurich, at(zurich, 10, 15)},
+		{"five-minute steps", at(zurich, 10, 7), 15, 5 * time.Minute, zurich, at(zurich, 10, 25)},
+		{"hour steps", at(zurich, 10, 7), 15, time.Hour, zurich, at(zurich, 11, 0)},
+		{"no step given: the default", at(zurich, 10, 7), 15, 0, zurich, at(zurich, 10, 30)},
 		{"never shorter than five minutes", at(zurich, 10, 14), 1, 15 * time.Minute, zurich, at(zurich, 10, 30)},
-		{"steps follow the local clock in a half-hour zone", at(kolkata, 10, 7), 30, 15 * time.Minute, kolkata, at(kolkata, 10, 30)},
-		{"across midnight", at(zurich, 23, 50), 30, 15 * time.Minute, zurich, time.Date(2026, 3, 11, 0, 15, 0, 0, zurich)},
+		{"steps follow the local clock in a half-hour zone", at(kolkata, 10, 7), 30, 15 * time.Minute, kolkata, at(kolkata, 10, 45)},
+		{"across midnight", at(zurich, 23, 50), 30, 15 * time.Minute, zurich, time.Date(2026, 3, 11, 0, 30, 0, 0, zurich)},
 	}
 	for _, tc := range tests {
-		if got := BookEnd(tc.t, tc.minutes, tc.step, tc.loc); !got.Equal(tc.want) {
+		got := BookEnd(tc.t, tc.minutes, tc.step, tc.loc)
+		if !got.Equal(tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got.In(tc.loc), tc.want)
+		}
+		if asked := time.Duration(tc.minutes) * time.Minute; got.Sub(tc.t.Truncate(time.Minute)) < max(asked, MinBooking) {
+			t.Errorf("%s: %v is shorter than the %v asked for", tc.name, got.Sub(tc.t), asked)
 		}
 	}
 }
 
 func TestBookChoices(t *testing.T) {
-	t0 := time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)
-	meeting := func(startMin, endMin int) Meeting {
-		return Meeting{ID: "m", Start: t0.Add(time.Duration(startMin) * time.Minute), End: t0.Add(time.Duration(endMin) * time.Minute)}
-	}
-	minutes := func(cs []Choice) []int {
-		var out []int
-		for _, c := range cs {
-			out = append(out, c.Minutes)
-		}
-		return out
+	t0 := time.Date(2026, 3, 10, 8, 52, 0, 0, time.UTC)
+	at := func(h, m int) time.Time { return time.Date(2026, 3, 10, h, m, 0, 0, time.UTC) }
+	meeting := func(h0, m0, h1, m1 int) Meeting { return Meeting{ID: "m", Start: at(h0, m0), End: at(h1, m1)} }
+	type choice struct {
+		min int
+		end string
 	}
 	tests := []struct {
 		name     string
+		now      time.Time
 		meetings []Meeting
-		want     []int // 0 = until the next meeting
+		step     int
+		want     []choice // min 0 = until the next meeting
 	}{
-		{"empty day: every duration", nil, []int{15, 30, 60}},
-		{"meeting in 40 min: 15, 30 and until it", []Meeting{meeting(40, 60)}, []int{15, 30, 0}},
-		{"meeting in 30 min: 15 and 30, which ends at it", []Meeting{meeting(30, 60)}, []int{15, 30}},
-		{"meeting in 10 min: only until it", []Meeting{meeting(10, 60)}, []int{0}},
-		{"meeting in 3 min: nothing", []Meeting{meeting(3, 60)}, nil},
-		{"busy: nothing", []Meeting{meeting(-10, 60)}, nil},
-		{"meeting in three hours: durations only", []Meeting{meeting(180, 240)}, []int{15, 30, 60}},
+		{"empty day at 8:52", t0, nil, 0, []choice{{15, "09:15"}, {30, "09:30"}, {60, "10:00"}}},
+		{"empty day at 9:00", at(9, 0), nil, 0, []choice{{15, "09:15"}, {30, "09:30"}, {60, "10:00"}}},
+		{"meeting at 9:40: 15, 30 and until it", t0, []Meeting{meeting(9, 40, 10, 0)}, 0, []choice{{15, "09:15"}, {30, "09:30"}, {0, "09:40"}}},
+		{"meeting at 9:30: 15 and 30, which ends at it", t0, []Meeting{meeting(9, 30, 10, 0)}, 0, []choice{{15, "09:15"}, {30, "09:30"}}},
+		{"meeting at 9:25: 15 and until it", t0, []Meeting{meeting(9, 25, 10, 0)}, 0, []choice{{15, "09:15"}, {0, "09:25"}}},
+		{"meeting at 9:05: only until it", t0, []Meeting{meeting(9, 5, 10, 0)}, 0, []choice{{0, "09:05"}}},
+		{"meeting in 3 min: nothing", t0, []Meeting{meeting(8, 55, 10, 0)}, 0, nil},
+		{"busy: nothing", t0, []Meeting{meeting(8, 30, 10, 0)}, 0, nil},
+		{"meeting in three hours: durations only", t0, []Meeting{meeting(12, 0, 13, 0)}, 0, []choice{{15, "09:15"}, {30, "09:30"}, {60, "10:00"}}},
+		{"hour steps: 15, 30 and 60 all end at 10:00, listed once", t0, nil, 60, []choice{{15, "10:00"}}},
+		{"hour steps at 9:00", at(9, 0), nil, 60, []choice{{15, "10:00"}}},
+		{"hour steps at 9:50", at(9, 50), nil, 60, []choice{{15, "11:00"}}},
 	}
 	for _, tc := range tests {
-		got := minutes(BookChoices(tc.meetings, t0, Rules{}, time.UTC))
-		if len(got) != len(tc.want) {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
-			continue
-		}
-		for i := range got {
-			if got[i] != tc.want[i] {
-				t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
-				break
+		cs := BookChoices(tc.meetings, tc.now, Rules{BookStepMinutes: tc.step}, time.UTC)
+		var got []choice
+		for _, c := range cs {
+			got = append(got, choice{c.Minutes, c.End.Format("15:04")})
+			// A choice is never shorter than its length, nor than the minimum.
+			if d := c.End.Sub(tc.now.Truncate(time.Minute)); d < time.Duration(c.Minutes)*time.Minute || d < MinBooking {
+				t.Errorf("%s: choice %+v lasts only %v", tc.name, c, d)
 			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

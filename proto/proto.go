@@ -86,9 +86,13 @@ type State struct {
 	// the room's display mode allows: the panel shows them as they are.
 	Meetings []Meeting `json:"meetings"`
 	// Stale is set when the server could not read the calendar lately; the
-	// meetings are the last good ones, read at LastSync.
+	// meetings are the last good ones, read at LastSync (zero: never read).
+	// Reason says why the read failed, for the panel to word. A panel
+	// treats the schedule as unknown once LastSync is older than
+	// Rules.StaleAfter (see Known).
 	Stale    bool      `json:"stale,omitempty"`
 	LastSync time.Time `json:"last_sync,omitzero"`
+	Reason   Reason    `json:"reason,omitempty"`
 	Features Features  `json:"features"`
 	Rules    Rules     `json:"rules"`
 }
@@ -98,6 +102,9 @@ type Room struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	TimeZone string `json:"tz"` // IANA name, e.g. "Europe/Zurich"
+	// Hours is the clock the admin chose for the room: 12 or 24. Zero
+	// leaves it to the panel (its setting, else its language's custom).
+	Hours int `json:"hours,omitempty"`
 }
 
 // Meeting is one meeting as a panel may show it.
@@ -106,11 +113,18 @@ type Meeting struct {
 	// Title is the text to show: the subject, the organizer's name or
 	// "Reserved", as the room's display mode and the meeting's privacy
 	// decide on the server. A private meeting's subject is never sent.
-	Title  string    `json:"title"`
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	AllDay bool      `json:"all_day,omitempty"`
-	// Private marks a private meeting (its Title is "Reserved").
+	// When Label is set, a panel shows its own word for the label instead
+	// (Title keeps the English word for panels older than the label).
+	Title string `json:"title"`
+	Label Label  `json:"label,omitempty"`
+	// Organizer is the organizer's name, sent only where the room's
+	// display mode shows names and the meeting is not private.
+	Organizer string    `json:"organizer,omitempty"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	AllDay    bool      `json:"all_day,omitempty"`
+	// Private marks a private meeting (its Title is "Reserved", its Label
+	// LabelReserved).
 	Private bool `json:"private,omitempty"`
 	// Online marks a Teams (online) meeting.
 	Online bool `json:"online,omitempty"`
@@ -121,6 +135,13 @@ type Meeting struct {
 	// Booked marks a meeting booked at a panel.
 	Booked bool `json:"booked,omitempty"`
 }
+
+// Label is a meeting title a panel words in its own language. Append only.
+type Label string
+
+// LabelReserved: the room's display mode or the meeting's privacy allows
+// no name ("Reserved", "Reserviert", "Réservé", ...).
+const LabelReserved Label = "reserved"
 
 // Features says what the panel may offer in this room.
 type Features struct {
@@ -143,6 +164,10 @@ type Rules struct {
 	CheckInAfterMinutes  int `json:"checkin_after_min,omitempty"`
 	// BookStepMinutes: booked ends snap to this step. Default 15.
 	BookStepMinutes int `json:"book_step_min,omitempty"`
+	// StaleAfterMinutes: a schedule last read longer ago than this is
+	// unknown, and a panel claims neither free nor busy. It travels with
+	// the state so an offline panel applies it too. Default 30.
+	StaleAfterMinutes int `json:"stale_after_min,omitempty"`
 }
 
 // Action is what a request asks for.
@@ -162,9 +187,11 @@ type Request struct {
 	Action Action `json:"action"`
 	// MeetingID names the meeting to extend, end or check in to.
 	MeetingID string `json:"meeting_id,omitempty"`
-	// Minutes is the length of a booking or of an extension.
+	// Minutes is the length of an extension, or of a booking (the server
+	// rounds its end up with BookEnd).
 	Minutes int `json:"minutes,omitempty"`
-	// Until books until this time instead (e.g. "until the next meeting").
+	// Until books until this time instead: a panel sends the end of the
+	// Choice it showed, so the booking ends when the button said.
 	Until time.Time `json:"until,omitzero"`
 	// Teams asks for a Teams meeting with the booking.
 	Teams bool `json:"teams,omitempty"`

@@ -14,6 +14,10 @@ const (
 	StatusSoon    Status = "soon"     // amber: free, but a meeting starts soon
 	StatusBusy    Status = "busy"     // red: a meeting is on
 	StatusCheckIn Status = "check_in" // amber blinking: a meeting awaits check-in
+	// StatusUnknown: the schedule is not known (never read, or read too
+	// long ago): neither free nor busy may be claimed. Known decides it;
+	// At never returns it.
+	StatusUnknown Status = "unknown"
 )
 
 // Default rules, used where Rules leaves a field zero.
@@ -22,6 +26,7 @@ const (
 	DefaultCheckInBeforeMinutes = 5
 	DefaultCheckInAfterMinutes  = 10
 	DefaultBookStepMinutes      = 15
+	DefaultStaleAfterMinutes    = 30
 )
 
 func orDefault(v, def int) time.Duration {
@@ -47,6 +52,44 @@ func (r Rules) CheckInAfter() time.Duration {
 
 // BookStep is the step booked ends snap to.
 func (r Rules) BookStep() time.Duration { return orDefault(r.BookStepMinutes, DefaultBookStepMinutes) }
+
+// StaleAfter is how old the last good read of a schedule may be before the
+// schedule counts as unknown.
+func (r Rules) StaleAfter() time.Duration {
+	return orDefault(r.StaleAfterMinutes, DefaultStaleAfterMinutes)
+}
+
+// Known says whether a panel may show a room's status from st at now: the
+// schedule was read, and not longer ago than the room's StaleAfter rule.
+// seen is the last time the panel knew st to be current: now while it is
+// connected to the server (the zero time means that too), the moment the
+// connection dropped while it is offline. Otherwise Known returns why the
+// schedule is unknown and when it was last read (zero: never).
+//
+// The server marks a state Stale with the time of its last good read when
+// a read fails; a panel that lost the server cannot be told, so it counts
+// from when it last heard.
+func Known(st *State, now, seen time.Time) (ok bool, why Reason, lastRead time.Time) {
+	if seen.IsZero() || seen.After(now) {
+		seen = now
+	}
+	lastRead = seen
+	if st.Stale {
+		lastRead = st.LastSync
+	}
+	if !lastRead.IsZero() && now.Sub(lastRead) <= st.Rules.StaleAfter() {
+		return true, "", lastRead
+	}
+	switch {
+	case st.Stale && st.Reason != "":
+		why = st.Reason
+	case st.Stale:
+		why = ReasonUnreachable // a server that gave no reason
+	default:
+		why = ReasonNoConnection // fresh when last heard, but that was long ago
+	}
+	return false, why, lastRead
+}
 
 // Now is a room's situation at one instant.
 type Now struct {
@@ -85,7 +128,9 @@ func Span(m Meeting, loc *time.Location) (start, end time.Time) {
 //
 // A meeting that ends exactly at t is over; one that starts exactly at t is
 // on. A meeting awaiting check-in (CheckIn set, CheckedIn not) shows
-// StatusCheckIn from CheckInBefore its start to CheckInAfter past it.
+// StatusCheckIn from CheckInBefore its start to CheckInAfter past it; once
+// someone checked in, it is on (StatusBusy) from then, even before its
+// start.
 func At(meetings []Meeting, t time.Time, rules Rules, loc *time.Location) Now {
 	type span struct {
 		m          Meeting
@@ -112,6 +157,13 @@ func At(meetings []Meeting, t time.Time, rules Rules, loc *time.Location) Now {
 		if !s.start.After(t) {
 			cur = i // started by t and not over: on; the last such started last
 		}
+	}
+	// Someone checked in early to the next meeting: the room is theirs
+	// from the check-in, not free until the meeting's start.
+	if cur < 0 && len(spans) > 0 && spans[0].m.CheckIn && spans[0].m.CheckedIn &&
+		!t.Before(spans[0].start.Add(-rules.CheckInBefore())) {
+		cur = 0
+		spans[0].start = t
 	}
 	for i, s := range spans {
 		if s.start.After(t) && i != cur {

@@ -66,6 +66,16 @@ func TestAt(t *testing.T) {
 			at:       z(9, 30), loc: zurich, status: StatusBusy, current: "a", until: z(10, 0), next: []string{"b"},
 		},
 		{
+			name:     "checked in before the start: on from the check-in, busy until its end",
+			meetings: []Meeting{func() Meeting { m := checkIn(mt("a", z(9, 4), z(10, 0))); m.CheckedIn = true; return m }(), mt("b", z(11, 0), z(12, 0))},
+			at:       z(9, 0), loc: zurich, status: StatusBusy, current: "a", until: z(10, 0), next: []string{"b"},
+		},
+		{
+			name:     "checked in, but before the check-in window: starting soon",
+			meetings: []Meeting{func() Meeting { m := checkIn(mt("a", z(9, 8), z(10, 0))); m.CheckedIn = true; return m }()},
+			at:       z(9, 0), loc: zurich, status: StatusSoon, until: z(9, 8), next: []string{"a"},
+		},
+		{
 			name:     "meeting that starts exactly now is on",
 			meetings: []Meeting{mt("a", z(9, 0), z(10, 0))},
 			at:       z(9, 0), loc: zurich, status: StatusBusy, current: "a", until: z(10, 0),
@@ -247,5 +257,36 @@ func TestFreeUntil(t *testing.T) {
 	}
 	if u, ok := FreeUntil(ms, start.Add(time.Hour), time.UTC); !ok || !u.IsZero() {
 		t.Errorf("after the last meeting: %v %v, want free with no end", u, ok)
+	}
+}
+
+func TestKnown(t *testing.T) {
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	ago := func(m int) time.Time { return now.Add(-time.Duration(m) * time.Minute) }
+	tests := []struct {
+		name     string
+		st       State
+		seen     time.Time
+		ok       bool
+		why      Reason
+		lastRead time.Time
+	}{
+		{"fresh and connected", State{}, time.Time{}, true, "", now},
+		{"fresh, offline for 10 min", State{}, ago(10), true, "", ago(10)},
+		{"fresh, offline for 31 min", State{}, ago(31), false, ReasonNoConnection, ago(31)},
+		{"offline limit from the rules", State{Rules: Rules{StaleAfterMinutes: 60}}, ago(31), true, "", ago(31)},
+		{"never read: access denied", State{Stale: true, Reason: ReasonDenied}, time.Time{}, false, ReasonDenied, time.Time{}},
+		{"never read, no reason given", State{Stale: true}, time.Time{}, false, ReasonUnreachable, time.Time{}},
+		{"stale, read 20 min ago", State{Stale: true, LastSync: ago(20), Reason: ReasonThrottled}, time.Time{}, true, "", ago(20)},
+		{"stale, read 30 min ago: the limit itself is still known", State{Stale: true, LastSync: ago(30)}, time.Time{}, true, "", ago(30)},
+		{"stale, read 45 min ago", State{Stale: true, LastSync: ago(45), Reason: ReasonSignIn}, time.Time{}, false, ReasonSignIn, ago(45)},
+		{"stale and offline: the server's read counts", State{Stale: true, LastSync: ago(45), Reason: ReasonDenied}, ago(5), false, ReasonDenied, ago(45)},
+		{"a seen time in the future is now", State{}, now.Add(time.Hour), true, "", now},
+	}
+	for _, tc := range tests {
+		ok, why, last := Known(&tc.st, now, tc.seen)
+		if ok != tc.ok || why != tc.why || !last.Equal(tc.lastRead) {
+			t.Errorf("%s: Known = %v, %q, %v; want %v, %q, %v", tc.name, ok, why, last, tc.ok, tc.why, tc.lastRead)
+		}
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,7 +158,8 @@ func TestPanelEndToEnd(t *testing.T) {
 		return g == gpio.High && r == gpio.Low && isGreen(p.statusColour())
 	})
 
-	// Book the room at the panel with two taps: "Book now", then "15 min".
+	// Book the room at the panel with two taps: "Book now", then the
+	// first choice ("Until ...").
 	tap := func(action string) {
 		t.Helper()
 		var target image.Rectangle
@@ -174,7 +177,7 @@ func TestPanelEndToEnd(t *testing.T) {
 		p.app.Input(context.Background(), input.Event{Kind: input.Touch, X: c.X, Y: c.Y})
 	}
 	tap("menu:book")
-	tap("book:15")
+	tap("book:until:")
 	waitFor(t, "the booking: busy again", func() bool {
 		_, r := p.pins()
 		return r == gpio.High && isRed(p.statusColour())
@@ -243,4 +246,88 @@ func TestPanelKeepsWorkingOffline(t *testing.T) {
 	if proto.CodeOf(err) != proto.CodeOffline || res.OK {
 		t.Errorf("booking offline: %+v %v, want CodeOffline", res, err)
 	}
+}
+
+// TestPanelDoorNeverLies runs the real panel against the real server for
+// what a person at the door must be able to trust: a room whose calendar
+// cannot be read shows no status and no green; a room's language and clock
+// reach the calendar and the screen; and an end of meeting needs two taps.
+func TestPanelDoorNeverLies(t *testing.T) {
+	ts := newTestServer(t)
+	// A room whose calendar does not exist: never read.
+	ts.addRoom(store.Room{ID: "ghost", Name: "Ghost", Calendar: "no-such-calendar", TimeZone: "Europe/Zurich", Display: store.DisplayTitle,
+		Booking: store.BookingSettings{Instant: true}})
+	ghost := startPanel(t, ts, ts.addDevice("ghost"))
+	waitFor(t, "an unknown schedule: no LED, booking grey", func() bool {
+		_, targets := ghost.app.Frame()
+		g, r := ghost.pins()
+		c := ghost.statusColour()
+		return len(targets) > 0 && targets[0].Action == "menu:book" && targets[0].Disabled && g == gpio.Low && r == gpio.Low && !isGreen(c) && !isRed(c)
+	})
+	ghost.stop()
+
+	// A French room with a 24-hour clock, on an English panel.
+	var saved store.Room
+	if code := ts.api("POST", "/api/v1/rooms", store.Room{ID: "leman", Name: "Léman", TimeZone: "Europe/Zurich", Display: store.DisplayTitle,
+		Language: "fr-CH", Hours: 24, Booking: store.BookingSettings{Instant: true, ExtendEnd: true}}, &saved); code != http.StatusCreated {
+		t.Fatalf("create room: %d", code)
+	}
+	if saved.Language != "fr" || saved.Hours != 24 {
+		t.Errorf("saved room language %q hours %d", saved.Language, saved.Hours)
+	}
+	for _, bad := range []store.Room{
+		{ID: "x", Name: "X", TimeZone: "UTC", Display: store.DisplayTitle, Hours: 13},
+		{ID: "y", Name: "Y", TimeZone: "UTC", Display: store.DisplayTitle, Language: "ja"},
+	} {
+		if code := ts.api("POST", "/api/v1/rooms", bad, nil); code != http.StatusBadRequest {
+			t.Errorf("room with hours %d language %q: %d, want 400", bad.Hours, bad.Language, code)
+		}
+	}
+	p := startPanel(t, ts, ts.addDevice("leman"))
+	tap := func(action string) {
+		t.Helper()
+		var target image.Rectangle
+		waitFor(t, "a button for "+action, func() bool {
+			_, targets := p.app.Frame()
+			for _, tg := range targets {
+				if strings.HasPrefix(tg.Action, action) && !tg.Disabled {
+					target = tg.Rect
+					return true
+				}
+			}
+			return false
+		})
+		c := target.Min.Add(target.Size().Div(2))
+		p.app.Input(context.Background(), input.Event{Kind: input.Touch, X: c.X, Y: c.Y})
+	}
+	tap("menu:book")
+	var until time.Time
+	waitFor(t, "the booking menu", func() bool {
+		_, targets := p.app.Frame()
+		for _, tg := range targets {
+			if sec, ok := strings.CutPrefix(tg.Action, "book:until:"); ok {
+				n, _ := strconv.ParseInt(sec, 10, 64)
+				until = time.Unix(n, 0)
+				return true
+			}
+		}
+		return false
+	})
+	tap("book:until:")
+	waitFor(t, "the booking: busy", func() bool { _, r := p.pins(); return r == gpio.High })
+	evs, _ := ts.app.db.Events("leman")
+	if len(evs) != 1 || evs[0].Subject != "Réservé au panneau" || !evs[0].End.Equal(until) {
+		t.Fatalf("events %+v, want one French walk-up booking until %v (the button's end)", evs, until)
+	}
+	// Ending takes two taps: the first only asks to confirm.
+	tap("end:")
+	time.Sleep(100 * time.Millisecond)
+	if evs, _ := ts.app.db.Events("leman"); !evs[0].End.Equal(until) {
+		t.Fatalf("one tap ended the meeting")
+	}
+	tap("confirm-end:")
+	waitFor(t, "the meeting ended after the confirming tap", func() bool {
+		evs, _ := ts.app.db.Events("leman")
+		return len(evs) == 1 && evs[0].End.Before(until)
+	})
 }

@@ -28,12 +28,15 @@ import (
 
 // config is what serve needs; flags fill it.
 type config struct {
-	Listen   string
-	DataDir  string
-	Demo     bool
-	Poll     time.Duration
-	LogLevel slog.Level
-	LogJSON  bool
+	Listen  string
+	DataDir string
+	Demo    bool
+	Poll    time.Duration
+	// StaleAfter: a room whose calendar was last read longer ago than
+	// this shows as unknown on its panels (sent in its rules).
+	StaleAfter time.Duration
+	LogLevel   slog.Level
+	LogJSON    bool
 	// PublicURL is the admin URL panels show in their pairing QR code.
 	// Default: http:// + the listen address.
 	PublicURL string
@@ -60,6 +63,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	data := c.dataFlag(fs)
 	fs.BoolVar(&cfg.Demo, "demo", false, "seed the built-in calendar with demo rooms and meetings (only into an empty store), create the admin \"admin\" and print its password at every start")
 	fs.DurationVar(&cfg.Poll, "poll", 15*time.Second, "how often to read every room's calendar")
+	fs.DurationVar(&cfg.StaleAfter, "stale-after", 30*time.Minute, "panels show a room's schedule as unknown (never free) once its calendar was last read longer ago than this (whole minutes, at least 1m)")
 	fs.StringVar(&cfg.PublicURL, "public-url", c.env("LINTEL_PUBLIC_URL", ""), "the admin URL as panels' users reach it, for pairing QR codes (env LINTEL_PUBLIC_URL; default http://<listen address>)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", c.env("LINTEL_TLS_CERT", ""), "serve HTTPS/WSS with this PEM certificate (reloaded when it changes; env LINTEL_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", c.env("LINTEL_TLS_KEY", ""), "the certificate's PEM private key (env LINTEL_TLS_KEY)")
@@ -79,6 +83,9 @@ func serve(ctx context.Context, c Context, args []string) error {
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("serve: --log-level: %w", err)
+	}
+	if cfg.StaleAfter < time.Minute || cfg.StaleAfter > 24*time.Hour {
+		return fmt.Errorf("serve: --stale-after must be from 1m to 24h, e.g. 30m, not %s", cfg.StaleAfter)
 	}
 	switch *logFormat {
 	case "text":
@@ -274,12 +281,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Now:          cfg.Now,
 	})
 	a.sync = sync.New(sync.Opts{
-		Provider:  a.provider,
-		Store:     db,
-		Publisher: a.hub,
-		Logger:    log.With("component", "sync"),
-		Interval:  cfg.Poll,
-		Now:       cfg.Now,
+		Provider:   a.provider,
+		Store:      db,
+		Publisher:  a.hub,
+		Logger:     log.With("component", "sync"),
+		Interval:   cfg.Poll,
+		StaleAfter: cfg.StaleAfter,
+		Now:        cfg.Now,
 		Observe: func(provider string, took time.Duration, err error) {
 			a.metrics.observeSync(provider, took, err)
 			if err == nil {

@@ -81,7 +81,7 @@ func TestTouchscreenBooksTheRoom(t *testing.T) {
 		}
 	}
 	tapOn("menu:book")
-	tapOn("book:30")
+	tapOn("book:until:") // the first choice, labelled by its end
 	waitFor(t, "the booking request to reach the server", func() bool {
 		out, _ := ts.app.db.Outcomes(10)
 		for _, o := range out {

@@ -19,7 +19,7 @@ usage: install.sh --binary PATH [--server URL] [options]
                          the first time; later runs keep panel.conf without it)
   --ca-file FILE         trust the server through this PEM CA
   --pin-sha256 HEX       or through its certificate's fingerprint (--dev-tls)
-  --locale LANG          en, de or fr
+  --locale LANG          en, de, fr, it or es, with an optional region (de-CH)
   --timezone ZONE        e.g. Europe/Zurich
   --rotation DEG         0, 90, 180 or 270
   --touch DEV|auto       touchscreen device; auto: /dev/input/touchscreen (udev rule)
@@ -130,6 +130,26 @@ if [ -z "$ROOT" ]; then
   usermod -aG video,input,gpio lintel-panel
 else
   say "LINTEL_ROOT set: not creating the user lintel-panel"
+fi
+
+# 1b. System fonts the panel draws what its own font lacks with: CJK
+# (meeting titles in Chinese, Japanese, Korean) and monochrome emoji.
+# Without them such text shows replacement marks.
+FONT_PACKAGES=(fonts-noto-cjk fonts-symbola)
+if [ -z "$ROOT" ]; then
+  missing=()
+  for p in "${FONT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if apt-get install -y --no-install-recommends "${missing[@]}"; then
+      say "installed ${missing[*]}"
+    else
+      say "warning: could not install ${missing[*]}: CJK and emoji show as replacement marks until they are"
+    fi
+  fi
+else
+  say "LINTEL_ROOT set: not installing ${FONT_PACKAGES[*]}"
 fi
 
 # 2. The binary for this board, the update script, the units, udev rules, docs.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/panel/view"
 	"github.com/lintelhq/lintel/proto"
 )
@@ -15,16 +16,32 @@ import (
 // Touch actions are strings so a view.Target can carry them:
 //
 //	menu:book | menu:problem | menu:close | teams:toggle
-//	book:<minutes> | book:until:<unix seconds>
-//	checkin:<meeting> | extend:<meeting>:<minutes> | end:<meeting>
+//	book:until:<unix seconds>
+//	checkin:<meeting> | extend:<meeting>:<minutes>
+//	end:<meeting> (arms) | confirm-end:<meeting> (ends)
 //	problem:<key>
 
 // menuTimeout closes an open menu nobody finishes.
 const menuTimeout = 30 * time.Second
 
-// buttonsLocked lists the buttons for the room's situation.
-func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, offline bool) []view.Button {
-	w := words(a.opts.Locale)
+// confirmWindow is how long "End now" waits for its confirming second
+// tap: one tap by anyone passing must not end a meeting.
+const confirmWindow = 5 * time.Second
+
+// hour12 is the clock of the room on this panel.
+func (a *App) hour12Locked() bool {
+	hours := 0
+	if a.state != nil {
+		hours = a.state.Room.Hours
+	}
+	return a.lang.Hour12(hours, a.opts.Hours)
+}
+
+// buttonsLocked lists the buttons for the room's situation. While offline
+// every button that needs the server is grey, "Report a problem" too; while
+// the schedule is unknown, booking is.
+func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, offline, known bool) []view.Button {
+	w := a.lang.W
 	f := a.state.Features
 	var out []view.Button
 	add := func(label, action string) {
@@ -32,63 +49,72 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 	}
 	switch a.menu {
 	case "book":
-		for _, c := range proto.BookChoices(a.state.Meetings, now, a.state.Rules, loc) {
-			if c.Minutes > 0 {
-				add(fmt.Sprintf(w.minutes, c.Minutes), "book:"+strconv.Itoa(c.Minutes))
-			} else {
-				add(w.until+" "+clock(c.End.In(loc), a.opts.Locale, a.opts.Hours), "book:until:"+strconv.FormatInt(c.End.Unix(), 10))
+		if known {
+			for _, c := range proto.BookChoices(a.state.Meetings, now, a.state.Rules, loc) {
+				// Labelled by its end, which is what is booked.
+				add(fmt.Sprintf(w.BookUntil, i18n.Clock(c.End, loc, a.hour12Locked())), "book:until:"+strconv.FormatInt(c.End.Unix(), 10))
 			}
 		}
 		if f.Teams {
-			label := w.teamsOff
+			label := w.TeamsOff
 			if a.teams {
-				label = w.teamsOn
+				label = w.TeamsOn
 			}
 			add(label, "teams:toggle")
 		}
-		out = append(out, view.Button{Label: w.cancel, Action: "menu:close"})
+		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
 		return out
 	case "problem":
 		for _, p := range problemKeys {
-			out = append(out, view.Button{Label: w.problems[p], Action: "problem:" + p, Disabled: offline})
+			out = append(out, view.Button{Label: w.Problems[p], Action: "problem:" + p, Disabled: offline})
 		}
-		out = append(out, view.Button{Label: w.cancel, Action: "menu:close"})
+		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
 		return out
 	}
 	switch {
+	case !known:
+		if f.Book {
+			out = append(out, view.Button{Label: w.BookNow, Action: "menu:book", Disabled: true})
+		}
 	case st.Status == proto.StatusCheckIn && f.CheckIn && st.Current != nil:
-		add(w.checkIn, "checkin:"+st.Current.ID)
+		add(w.CheckInButton, "checkin:"+st.Current.ID)
 	case (st.Status == proto.StatusFree || st.Status == proto.StatusSoon) && f.Book:
 		if len(proto.BookChoices(a.state.Meetings, now, a.state.Rules, loc)) > 0 {
-			add(w.bookNow, "menu:book")
+			add(w.BookNow, "menu:book")
 		}
-	case st.Status == proto.StatusBusy && f.ExtendEnd && st.Current != nil:
+	case st.Status == proto.StatusBusy && f.ExtendEnd && st.Current != nil && !st.Current.Start.After(now):
+		if a.armed == "end:"+st.Current.ID {
+			out = append(out, view.Button{Label: w.EndConfirm, Action: "confirm-end:" + st.Current.ID, Disabled: offline || a.busy, Warn: true})
+		} else {
+			add(w.EndNow, "end:"+st.Current.ID)
+		}
 		extended := st.Current.End.Add(15 * time.Minute)
 		if free, ok := proto.FreeUntil(a.state.Meetings, st.Current.End, loc); ok && (free.IsZero() || !free.Before(extended)) && st.Until.Equal(st.Current.End) {
-			add(w.extend15, "extend:"+st.Current.ID+":15")
+			add(w.Extend15, "extend:"+st.Current.ID+":15")
 		}
-		add(w.endNow, "end:"+st.Current.ID)
 	}
-	out = append(out, view.Button{Label: w.problem, Action: "menu:problem"})
+	out = append(out, view.Button{Label: w.Problem, Action: "menu:problem", Disabled: offline})
 	return out
 }
 
 // buttonActionLocked maps a hardware button's configured action to what
 // it does now: "book" books the shortest choice, "checkin" checks in,
-// "end" ends and "extend" extends the current meeting.
+// "end" ends the current meeting (a first press arms, a second within
+// confirmWindow ends) and "extend" extends it.
 func (a *App) buttonActionLocked(name string) string {
 	now := a.nowLocked()
 	if a.state == nil || now.IsZero() {
 		return ""
 	}
+	if known, _, _ := proto.Known(a.state, now, a.seenLocked()); !known {
+		return ""
+	}
 	loc := location(a.state.Room.TimeZone)
 	st := proto.At(a.state.Meetings, now, a.state.Rules, loc)
+	on := st.Current != nil && st.Status == proto.StatusBusy && !st.Current.Start.After(now)
 	switch name {
 	case "book":
 		if cs := proto.BookChoices(a.state.Meetings, now, a.state.Rules, loc); len(cs) > 0 && a.state.Features.Book {
-			if cs[0].Minutes > 0 {
-				return "book:" + strconv.Itoa(cs[0].Minutes)
-			}
 			return "book:until:" + strconv.FormatInt(cs[0].End.Unix(), 10)
 		}
 	case "checkin":
@@ -96,11 +122,14 @@ func (a *App) buttonActionLocked(name string) string {
 			return "checkin:" + st.Current.ID
 		}
 	case "end":
-		if st.Current != nil && st.Status == proto.StatusBusy {
+		if on && a.armed == "end:"+st.Current.ID {
+			return "confirm-end:" + st.Current.ID
+		}
+		if on {
 			return "end:" + st.Current.ID
 		}
 	case "extend":
-		if st.Current != nil && st.Status == proto.StatusBusy {
+		if on {
 			return "extend:" + st.Current.ID + ":15"
 		}
 	}
@@ -112,7 +141,7 @@ func (a *App) buttonActionLocked(name string) string {
 func (a *App) do(ctx context.Context, action string) {
 	kind, arg, _ := strings.Cut(action, ":")
 	a.mu.Lock()
-	w := words(a.opts.Locale)
+	w := a.lang.W
 	switch kind {
 	case "menu":
 		a.menu, a.menuUntil = "", time.Time{}
@@ -128,29 +157,44 @@ func (a *App) do(ctx context.Context, action string) {
 		a.mu.Unlock()
 		a.redraw()
 		return
+	case "end":
+		// The first tap only arms: the button turns into "Confirm end".
+		a.armed, a.armedUntil = action, a.opts.Now().Add(confirmWindow)
+		a.mu.Unlock()
+		a.redraw()
+		return
 	case "problem":
 		a.menu = ""
 		a.mu.Unlock()
 		go func() {
 			if err := a.opts.Link.Report(ctx, proto.Report{Kind: "problem", Problem: problemText[arg]}); err != nil {
-				a.setNotice(w.offline, 10*time.Second)
+				a.setNotice(w.OfflineNotice, 10*time.Second)
 				return
 			}
-			a.setNotice(w.thanks, 10*time.Second)
+			a.setNotice(w.Thanks, 10*time.Second)
 		}()
 		return
 	}
+	if kind == "confirm-end" {
+		if a.armed != "end:"+arg {
+			a.mu.Unlock() // the confirmation came too late: arm again
+			return
+		}
+		kind = "end"
+	}
+	a.armed = ""
 	req, ok := a.requestLocked(kind, arg)
 	if !ok || a.busy {
 		a.mu.Unlock()
 		return
 	}
 	a.busy, a.menu = true, ""
-	a.notice, a.noticeUntil = w.working, a.opts.Now().Add(time.Minute)
+	a.notice, a.noticeUntil = w.Working, a.opts.Now().Add(time.Minute)
 	loc := time.UTC
 	if a.state != nil {
 		loc = location(a.state.Room.TimeZone)
 	}
+	h12 := a.hour12Locked()
 	a.mu.Unlock()
 	a.redraw()
 
@@ -159,7 +203,7 @@ func (a *App) do(ctx context.Context, action string) {
 		a.mu.Lock()
 		a.busy = false
 		a.mu.Unlock()
-		a.setNotice(a.describe(req, res, err, loc), 15*time.Second)
+		a.setNotice(a.describe(req, res, err, loc, h12), 15*time.Second)
 	}()
 }
 
@@ -188,52 +232,38 @@ func (a *App) requestLocked(kind, arg string) (proto.Request, bool) {
 	return proto.Request{}, false
 }
 
-// describe turns a request's answer into the notice people read.
-func (a *App) describe(req proto.Request, res proto.Result, err error, loc *time.Location) string {
-	w := words(a.opts.Locale)
+// describe turns a request's answer into the notice people read, in the
+// panel's language: a refusal is worded from its reason or code, never
+// from the server's English message.
+func (a *App) describe(req proto.Request, res proto.Result, err error, loc *time.Location, h12 bool) string {
+	w := a.lang.W
 	var pe *proto.Error
 	switch {
 	case errors.As(err, &pe) && pe.Code == proto.CodeOffline:
-		return w.offline
+		return w.OfflineNotice
 	case err != nil:
-		return w.failed
-	case !res.OK && res.Error != nil:
-		return res.Error.Message
+		return w.Failed
+	case !res.OK:
+		return a.lang.Error(res.Error)
 	case res.Meeting == nil:
-		return w.done
+		return w.Done
 	}
-	end := clock(res.Meeting.End.In(loc), a.opts.Locale, a.opts.Hours)
+	end := i18n.Clock(res.Meeting.End, loc, h12)
 	switch req.Action {
 	case proto.ActionBook:
-		s := fmt.Sprintf(w.booked, end)
+		s := fmt.Sprintf(w.Booked, end)
 		if req.Teams && res.JoinURL != "" {
-			s += " " + w.withTeams
+			s += " " + w.WithTeams
 		}
 		return s
 	case proto.ActionExtend:
-		return fmt.Sprintf(w.extended, end)
+		return fmt.Sprintf(w.Extended, end)
 	case proto.ActionEnd:
-		return w.ended
+		return w.Ended
 	case proto.ActionCheckIn:
-		return w.checkedIn
+		return w.CheckedIn
 	}
-	return w.done
-}
-
-// clock formats a time of day as the view does: 12 hours for "en" and
-// "en-US", 24 hours elsewhere, unless hours says otherwise.
-func clock(t time.Time, locale string, hours view.HourCycle) string {
-	h12 := locale == "" || locale == "en" || locale == "en-US"
-	switch hours {
-	case view.HourCycle12:
-		h12 = true
-	case view.HourCycle24:
-		h12 = false
-	}
-	if h12 {
-		return t.Format("3:04 PM")
-	}
-	return t.Format("15:04")
+	return w.Done
 }
 
 var problemKeys = []string{"projector", "dirty", "other"}
@@ -244,47 +274,4 @@ var problemText = map[string]string{
 	"projector": "Projector or screen broken",
 	"dirty":     "Room needs cleaning",
 	"other":     "Something else is wrong",
-}
-
-// vocabulary is the panel's own words for its buttons and notices.
-type vocabulary struct {
-	bookNow, checkIn, extend15, endNow, cancel, until, minutes string
-	teamsOn, teamsOff, problem, thanks, working, offline       string
-	failed, done, booked, withTeams, extended, ended           string
-	checkedIn                                                  string
-	problems                                                   map[string]string
-}
-
-func words(locale string) vocabulary {
-	switch locale {
-	case "de":
-		return vocabulary{
-			bookNow: "Jetzt buchen", checkIn: "Einchecken", extend15: "+15 Min.", endNow: "Jetzt beenden",
-			cancel: "Abbrechen", until: "Bis", minutes: "%d Min.", teamsOn: "Teams: an", teamsOff: "Teams: aus",
-			problem: "Problem melden", thanks: "Danke, gemeldet.", working: "Einen Moment…",
-			offline: "Offline: Buchen ist gerade nicht möglich.", failed: "Das hat nicht geklappt. Bitte nochmals versuchen.",
-			done: "Erledigt.", booked: "Gebucht bis %s.", withTeams: "Mit Teams-Besprechung.",
-			extended: "Verlängert bis %s.", ended: "Besprechung beendet. Der Raum ist frei.", checkedIn: "Eingecheckt. Der Raum bleibt reserviert.",
-			problems: map[string]string{"projector": "Beamer defekt", "dirty": "Reinigung nötig", "other": "Anderes"},
-		}
-	case "fr":
-		return vocabulary{
-			bookNow: "Réserver", checkIn: "Confirmer", extend15: "+15 min", endNow: "Terminer",
-			cancel: "Annuler", until: "Jusqu'à", minutes: "%d min", teamsOn: "Teams : oui", teamsOff: "Teams : non",
-			problem: "Signaler", thanks: "Merci, c'est signalé.", working: "Un instant…",
-			offline: "Hors ligne : réservation impossible pour l'instant.", failed: "Échec. Veuillez réessayer.",
-			done: "C'est fait.", booked: "Réservé jusqu'à %s.", withTeams: "Avec réunion Teams.",
-			extended: "Prolongé jusqu'à %s.", ended: "Réunion terminée. La salle est libre.", checkedIn: "Présence confirmée. La salle reste réservée.",
-			problems: map[string]string{"projector": "Projecteur en panne", "dirty": "Salle à nettoyer", "other": "Autre"},
-		}
-	}
-	return vocabulary{
-		bookNow: "Book now", checkIn: "Check in", extend15: "+15 min", endNow: "End now",
-		cancel: "Cancel", until: "Until", minutes: "%d min", teamsOn: "Teams: on", teamsOff: "Teams: off",
-		problem: "Report a problem", thanks: "Thanks, reported.", working: "One moment…",
-		offline: "Offline: booking is unavailable right now.", failed: "That did not work. Please try again.",
-		done: "Done.", booked: "Booked until %s.", withTeams: "With a Teams meeting.",
-		extended: "Extended until %s.", ended: "Meeting ended. The room is free.", checkedIn: "Checked in. The room stays yours.",
-		problems: map[string]string{"projector": "Projector broken", "dirty": "Needs cleaning", "other": "Something else"},
-	}
 }

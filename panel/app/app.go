@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -20,6 +21,7 @@ import (
 
 	"periph.io/x/conn/v3/display"
 
+	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/panel/input"
 	"github.com/lintelhq/lintel/panel/led"
 	"github.com/lintelhq/lintel/panel/view"
@@ -45,9 +47,16 @@ type Opts struct {
 	Logger *slog.Logger   // default: discard
 	// Server names the server on the "connecting" screen.
 	Server string
-	Locale string // "en" (default), "de", "fr"
-	// Hours picks the 12 or 24 hour clock; the default follows the locale.
+	// Locale picks the language of every word on the screen: "en"
+	// (default), "de", "fr", "it", "es", with or without a region
+	// ("de-CH", "fr_FR"; see package i18n).
+	Locale string
+	// Hours picks the 12 or 24 hour clock where the room does not; the
+	// default follows the locale.
 	Hours view.HourCycle
+	// Fonts are fallback fonts for what the embedded family lacks (CJK,
+	// emoji): the system's, found by the panel binary.
+	Fonts []view.Fallback
 	// OfflineGrace is how long the connection may be down before the
 	// panel says it is offline. Default 60 s.
 	OfflineGrace time.Duration
@@ -62,6 +71,7 @@ type Opts struct {
 type App struct {
 	opts     Opts
 	log      *slog.Logger
+	lang     i18n.Lang
 	renderer *view.Renderer
 	size     image.Point
 	dirty    chan struct{}
@@ -71,7 +81,11 @@ type App struct {
 	pairing     *proto.Pairing
 	connected   bool
 	downSince   time.Time // when the connection was lost; zero while connected
-	updateMsg   string    // set when the server needs newer firmware
+	heard       bool      // the state came from the server in this run, not from the cache
+	update      bool      // the server needs newer firmware
+	updateMsg   string    // the versions, worded
+	armed       string    // the action a second tap confirms ("end:<meeting>")
+	armedUntil  time.Time
 	offset      time.Duration
 	menu        string // "", "book", "problem"
 	menuUntil   time.Time
@@ -100,12 +114,12 @@ func New(opts Opts) (*App, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r, err := view.NewRenderer()
+	r, err := view.New(view.Opts{Fallbacks: opts.Fonts})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	return &App{
-		opts: opts, log: opts.Logger, renderer: r,
+		opts: opts, log: opts.Logger, renderer: r, lang: i18n.Resolve(opts.Locale),
 		size: opts.Screen.Bounds().Size(), dirty: make(chan struct{}, 1),
 	}, nil
 }
@@ -193,8 +207,13 @@ func (a *App) inputLocked() (view.Input, led.Signal, time.Duration) {
 	} else {
 		a.menu = ""
 	}
+	if a.armedUntil.After(real) {
+		soonest(a.armedUntil)
+	} else {
+		a.armed = ""
+	}
 	switch {
-	case a.updateMsg != "":
+	case a.update:
 		in.Screen, in.Message = view.ScreenUpdateFirmware, a.updateMsg
 		return in, led.Off, wake
 	case a.state == nil && a.pairing != nil:
@@ -216,13 +235,46 @@ func (a *App) inputLocked() (view.Input, led.Signal, time.Duration) {
 	if now.IsZero() {
 		return in, led.Off, wake // no status without a plausible clock
 	}
+	in.Seen = a.seenLocked()
 	loc := location(a.state.Room.TimeZone)
 	st := proto.At(a.state.Meetings, now, a.state.Rules, loc)
-	in.Buttons = a.buttonsLocked(st, now, loc, in.Offline)
-	if in.Offline && in.Message == "" && (a.state.Features.Book || a.state.Features.ExtendEnd || a.state.Features.CheckIn) {
-		in.Message = words(a.opts.Locale).offline // why the buttons are grey
+	known, _, lastRead := proto.Known(a.state, now, in.Seen)
+	if known && !lastRead.IsZero() {
+		// Look again when the schedule turns unknown.
+		soonest(lastRead.Add(a.state.Rules.StaleAfter() + time.Second).Add(-a.offset))
+	}
+	in.Buttons = a.buttonsLocked(st, now, loc, in.Offline, known)
+	switch {
+	case in.Message != "":
+	case in.Offline:
+		in.Message = a.lang.W.OfflineNotice // why the buttons are grey
+	case !known && a.state.Features.Book:
+		in.Message = a.lang.W.UnknownNotice
+	case a.armed != "":
+		in.Message = a.lang.W.EndArmed
+	}
+	if !known {
+		// Neither free nor busy is known: no green, no red.
+		return in, led.Off, wake
 	}
 	return in, signalOf(st.Status), wake
+}
+
+// seenLocked is the last time the state was known to be current (see
+// view.Input.Seen): now while connected with a state from the server, the
+// moment the connection dropped after one, and for a state from the cache
+// only the time the server sent it.
+func (a *App) seenLocked() time.Time {
+	switch {
+	case a.heard && a.connected:
+		return time.Time{}
+	case a.heard && !a.downSince.IsZero():
+		return a.downSince.Add(a.offset)
+	}
+	if a.state.ServerTime.IsZero() {
+		return time.Unix(1, 0) // a cache without a time: long ago
+	}
+	return a.state.ServerTime
 }
 
 func signalOf(s proto.Status) led.Signal {
@@ -259,7 +311,8 @@ func newID() string {
 // A clock far from the server's is corrected by the difference.
 func (a *App) OnState(st *proto.State, fromServer bool) {
 	a.mu.Lock()
-	a.state, a.pairing, a.updateMsg = st, nil, ""
+	a.state, a.pairing, a.update = st, nil, false
+	a.heard = fromServer
 	if fromServer && !st.ServerTime.IsZero() {
 		local := a.opts.Now()
 		if diff := st.ServerTime.Sub(local); local.Before(plausible) || diff > 5*time.Minute || diff < -5*time.Minute {
@@ -275,7 +328,7 @@ func (a *App) OnState(st *proto.State, fromServer bool) {
 // OnPairing shows a pairing code: the panel has no credential (any more).
 func (a *App) OnPairing(p *proto.Pairing) {
 	a.mu.Lock()
-	a.pairing, a.state, a.updateMsg, a.menu = p, nil, "", ""
+	a.pairing, a.state, a.update, a.menu = p, nil, false, ""
 	a.mu.Unlock()
 	a.redraw()
 }
@@ -307,10 +360,18 @@ func (a *App) OnDisconnected() {
 	a.redraw()
 }
 
-// OnUpdateFirmware shows that the server needs newer firmware.
-func (a *App) OnUpdateFirmware(msg string) {
+// OnUpdateFirmware shows that the server needs newer firmware; err is the
+// server's refusal, worded in the panel's language (its versions).
+func (a *App) OnUpdateFirmware(err error) {
+	var msg string
+	var pe *proto.Error
+	if errors.As(err, &pe) {
+		if s := a.lang.Reason(pe.Reason, pe.Params); s != "" {
+			msg = s
+		}
+	}
 	a.mu.Lock()
-	a.updateMsg = msg
+	a.update, a.updateMsg = true, msg
 	a.mu.Unlock()
 	a.redraw()
 }
@@ -324,7 +385,7 @@ func (a *App) OnCommand(ctx context.Context, c proto.Command, leds interface{ Se
 				a.log.Warn("cannot identify with the LEDs", "err", err)
 			}
 		}
-		a.setNotice("This panel is being identified", 30*time.Second)
+		a.setNotice(a.lang.W.Identify, 30*time.Second)
 	case "screenshot":
 		a.mu.Lock()
 		frame := a.frame

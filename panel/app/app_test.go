@@ -87,9 +87,29 @@ func TestButtonsFollowTheRoom(t *testing.T) {
 		{"free room offers booking", state(all), "menu:book menu:problem", led.Green},
 		{"free room without booking", state(proto.Features{}), "menu:problem", led.Green},
 		{"soon but bookable until the meeting", state(all, meeting("m", 8*time.Minute, time.Hour)), "menu:book menu:problem", led.Amber},
-		{"busy offers extend and end", state(all, meeting("m", -time.Minute, time.Hour)), "extend:m:15 end:m menu:problem", led.Red},
+		{"busy offers end and extend", state(all, meeting("m", -time.Minute, time.Hour)), "end:m extend:m:15 menu:problem", led.Red},
 		{"busy back to back: no extend", state(all, meeting("m", -time.Minute, time.Hour), meeting("n", time.Hour, 2*time.Hour)), "end:m menu:problem", led.Red},
 		{"awaiting check-in", state(all, func() proto.Meeting { m := meeting("m", 3*time.Minute, time.Hour); m.CheckIn = true; return m }()), "checkin:m menu:problem", led.BlinkAmber},
+		{"checked in before the start: busy, nothing to end yet", state(all, func() proto.Meeting {
+			m := meeting("m", 3*time.Minute, time.Hour)
+			m.CheckIn, m.CheckedIn = true, true
+			return m
+		}()), "menu:problem", led.Red},
+		{"never read: booking grey, no LED", func() *proto.State {
+			st := state(all)
+			st.Stale, st.Reason = true, proto.ReasonDenied
+			return st
+		}(), "menu:book (disabled) menu:problem", led.Off},
+		{"last read 31 minutes ago: unknown", func() *proto.State {
+			st := state(all, meeting("m", -time.Minute, time.Hour))
+			st.Stale, st.LastSync = true, t0.Add(-31*time.Minute)
+			return st
+		}(), "menu:book (disabled) menu:problem", led.Off},
+		{"last read 20 minutes ago: still known", func() *proto.State {
+			st := state(all)
+			st.Stale, st.LastSync = true, t0.Add(-20*time.Minute)
+			return st
+		}(), "menu:book menu:problem", led.Green},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,20 +131,30 @@ func TestBookingMenuAndRequest(t *testing.T) {
 	a, l, _ := newApp(t, &now)
 	l.result = proto.Result{OK: true, Meeting: &proto.Meeting{ID: "b", Start: t0, End: t0.Add(28 * time.Minute)}}
 	a.OnState(state(proto.Features{Book: true, Teams: true}, meeting("next", 40*time.Minute, time.Hour)), true)
+	a.OnConnected()
 	a.do(context.Background(), "menu:book")
-	got := strings.Join(actions(a), " ")
-	// 10:02 + 15 -> 10:15, + 30 -> 10:30, 60 does not fit before 10:42, then until 10:42.
-	if !strings.HasPrefix(got, "book:15 book:30 book:until:") || !strings.HasSuffix(got, "teams:toggle menu:close") {
+	// 10:02: 15 minutes end at 10:30 (rounded up, never down to 10:15);
+	// 30 would end at 10:45, after the meeting at 10:42; until 10:42.
+	a.renderOnce()
+	a.mu.Lock()
+	in, _, _ := a.inputLocked()
+	a.mu.Unlock()
+	var labels []string
+	for _, b := range in.Buttons {
+		labels = append(labels, strings.ReplaceAll(b.Label, "\u00a0", " "))
+	}
+	if got := strings.Join(labels, " | "); got != "Until 10:30 AM | Until 10:42 AM | Teams: off | Cancel" {
 		t.Fatalf("booking menu %q", got)
 	}
 	a.do(context.Background(), "teams:toggle")
-	a.do(context.Background(), "book:30")
-	waitNotice(t, a, "Booked until 10:30 AM.")
+	a.do(context.Background(), in.Buttons[0].Action)
+	waitNotice(t, a, "Booked until 10:30\u00a0AM.")
 	l.mu.Lock()
 	req := l.requests[0]
 	l.mu.Unlock()
-	if req.Action != proto.ActionBook || req.Minutes != 30 || !req.Teams {
-		t.Errorf("request %+v", req)
+	// The request asks for the end the button showed.
+	if req.Action != proto.ActionBook || !req.Until.Equal(t0.Add(28*time.Minute)) || !req.Teams {
+		t.Errorf("request %+v, want until %v", req, t0.Add(28*time.Minute))
 	}
 	// Two taps on a closed menu's button do nothing.
 	if got := strings.Join(actions(a), " "); strings.Contains(got, "book:") {
@@ -163,18 +193,19 @@ func TestOfflineDisablesBookingAfterGrace(t *testing.T) {
 	if !in.Offline || !in.OfflineSince.Equal(t0) {
 		t.Errorf("offline badge: %v since %v", in.Offline, in.OfflineSince)
 	}
-	if got := actions(a); got[0] != "menu:book (disabled)" {
+	// Every button that needs the server is grey, "Report a problem" too.
+	if got := strings.Join(actions(a), " "); got != "menu:book (disabled) menu:problem (disabled)" {
 		t.Errorf("offline: %v", got)
 	}
 	a.mu.Lock()
 	in, _, _ = a.inputLocked()
 	a.mu.Unlock()
-	if in.Message != "Offline: booking is unavailable right now." {
+	if in.Message != "Offline: booking and reporting are unavailable." {
 		t.Errorf("offline notice %q", in.Message)
 	}
 	l.err = proto.NewError(proto.CodeOffline, "offline")
 	a.do(context.Background(), "book:15")
-	waitNotice(t, a, "Offline: booking is unavailable right now.")
+	waitNotice(t, a, "Offline: booking and reporting are unavailable.")
 }
 
 func TestClockCorrection(t *testing.T) {
@@ -219,7 +250,7 @@ func TestScreens(t *testing.T) {
 	if s := screen(); s != view.ScreenRoom {
 		t.Errorf("paired: %v", s)
 	}
-	a.OnUpdateFirmware("too old")
+	a.OnUpdateFirmware(proto.Refusal(proto.CodeUnsupportedVersion, proto.ReasonVersion, "...", "server", "2", "panel", "1"))
 	if s := screen(); s != view.ScreenUpdateFirmware {
 		t.Errorf("update: %v", s)
 	}

@@ -27,11 +27,7 @@ func (a *App) Follow(ctx context.Context, events <-chan link.Event, leds interfa
 			case link.KindRevoked:
 				a.OnRevoked()
 			case link.KindUpdateFirmware:
-				msg := "This panel's firmware is too old for the server."
-				if ev.Err != nil {
-					msg = ev.Err.Error()
-				}
-				a.OnUpdateFirmware(msg)
+				a.OnUpdateFirmware(ev.Err)
 			case link.KindCommand:
 				go a.OnCommand(ctx, *ev.Command, leds)
 			case link.KindError:

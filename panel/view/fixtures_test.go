@@ -1,9 +1,11 @@
 package view
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/proto"
 )
 
@@ -49,16 +51,23 @@ type fixture struct {
 	in   Input
 }
 
-// fixtures returns every state the golden files cover.
-func fixtures() []fixture {
+// fixtures returns every state the golden files cover, with the buttons
+// and notices the app shows, worded in lang as a panel in that language
+// words them.
+func fixtures(lang string) []fixture {
+	w := i18n.Resolve(lang).W
+	h12 := i18n.Resolve(lang).Hour12(0, HourCycleLocale)
+	clock := func(h, m int) string { return i18n.Clock(at(h, m), zurich, h12) }
+	problem := Button{Label: w.Problem, Action: "menu:problem"}
+
 	busy := meeting("b1", "Product roadmap review", 9, 30, 10, 30)
 	withTitle := append([]proto.Meeting{busy}, later()...)
 
 	reserved := meeting("b2", "Reserved", 9, 30, 10, 30)
-	reserved.Private = true
+	reserved.Private, reserved.Label = true, proto.LabelReserved
 
 	checkIn := meeting("c1", "Weekly sync", 10, 0, 11, 0)
-	checkIn.CheckIn = true
+	checkIn.CheckIn, checkIn.Organizer = true, "Anna Müller"
 
 	long := meeting("b3", strings.Repeat("Very long meeting title that goes on and on ", 7), 9, 30, 10, 30)
 
@@ -66,24 +75,49 @@ func fixtures() []fixture {
 		Start: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)}
 
 	offline := room(state(withTitle...))
-	offline.Offline, offline.OfflineSince = true, at(9, 52)
+	offline.Offline, offline.OfflineSince, offline.Seen = true, at(9, 52), at(9, 52)
 
 	stale := room(state(later()...))
-	stale.State.Stale, stale.State.LastSync = true, at(9, 40).UTC()
+	stale.State.Stale, stale.State.LastSync, stale.State.Reason = true, at(9, 40).UTC(), proto.ReasonThrottled
+
+	soon := func() *proto.State {
+		return state(append([]proto.Meeting{meeting("s1", "Weekly sync", 10, 10, 11, 0)}, later()[1:]...)...)
+	}
+	soonButtons := room(soon())
+	soonButtons.Buttons = []Button{{Label: w.BookNow, Action: "menu:book"}, problem}
+
+	// The booking menu: two rows of buttons take height from the status
+	// panel, which gives the meeting to the agenda.
+	soonMenu := room(soon())
+	soonMenu.Buttons = []Button{{Label: fmt.Sprintf(w.BookUntil, clock(10, 10)), Action: "book:until"},
+		{Label: w.TeamsOff, Action: "teams:toggle"}, {Label: w.Cancel, Action: "menu:close"}}
 
 	buttonsFree := room(state(later()...))
 	buttonsFree.Buttons = []Button{
-		{Label: "Book 15 min", Action: "book:15"},
-		{Label: "Book 30 min", Action: "book:30"},
-		{Label: "Until 11:00", Action: "book:until"},
-		{Label: "Book + Teams", Action: "book:teams", Disabled: true},
+		{Label: fmt.Sprintf(w.BookUntil, clock(10, 30)), Action: "book:until:1"},
+		{Label: fmt.Sprintf(w.BookUntil, clock(10, 45)), Action: "book:until:2"},
+		{Label: fmt.Sprintf(w.BookUntil, clock(11, 0)), Action: "book:until:3"},
+		{Label: w.TeamsOff, Action: "teams:toggle", Disabled: true},
+		{Label: w.Cancel, Action: "menu:close"},
 	}
 	buttonsBusy := room(state(withTitle...))
-	buttonsBusy.Message = "Booked until 10:30 with Teams"
-	buttonsBusy.Buttons = []Button{{Label: "End now", Action: "end"}, {Label: "+15 min", Action: "extend:15"}}
+	buttonsBusy.Message = fmt.Sprintf(w.Booked, clock(10, 30)) + " " + w.WithTeams
+	buttonsBusy.Buttons = []Button{{Label: w.EndNow, Action: "end"}, {Label: w.Extend15, Action: "extend:15"}, problem}
+
+	endConfirm := room(state(withTitle...))
+	endConfirm.Message = w.EndArmed
+	endConfirm.Buttons = []Button{{Label: w.EndConfirm, Action: "end", Warn: true}, {Label: w.Extend15, Action: "extend:15"}, problem}
 
 	checkInIn := room(state(append([]proto.Meeting{checkIn}, later()[1:]...)...))
-	checkInIn.Buttons = []Button{{Label: "Check in", Action: "checkin"}}
+	checkInIn.Buttons = []Button{{Label: w.CheckInButton, Action: "checkin"}, problem}
+
+	// Right after a check-in five minutes before the start: the room is
+	// taken, and the notice agrees.
+	checked := meeting("c2", "Weekly sync", 10, 8, 11, 0)
+	checked.CheckIn, checked.CheckedIn, checked.Organizer = true, true, "Anna Müller"
+	checkedIn := room(state(append([]proto.Meeting{checked}, later()[1:]...)...))
+	checkedIn.Message = w.CheckedIn
+	checkedIn.Buttons = []Button{problem}
 
 	unknownZone := room(state(later()...))
 	unknownZone.State.Room.TimeZone = "Mars/Olympus_Mons"
@@ -92,44 +126,85 @@ func fixtures() []fixture {
 	noClock.Now = time.Time{}
 
 	offlineButtons := room(state(later()...))
-	offlineButtons.Offline, offlineButtons.OfflineSince = true, at(9, 52)
-	offlineButtons.Message = "Booking needs a connection to the server"
-	offlineButtons.Buttons = []Button{{Label: "Book 15 min", Action: "book:15", Disabled: true}, {Label: "Book 30 min", Action: "book:30", Disabled: true}}
+	offlineButtons.Offline, offlineButtons.OfflineSince, offlineButtons.Seen = true, at(9, 52), at(9, 52)
+	offlineButtons.Message = w.OfflineNotice
+	offlineButtons.Buttons = []Button{{Label: w.BookNow, Action: "menu:book", Disabled: true}, {Label: w.Problem, Action: "menu:problem", Disabled: true}}
+
+	// Never read: access denied while a meeting is on. Free must not show.
+	denied := room(state())
+	denied.State.Stale, denied.State.Reason = true, proto.ReasonDenied
+	denied.Message = w.UnknownNotice
+	denied.Buttons = []Button{{Label: w.BookNow, Action: "menu:book", Disabled: true}, problem}
+
+	// Last read 45 minutes ago: the meetings last known are listed as such.
+	old := room(state(withTitle...))
+	old.State.Stale, old.State.LastSync, old.State.Reason = true, at(9, 20).UTC(), proto.ReasonSignIn
+
+	// Offline for 40 minutes: the panel cannot know the schedule now.
+	offlineLong := room(state(later()...))
+	offlineLong.Offline, offlineLong.OfflineSince, offlineLong.Seen = true, at(9, 25), at(9, 25)
+	offlineLong.Message = w.OfflineNotice
+	offlineLong.Buttons = []Button{{Label: w.BookNow, Action: "menu:book", Disabled: true}, {Label: w.Problem, Action: "menu:problem", Disabled: true}}
+
+	// A Zurich room keeps 24 hours on any panel.
+	hours24 := room(state(withTitle...))
+	hours24.State.Room.Hours = 24
+
+	// Scripts the family does not have, with no fallback font: visible
+	// replacement marks, never empty boxes.
+	scripts := room(state(append([]proto.Meeting{meeting("x1", "会議 🙂 Αίθουσα Переговорная", 9, 30, 10, 30)}, later()...)...))
+	scripts.State.Room.Name = "Ελβετία · Цюрих"
 
 	pairing := Input{Screen: ScreenPairing, Now: fixNow, Pairing: &proto.Pairing{
 		Code: "K7Q4-MX2P", URL: "https://lintel.example.com/admin/pair?code=K7Q4-MX2P", Expires: at(10, 20)}}
 
+	version := i18n.Resolve(lang).Error(proto.Refusal(proto.CodeUnsupportedVersion, proto.ReasonVersion, "", "server", "2", "panel", "1"))
+
 	return []fixture{
 		{"free", room(state(later()...))},
 		{"free-all-day", room(state())},
-		{"soon", room(state(append([]proto.Meeting{meeting("s1", "Weekly sync", 10, 10, 11, 0)}, later()[1:]...)...))},
+		{"soon", room(soon())},
+		{"soon-buttons", soonButtons},
+		{"soon-menu", soonMenu},
 		{"busy-title", room(state(withTitle...))},
 		{"busy-reserved", room(state(append([]proto.Meeting{reserved}, later()...)...))},
 		{"busy-organizer", room(state(append([]proto.Meeting{meeting("b4", "Anna Müller", 9, 30, 10, 30)}, later()[2:]...)...))},
 		{"busy-all-day", room(state(append([]proto.Meeting{allDay}, later()...)...))},
+		{"busy-24h", hours24},
 		{"check-in", checkInIn},
+		{"checked-in", checkedIn},
 		{"long-title", room(state(long))},
+		{"scripts", scripts},
 		{"offline", offline},
 		{"offline-buttons", offlineButtons},
+		{"offline-long", offlineLong},
 		{"stale", stale},
+		{"unknown-denied", denied},
+		{"unknown-old", old},
 		{"zone-unknown", unknownZone},
 		{"no-clock", noClock},
 		{"buttons-free", buttonsFree},
 		{"buttons-notice", buttonsBusy},
+		{"end-confirm", endConfirm},
 		{"pairing", pairing},
-		{"update-firmware", Input{Screen: ScreenUpdateFirmware, Message: "The server speaks protocol 2; this panel speaks protocol 1."}},
+		{"update-firmware", Input{Screen: ScreenUpdateFirmware, Message: version}},
 		{"error", Input{Screen: ScreenError, Message: "This panel was removed by an administrator. Ask facilities to pair it again."}},
 		{"connecting", Input{Screen: ScreenConnecting, Message: "lintel.example.com"}},
 	}
 }
 
-// localized returns the fixtures drawn again in German and French: the
-// longest words (two-line status, offline badge, firmware text).
+// localizedLangs are drawn besides English.
+var localizedLangs = []string{"de", "fr", "it", "es"}
+
+// localized returns the fixtures drawn again in every other language: the
+// longest words (two-line status, offline badge, firmware text), the
+// unknown schedule, the notices and buttons.
 func localized() []fixture {
 	var out []fixture
-	keep := map[string]bool{"busy-title": true, "soon": true, "offline": true, "update-firmware": true}
-	for _, lang := range []string{"de", "fr"} {
-		for _, f := range fixtures() {
+	keep := map[string]bool{"busy-title": true, "soon-buttons": true, "offline-buttons": true, "update-firmware": true,
+		"check-in": true, "checked-in": true, "unknown-denied": true, "buttons-free": true, "end-confirm": true, "busy-reserved": true}
+	for _, lang := range localizedLangs {
+		for _, f := range fixtures(lang) {
 			if keep[f.name] {
 				f.in.Locale = lang
 				out = append(out, fixture{f.name + "-" + lang, f.in})

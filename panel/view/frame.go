@@ -40,20 +40,23 @@ type textItem struct {
 type role string
 
 const (
-	roleRoom     role = "room"
-	roleStatus   role = "status"
-	roleUntil    role = "until"
-	roleTitle    role = "title"
-	roleSpan     role = "span"
-	roleClock    role = "clock"
-	roleAgenda   role = "agenda" // an upcoming meeting's title
-	roleAgendaAt role = "agenda-time"
-	roleBadge    role = "badge"
-	roleNote     role = "note"
-	roleButton   role = "button"
-	roleHeading  role = "heading"
-	roleBody     role = "body"
-	roleCode     role = "code"
+	roleRoom      role = "room"
+	roleStatus    role = "status"
+	roleUntil     role = "until"
+	roleTitle     role = "title"
+	roleSpan      role = "span"
+	roleOrganizer role = "organizer"
+	roleReason    role = "reason" // why the schedule is unknown, or that the clock is
+	roleDetail    role = "detail" // when an unknown schedule was last read
+	roleClock     role = "clock"
+	roleAgenda    role = "agenda" // an upcoming meeting's title
+	roleAgendaAt  role = "agenda-time"
+	roleBadge     role = "badge"
+	roleNote      role = "note"
+	roleButton    role = "button"
+	roleHeading   role = "heading"
+	roleBody      role = "body"
+	roleCode      role = "code"
 )
 
 // qrItem is a QR code drawn black on white in rect, whole pixels per module.

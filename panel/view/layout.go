@@ -10,6 +10,7 @@ import (
 
 	"rsc.io/qr"
 
+	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/proto"
 )
 
@@ -22,7 +23,8 @@ type layouter struct {
 	r     *Renderer
 	f     *frame
 	scale float64 // 1 for a 480 px short side
-	loc   locale
+	lang  i18n.Lang
+	h12   bool // a 12 hour clock
 }
 
 // layout decides everything a frame shows. The Renderer's lock is held.
@@ -33,8 +35,14 @@ func (r *Renderer) layout(in Input, size image.Point) *frame {
 		r:     r,
 		f:     &frame{size: size},
 		scale: float64(min(size.X, size.Y)) / 480,
-		loc:   resolveLocale(in.Locale, in.Hours),
+		lang:  r.lang(in.Locale),
 	}
+	roomHours := 0
+	if in.State != nil {
+		roomHours = in.State.Room.Hours
+	}
+	l.h12 = l.lang.Hour12(roomHours, in.Hours)
+	w := l.lang.W
 	screen := in.Screen
 	if screen == ScreenRoom && in.State == nil {
 		screen = ScreenConnecting
@@ -45,14 +53,17 @@ func (r *Renderer) layout(in Input, size image.Point) *frame {
 	case ScreenPairing:
 		l.pairing(in)
 	case ScreenUpdateFirmware:
-		l.message(colWarn, l.loc.w.updateTitle, l.loc.w.updateBody, in.Message)
+		l.message(colWarn, w.UpdateTitle, w.UpdateBody, in.Message)
 	case ScreenError:
-		l.message(colAlert, l.loc.w.errorTitle, in.Message, "")
+		l.message(colAlert, w.ErrorTitle, in.Message, "")
 	default:
 		l.connecting(in)
 	}
 	return l.f
 }
+
+// clock formats a time of day in the frame's clock.
+func (l *layouter) clock(t time.Time, loc *time.Location) string { return i18n.Clock(t, loc, l.h12) }
 
 // px scales a length given for a 480 px short side.
 func (l *layouter) px(v float64) int { return int(math.Round(v * l.scale)) }
@@ -87,7 +98,7 @@ const (
 // line's descent.
 func (l *layouter) put(x, y, w int, st style, s string, a align, bg color.RGBA, rl role) int {
 	m := l.r.metrics(st)
-	s = l.r.fit(st, s, w)
+	s = l.r.fit(st, oneLine(s), w)
 	base := y + m.capHeight
 	dx := x
 	switch a {
@@ -110,120 +121,154 @@ func (l *layouter) put(x, y, w int, st style, s string, a align, bg color.RGBA, 
 // the status panel on top, the agenda below, the footer at the bottom.
 func (l *layouter) room(in Input) {
 	st := in.State
-	w := l.loc.w
+	w := l.lang.W
 	size := l.f.size
 	zone, zoneOK := l.r.zone(st.Room.TimeZone)
 
 	v := roomView{room: st.Room.Name, bg: colNoClock, ink: colWhite}
 	hasClock := !in.Now.IsZero()
+	known := false
 	if hasClock {
-		v.fill(l.loc, proto.At(st.Meetings, in.Now, st.Rules, zone), in.Now, st.Rules, zone)
+		now := proto.At(st.Meetings, in.Now, st.Rules, zone)
+		var why proto.Reason
+		var lastRead time.Time
+		known, why, lastRead = proto.Known(st, in.Now, in.Seen)
+		if known {
+			v.fill(l, now, in.Now, st.Rules, zone)
+		} else {
+			v.unknown(l, now, why, lastRead, in.Now, zone)
+		}
 	} else {
-		v.word, v.until = "", w.waitingClock
+		v.reason = w.WaitingClock
 	}
 
 	footer := l.footerHeight(in)
 	bottom := size.Y - footer
 	var status, agenda image.Rectangle
+	var shown bool
 	if size.X >= size.Y {
 		split := int(math.Round(float64(size.X) * 0.62))
 		status = image.Rect(0, 0, split, bottom)
 		agenda = image.Rect(split, 0, size.X, bottom)
 		l.fill(status, v.bg, 0)
 		l.fill(agenda, colWhite, 0)
-		l.statusPanel(status, v, true)
+		_, shown = l.statusPanel(status, v, true)
 	} else {
 		// The status panel takes what it needs, at least 45% of the
 		// height above the footer; the agenda takes the rest.
 		status = image.Rect(0, 0, size.X, bottom)
 		i := len(l.f.boxes)
 		l.fill(status, v.bg, 0)
-		used := l.statusPanel(status, v, false)
+		var used int
+		used, shown = l.statusPanel(status, v, false)
 		status.Max.Y = min(bottom, max(used+l.px(24), int(float64(bottom)*0.45)))
 		l.f.boxes[i].rect = status
 		agenda = image.Rect(0, status.Max.Y, size.X, bottom)
 		l.fill(agenda, colWhite, 0)
 	}
-
-	var notes []string
-	if st.Stale {
-		if st.LastSync.IsZero() {
-			notes = append(notes, w.stale)
+	// The meeting the status is about goes to the agenda when the status
+	// panel has no room for it: every state shows the meeting on now or
+	// next.
+	if !shown && v.about != nil {
+		if v.aboutNow {
+			v.now = v.about
 		} else {
-			notes = append(notes, fmt.Sprintf(w.calendarRead, l.loc.clock(st.LastSync, zone)))
+			v.next = append([]proto.Meeting{*v.about}, v.next...)
 		}
 	}
+
+	var notes []string
+	if st.Stale && known {
+		notes = append(notes, fmt.Sprintf(w.CalendarRead, l.clock(st.LastSync, zone)))
+	}
 	if !zoneOK {
-		notes = append(notes, fmt.Sprintf(w.zoneUnknown, st.Room.TimeZone))
+		notes = append(notes, fmt.Sprintf(w.ZoneUnknown, st.Room.TimeZone))
 	}
 	var clock, badge string
 	if hasClock {
-		clock = l.loc.clock(in.Now, zone)
+		clock = l.clock(in.Now, zone)
 	}
 	if in.Offline {
-		badge = w.offline
+		badge = w.Offline
 		if !in.OfflineSince.IsZero() && hasClock {
-			badge = fmt.Sprintf(w.offlineSince, l.loc.clock(in.OfflineSince, zone))
+			badge = fmt.Sprintf(w.OfflineSince, l.clock(in.OfflineSince, zone))
 		}
 	}
-	l.agenda(agenda, clock, badge, v.next, hasClock, notes, zone)
+	l.agenda(agenda, clock, badge, v, hasClock, notes, zone)
 	if footer > 0 {
 		l.footer(image.Rect(0, bottom, size.X, size.Y), in)
 	}
 }
 
 // roomView is what the status panel and the agenda say, decided from
-// proto.At before any layout.
+// proto.At (or proto.Known) before any layout.
 type roomView struct {
-	room        string
-	word        string // the status word
-	bg, ink     color.RGBA
-	until       string          // "Free until 14:00", "Check in by 10:10", ...
-	title, span string          // the meeting the status is about, if any
-	next        []proto.Meeting // today's, after the one the status is about
+	room    string
+	word    string // the status word
+	bg, ink color.RGBA
+	until   string // "until 14:00", "by 10:10", ...: the time the status changes
+	reason  string // why the status is unknown, or that the clock is not known yet
+	detail  string // when an unknown schedule was last read
+
+	// The meeting the status is about (on now, awaiting check-in, or
+	// starting soon), and its lines.
+	about                  *proto.Meeting
+	aboutNow               bool // about is on now (not starting soon)
+	title, organizer, span string
+	now                    *proto.Meeting  // the meeting on now, in the agenda (when the status panel cannot show it)
+	next                   []proto.Meeting // today's, after the one the status is about
+	heading                string          // the agenda's heading
+	noMore                 bool            // say "no more meetings today" when next is empty
 }
 
 // fill decides the words of the room's situation now at t.
-func (v *roomView) fill(l locale, now proto.Now, t time.Time, rules proto.Rules, zone *time.Location) {
-	w := l.w
+func (v *roomView) fill(l *layouter, now proto.Now, t time.Time, rules proto.Rules, zone *time.Location) {
+	w := l.lang.W
 	y, m, d := t.In(zone).Date()
 	endOfDay := time.Date(y, m, d+1, 0, 0, 0, 0, zone)
 	startOfDay := time.Date(y, m, d, 0, 0, 0, 0, zone)
+	v.heading, v.noMore = w.Next, true
 
 	// The meeting the status is about: on now, awaiting check-in, or
 	// starting soon. It is not repeated in the agenda.
 	about := now.Current
+	v.aboutNow = about != nil
 	switch now.Status {
 	case proto.StatusFree:
-		v.word, v.bg, v.ink = w.free, colFree, colWhite
+		v.word, v.bg, v.ink = w.Free, colFree, colWhite
 		if now.Until.IsZero() || !now.Until.Before(endOfDay) {
-			v.until = w.freeAllDay
+			v.until = w.AllDay
 		} else {
-			v.until = fmt.Sprintf(w.freeUntil, l.clock(now.Until, zone))
+			v.until = fmt.Sprintf(w.Until, l.clock(now.Until, zone))
 		}
 	case proto.StatusSoon:
-		v.word, v.bg, v.ink = w.soon, colSoon, colInk
-		v.until = fmt.Sprintf(w.freeUntil, l.clock(now.Until, zone))
+		v.word, v.bg, v.ink = w.Soon, colSoon, colInk
+		v.until = fmt.Sprintf(w.SoonAt, l.clock(now.Until, zone))
 		if len(now.Next) > 0 {
 			about = &now.Next[0]
 		}
 	case proto.StatusCheckIn:
-		v.word, v.bg, v.ink = w.checkIn, colSoon, colInk
+		v.word, v.bg, v.ink = w.CheckIn, colSoon, colInk
 		if about != nil {
 			start, _ := proto.Span(*about, zone)
-			v.until = fmt.Sprintf(w.checkInBy, l.clock(start.Add(rules.CheckInAfter()), zone))
+			v.until = fmt.Sprintf(w.CheckBy, l.clock(start.Add(rules.CheckInAfter()), zone))
+			v.aboutNow = !start.After(t)
+			if about.Organizer != "" && about.Organizer != about.Title {
+				v.organizer = fmt.Sprintf(w.Organizer, about.Organizer)
+			}
 		}
 	default: // busy
-		v.word, v.bg, v.ink = w.busy, colBusy, colWhite
+		v.word, v.bg, v.ink = w.Busy, colBusy, colWhite
 		allDay := about != nil && (about.AllDay || !about.Start.After(startOfDay))
 		if !now.Until.Before(endOfDay) && allDay {
-			v.until = w.busyAllDay
+			v.until = w.AllDay
 		} else {
-			v.until = fmt.Sprintf(w.busyUntil, l.clock(now.Until, zone))
+			v.until = fmt.Sprintf(w.Until, l.clock(now.Until, zone))
 		}
 	}
 	if about != nil {
-		v.title, v.span = about.Title, l.span(*about, zone)
+		v.about = about
+		v.title, v.span = l.lang.Title(*about), l.lang.Span(*about, zone, l.h12)
 	}
 	for _, n := range now.Next {
 		start, _ := proto.Span(n, zone)
@@ -237,10 +282,45 @@ func (v *roomView) fill(l locale, now proto.Now, t time.Time, rules proto.Rules,
 	}
 }
 
+// unknown decides the words for a schedule not known to be current: no
+// status colour, no "free", why, and when it was last read. The agenda
+// lists the meetings last known, under a heading that says so.
+func (v *roomView) unknown(l *layouter, now proto.Now, why proto.Reason, lastRead, t time.Time, zone *time.Location) {
+	w := l.lang.W
+	v.word, v.bg, v.ink = w.Unknown, colNoClock, colWhite
+	v.reason = l.lang.Reason(why, nil)
+	if v.reason == "" {
+		v.reason = l.lang.Reason(proto.ReasonUnreachable, nil)
+	}
+	v.detail = w.NeverRead
+	if !lastRead.IsZero() {
+		v.detail = fmt.Sprintf(w.LastRead, l.clock(lastRead, zone))
+	}
+	v.heading = w.LastKnown
+	y, m, d := t.In(zone).Date()
+	endOfDay := time.Date(y, m, d+1, 0, 0, 0, 0, zone)
+	if now.Current != nil {
+		v.next = append(v.next, *now.Current)
+	}
+	for _, n := range now.Next {
+		if start, _ := proto.Span(n, zone); start.Before(endOfDay) {
+			v.next = append(v.next, n)
+		}
+	}
+	if len(v.next) == 0 {
+		v.heading = "" // nothing known to list: no heading, and no "no more meetings"
+	}
+}
+
 // statusPanel lays out the status panel's text in r and returns the y
-// below its last line. With anchor, the meeting's title and time range sit
-// at the bottom of r, leaving the status alone at the top.
-func (l *layouter) statusPanel(r image.Rectangle, v roomView, anchor bool) int {
+// below its last line and whether it showed the meeting's title. With
+// anchor, the meeting's title and time range sit at the bottom of r,
+// leaving the status alone at the top.
+//
+// The hierarchy, largest first: the status word (capitals at least an
+// eighth of the screen), the time it changes (twice the size of the other
+// lines), the meeting, the room's name.
+func (l *layouter) statusPanel(r image.Rectangle, v roomView, anchor bool) (int, bool) {
 	pad := l.px(24)
 	x, w := r.Min.X+pad, r.Dx()-2*pad
 	room := l.style(fontBold, 30, v.ink)
@@ -249,9 +329,11 @@ func (l *layouter) statusPanel(r image.Rectangle, v roomView, anchor bool) int {
 	if v.word != "" && l.r.width(word, v.word) <= w {
 		words = []string{v.word}
 	}
-	until := l.style(fontMedium, 30, v.ink)
+	until := l.style(fontMedium, 60, v.ink)
+	untils := l.r.wrap(until, v.until, w, 2)
+	reason := l.style(fontMedium, 30, v.ink)
 	title := l.style(fontBold, 30, v.ink)
-	span := l.style(fontRegular, 26, v.ink)
+	small := l.style(fontRegular, 26, v.ink)
 
 	// What goes in the panel, top down, and the gap above each line.
 	type line struct {
@@ -267,53 +349,87 @@ func (l *layouter) statusPanel(r image.Rectangle, v roomView, anchor bool) int {
 		}
 		return h
 	}
-	build := func(titleLines int, withSpan bool) []line {
+	build := func(titleLines int, organizer, span bool) []line {
 		lines := []line{{room, v.room, pad, roleRoom}}
 		for i, s := range words {
-			gap := l.px(24)
+			gap := l.px(20)
 			if i > 0 {
-				gap = l.px(16)
+				gap = l.px(12)
 			}
 			lines = append(lines, line{word, s, gap, roleStatus})
 		}
-		if v.until != "" {
-			lines = append(lines, line{until, v.until, l.px(20), roleUntil})
+		for i, s := range untils {
+			gap := l.px(16)
+			if i > 0 {
+				gap = l.px(10)
+			}
+			lines = append(lines, line{until, s, gap, roleUntil})
+		}
+		for i, s := range l.r.wrap(reason, v.reason, w, 3) {
+			gap := l.px(20)
+			if i > 0 {
+				gap = l.px(8)
+			}
+			lines = append(lines, line{reason, s, gap, roleReason})
+		}
+		if v.detail != "" {
+			lines = append(lines, line{small, v.detail, l.px(12), roleDetail})
 		}
 		if v.title == "" || titleLines == 0 {
 			return lines
 		}
 		ts := []string{v.title} // put cuts it to one line
 		if titleLines > 1 {
-			ts = l.r.wrap(title, v.title, w, titleLines)
+			ts = l.r.wrap(title, oneLine(v.title), w, titleLines)
 		}
 		for i, s := range ts {
-			gap := l.px(40)
+			gap := l.px(24)
 			if i > 0 {
 				gap = l.px(6)
 			}
 			lines = append(lines, line{title, s, gap, roleTitle})
 		}
-		if withSpan {
-			lines = append(lines, line{span, v.span, l.px(12), roleSpan})
+		if organizer && v.organizer != "" {
+			lines = append(lines, line{small, v.organizer, l.px(10), roleOrganizer})
+		}
+		if span {
+			lines = append(lines, line{small, v.span, l.px(10), roleSpan})
 		}
 		return lines
 	}
-	// The most that fits: a title of two lines, then of one; then a
-	// smaller status word (down to its minimum); then no time range, then
-	// no title. The status and until line matter most.
-	lines := build(2, true)
-	if height(lines) > r.Dy() {
-		lines = build(1, true)
+	// The most that fits: a title of two lines (long titles wrap before
+	// they are cut) with the organizer and the time range; then without
+	// the range, without the organizer, with one line of title; then a
+	// smaller status word (down to its minimum); then no title, which
+	// the agenda shows instead. The status and the time it changes
+	// matter most.
+	var lines []line
+	for _, c := range []struct {
+		titleLines      int
+		organizer, span bool
+	}{{2, true, true}, {2, true, false}, {2, false, false}, {1, false, false}} {
+		if lines = build(c.titleLines, c.organizer, c.span); height(lines) <= r.Dy() {
+			break
+		}
 	}
 	for over := height(lines) - r.Dy(); over > 0 && word.size > minWord; over = height(lines) - r.Dy() {
 		word.size = max(minWord, word.size-max(1, over/len(words)))
-		lines = build(1, true)
+		lines = build(1, false, false)
 	}
 	if height(lines) > r.Dy() {
-		lines = build(1, false)
+		lines = build(0, false, false)
 	}
-	if height(lines) > r.Dy() {
-		lines = build(0, false)
+	// Still too tall (a narrow panel with many buttons): the time line
+	// gives way down to the size of the meeting's lines, then the room's
+	// name goes.
+	for height(lines) > r.Dy() && until.size > title.size {
+		until.size--
+		untils = l.r.wrap(until, v.until, w, 2)
+		lines = build(0, false, false)
+	}
+	if height(lines) > r.Dy() && len(lines) > 1 {
+		lines = lines[1:]
+		lines[0].gap = pad
 	}
 	y := r.Min.Y
 	if slack := r.Dy() - height(lines); anchor && slack > 0 {
@@ -324,10 +440,12 @@ func (l *layouter) statusPanel(r image.Rectangle, v roomView, anchor bool) int {
 			}
 		}
 	}
+	shown := false
 	for _, ln := range lines {
 		y = l.put(x, y+ln.gap, w, ln.st, ln.s, alignLeft, v.bg, ln.role)
+		shown = shown || ln.role == roleTitle
 	}
-	return y
+	return y, shown
 }
 
 // statusStyle picks the status word's size: its capitals at least an eighth
@@ -363,9 +481,10 @@ func (l *layouter) sizeForCap(capHeight float64) int {
 	return size
 }
 
-// agenda lays out the clock, the offline badge, today's next meetings (at
-// most three) and notes (stale calendar, unknown zone) in r, on white.
-func (l *layouter) agenda(r image.Rectangle, clock, badge string, next []proto.Meeting, hasClock bool, notes []string, zone *time.Location) {
+// agenda lays out the clock, the offline badge, the meeting on now when
+// the status panel had no room for it, today's next meetings (at most
+// three in all) and notes (stale calendar, unknown zone) in r, on white.
+func (l *layouter) agenda(r image.Rectangle, clock, badge string, v roomView, hasClock bool, notes []string, zone *time.Location) {
 	pad := l.px(24)
 	x, w := r.Min.X+pad, r.Dx()-2*pad
 	heading := l.style(fontMedium, 22, colInkSoft)
@@ -422,20 +541,33 @@ func (l *layouter) agenda(r image.Rectangle, clock, badge string, next []proto.M
 		}
 		y += bh
 	}
+	// A heading only with room for it and one entry below it.
+	entry := l.px(16) + l.lineHeight(at) + l.px(10) + l.lineHeight(l.style(fontMedium, 26, colInk))
+	fits := func(g float64) bool { return y+gap(g)+l.lineHeight(heading)+entry <= limit }
 	if hasClock {
-		y = l.put(x, y+gap(22), w, heading, l.loc.w.next, alignLeft, colWhite, roleHeading)
-	}
-	if hasClock && len(next) == 0 {
-		y += l.px(16)
-		for _, s := range l.r.wrap(at, l.loc.w.noMore, w, 2) {
-			if y+l.lineHeight(at) > limit {
-				break
-			}
-			y = l.put(x, y, w, at, s, alignLeft, colWhite, roleBody) + l.px(6)
+		left := 3
+		if v.now != nil && fits(22) {
+			y = l.put(x, y+gap(22), w, heading, l.lang.W.Now, alignLeft, colWhite, roleHeading)
+			y = l.entries(x, y, w, limit, []proto.Meeting{*v.now}, zone)
+			left--
 		}
-	}
-	if hasClock && len(next) > 0 {
-		l.entries(x, y, w, limit, next, zone)
+		if v.heading != "" && len(v.next) > 0 && fits(22) || v.heading != "" && len(v.next) == 0 && v.now == nil && y+gap(22)+l.lineHeight(heading) <= limit {
+			y = l.put(x, y+gap(22), w, heading, v.heading, alignLeft, colWhite, roleHeading)
+		} else {
+			v.next = nil
+		}
+		if len(v.next) == 0 && v.noMore && v.now == nil && y > r.Min.Y {
+			y += l.px(16)
+			for _, s := range l.r.wrap(at, l.lang.W.NoMore, w, 2) {
+				if y+l.lineHeight(at) > limit {
+					break
+				}
+				y = l.put(x, y, w, at, s, alignLeft, colWhite, roleBody) + l.px(6)
+			}
+		}
+		if len(v.next) > 0 {
+			l.entries(x, y, w, limit, v.next[:min(left, len(v.next))], zone)
+		}
 	}
 	y = limit + l.px(12)
 	for _, s := range noteLines {
@@ -443,22 +575,24 @@ func (l *layouter) agenda(r image.Rectangle, clock, badge string, next []proto.M
 	}
 }
 
-// entries lays out at most three upcoming meetings in the column [x, x+w)
-// from y down to limit: as many as fit with one line of title each, then a
-// second title line for those whose title needs it, while space remains.
-func (l *layouter) entries(x, y, w, limit int, next []proto.Meeting, zone *time.Location) {
+// entries lays out meetings in the column [x, x+w) from y down to limit:
+// as many as fit with one line of title each, then a second title line for
+// those whose title needs it, while space remains. It returns the y below
+// the last.
+func (l *layouter) entries(x, y, w, limit int, next []proto.Meeting, zone *time.Location) int {
 	at := l.style(fontRegular, 22, colInkSoft)
 	title := l.style(fontMedium, 26, colInk)
 	gap, inner, lineGap := l.px(16), l.px(10), l.px(4)
 	one := gap + l.lineHeight(at) + inner + l.lineHeight(title)
 	extra := lineGap + l.lineHeight(title)
 
-	n := min(3, len(next), max(0, (limit-y)/one))
+	n := min(len(next), max(0, (limit-y)/one))
 	spare := (limit - y) - n*one
 	titles := make([][]string, n)
 	for i, m := range next[:n] {
-		titles[i] = []string{m.Title}
-		if lines := l.r.wrap(title, m.Title, w, 2); len(lines) == 2 && spare >= extra {
+		t := l.lang.Title(m)
+		titles[i] = []string{t}
+		if lines := l.r.wrap(title, oneLine(t), w, 2); len(lines) == 2 && spare >= extra {
 			titles[i] = lines
 			spare -= extra
 		}
@@ -468,7 +602,7 @@ func (l *layouter) entries(x, y, w, limit int, next []proto.Meeting, zone *time.
 		if i > 0 {
 			l.fill(image.Rect(x, y-gap/2, x+w, y-gap/2+max(1, l.px(2))), colLine, 0)
 		}
-		y = l.put(x, y, w, at, l.loc.span(m, zone), alignLeft, colWhite, roleAgendaAt)
+		y = l.put(x, y, w, at, l.lang.Span(m, zone, l.h12), alignLeft, colWhite, roleAgendaAt)
 		y += inner
 		for j, s := range titles[i] {
 			if j > 0 {
@@ -477,6 +611,7 @@ func (l *layouter) entries(x, y, w, limit int, next []proto.Meeting, zone *time.
 			y = l.put(x, y, w, title, s, alignLeft, colWhite, roleAgenda)
 		}
 	}
+	return y
 }
 
 // footerHeight is the height of the room screen's footer: the notice line
@@ -487,24 +622,29 @@ func (l *layouter) footerHeight(in Input) int {
 	}
 	pad := l.px(16)
 	h := 2 * pad
+	if len(in.Buttons) > 0 {
+		rows := len(l.buttonRows(in.Buttons, l.f.size.X-2*l.px(24)))
+		h += rows*l.px(64) + (rows-1)*l.px(12)
+	}
 	if in.Message != "" {
 		st := l.style(fontMedium, 24, colInk)
-		n := len(l.noticeLines(in.Message))
+		n := len(l.noticeLines(in.Message, h))
 		h += n*l.lineHeight(st) + (n-1)*l.px(8)
 		if len(in.Buttons) > 0 {
 			h += pad
 		}
 	}
-	if len(in.Buttons) > 0 {
-		rows := len(l.buttonRows(in.Buttons, l.f.size.X-2*l.px(24)))
-		h += rows*l.px(64) + (rows-1)*l.px(12)
-	}
 	return h
 }
 
-// noticeLines wraps the room screen's notice to at most two lines.
-func (l *layouter) noticeLines(msg string) []string {
-	return l.r.wrap(l.style(fontMedium, 24, colInk), msg, l.f.size.X-2*l.px(24), 2)
+// noticeLines wraps the room screen's notice to two lines, or to one when
+// the buttons (taking height buttons) leave the status too little room.
+func (l *layouter) noticeLines(msg string, buttons int) []string {
+	n := 2
+	if buttons > l.f.size.Y*2/5 {
+		n = 1
+	}
+	return l.r.wrap(l.style(fontMedium, 24, colInk), msg, l.f.size.X-2*l.px(24), n)
 }
 
 // buttonRows splits buttons into rows: as many per row as fit their
@@ -540,7 +680,11 @@ func (l *layouter) footer(r image.Rectangle, in Input) {
 	x, w := r.Min.X+side, r.Dx()-2*side
 	y := r.Min.Y + pad
 	if in.Message != "" {
-		for i, s := range l.noticeLines(in.Message) {
+		buttons := 2 * pad
+		if rows := len(l.buttonRows(in.Buttons, w)); rows > 0 {
+			buttons += rows*l.px(64) + (rows-1)*l.px(12)
+		}
+		for i, s := range l.noticeLines(in.Message, buttons) {
 			if i > 0 {
 				y += l.px(8)
 			}
@@ -554,8 +698,11 @@ func (l *layouter) footer(r image.Rectangle, in Input) {
 		for i, b := range row {
 			rect := image.Rect(x+i*(bw+gap), y, x+i*(bw+gap)+bw, y+bh)
 			bg, ink := colButton, colWhite
-			if b.Disabled {
+			switch {
+			case b.Disabled:
 				bg, ink = colButtonX, colTextX
+			case b.Warn:
+				bg = colAlert
 			}
 			l.fill(rect, bg, l.px(12))
 			label := l.style(fontBold, 24, ink)
@@ -574,12 +721,12 @@ func (l *layouter) footer(r image.Rectangle, in Input) {
 func (l *layouter) pairing(in Input) {
 	size := l.f.size
 	l.fill(image.Rectangle{Max: size}, colWhite, 0)
-	w := l.loc.w
+	w := l.lang.W
 	pad := l.px(24)
 	p := in.Pairing
 	title := l.style(fontBold, 36, colInk)
 	body := l.style(fontRegular, 22, colInkSoft)
-	url := l.style(fontMono, 20, colInk)
+	url := l.style(fontMedium, 20, colInk)
 
 	var code *qr.Code
 	if p != nil && p.URL != "" {
@@ -598,14 +745,14 @@ func (l *layouter) pairing(in Input) {
 		}
 	}
 	first := len(l.f.texts)
-	y := l.put(x, pad, cw, title, w.pairTitle, alignLeft, colWhite, roleHeading)
+	y := l.put(x, pad, cw, title, w.PairTitle, alignLeft, colWhite, roleHeading)
 	if p == nil || p.Code == "" {
-		l.put(x, y+pad, cw, body, w.pairWaiting, alignLeft, colWhite, roleBody)
+		l.put(x, y+pad, cw, body, w.PairWaiting, alignLeft, colWhite, roleBody)
 		return
 	}
 	// The code as large as fits, up to capitals of a sixth of the short side.
-	codeSt := style{font: fontMono, size: l.sizeForCap(float64(min(size.X, size.Y)) / 6), color: colInk}
-	if cw100 := l.r.width(style{font: fontMono, size: 100}, p.Code); cw100 > 0 {
+	codeSt := style{font: fontBold, size: l.sizeForCap(float64(min(size.X, size.Y)) / 6), color: colInk}
+	if cw100 := l.r.width(style{font: fontBold, size: 100}, p.Code); cw100 > 0 {
 		codeSt.size = max(l.px(24), min(codeSt.size, 100*cw/cw100))
 	}
 	y = l.put(x, y+l.px(32), cw, codeSt, p.Code, alignLeft, colWhite, roleCode)
@@ -622,7 +769,7 @@ func (l *layouter) pairing(in Input) {
 	}
 	y += l.px(28)
 	if p.URL != "" {
-		y = l.put(x, y, cw, body, w.pairHow, alignLeft, colWhite, roleBody)
+		y = l.put(x, y, cw, body, w.PairHow, alignLeft, colWhite, roleBody)
 		for _, s := range l.r.wrap(url, p.URL, cw, 3) {
 			y = l.put(x, y+l.px(10), cw, url, s, alignLeft, colWhite, roleBody)
 		}
@@ -632,7 +779,7 @@ func (l *layouter) pairing(in Input) {
 		// How long, not until when: an unpaired panel has no room, so
 		// no time zone to show a time of day in.
 		mins := int(math.Ceil(left.Minutes()))
-		y = l.put(x, y+l.px(10), cw, body, fmt.Sprintf(w.pairExpires, mins), alignLeft, colWhite, roleBody)
+		y = l.put(x, y+l.px(10), cw, body, fmt.Sprintf(w.PairExpires, mins), alignLeft, colWhite, roleBody)
 	}
 	if landscape {
 		// Centre the text beside the QR code.
@@ -687,9 +834,9 @@ func (l *layouter) connecting(in Input) {
 	l.fill(image.Rectangle{Max: size}, colDark, 0)
 	name := l.style(fontBold, 64, colWhite)
 	body := l.style(fontRegular, 26, colDarkInk)
-	text := l.loc.w.connecting
+	text := l.lang.W.Connecting
 	if s := strings.TrimSpace(in.Message); s != "" {
-		text = fmt.Sprintf(l.loc.w.connectingTo, s)
+		text = fmt.Sprintf(l.lang.W.ConnectingTo, s)
 	}
 	pad := l.px(40)
 	w := size.X - 2*pad

@@ -50,31 +50,26 @@ type glyph struct {
 // maxGlyphs bounds the glyph cache: a screen uses a few hundred.
 const maxGlyphs = 4096
 
-// drawText draws one line like font.Drawer.DrawString, but rasterizes each
+// drawText draws one line like font.Drawer.DrawString, with each grapheme
+// cluster from the first font that has it (see shape), but rasterizes each
 // glyph once per quarter-pixel position and keeps it: rasterizing is most
 // of the time of a frame, and a panel redraws the same glyphs every minute.
 func (r *Renderer) drawText(dst *image.RGBA, t textItem) {
-	fc := r.face(t.st.font, t.st.size)
-	fk := faceKey{t.st.font, t.st.size}
 	src := image.NewUniform(t.st.color)
-	dot := fixed.P(t.dot.X, t.dot.Y)
-	prev := rune(-1)
-	for _, c := range t.s {
-		if prev >= 0 {
-			dot.X += fc.Kern(prev, c)
-		}
-		prev = c
-		adv, _ := fc.GlyphAdvance(c)
+	origin := fixed.I(t.dot.X)
+	r.advance(t.st, t.s, func(gr glyphRef, x fixed.Int26_6) {
+		dotX := origin + x
 		// Quantize the origin to a quarter pixel, the cache's resolution.
-		sub := int(dot.X&63+8) / 16
-		px := dot.X.Floor()
+		sub := int(dotX&63+8) / 16
+		px := dotX.Floor()
 		if sub == 4 {
 			px, sub = px+1, 0
 		}
-		k := glyphKey{fk, c, sub}
+		fk := faceKey{gr.font, t.st.size}
+		k := glyphKey{fk, gr.r, sub}
 		g, ok := r.glyphs[k]
 		if !ok {
-			g = r.rasterize(fc, c, sub)
+			g = r.rasterize(r.face(gr.font, t.st.size), gr.r, sub)
 			if len(r.glyphs) >= maxGlyphs {
 				clear(r.glyphs)
 			}
@@ -84,8 +79,7 @@ func (r *Renderer) drawText(dst *image.RGBA, t textItem) {
 			at := image.Pt(px, t.dot.Y).Add(g.off)
 			draw.DrawMask(dst, g.mask.Rect.Add(at), src, image.Point{}, g.mask, image.Point{}, draw.Over)
 		}
-		dot.X += adv
-	}
+	})
 }
 
 // rasterize draws a glyph with its origin sub quarter pixels right of

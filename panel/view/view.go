@@ -2,8 +2,9 @@
 // panel knows (the room's state, the clock, the screen size, the locale) to
 // an image and the touch targets on it. It does no I/O, keeps no state
 // between frames except caches, and imports nothing of this module but
-// proto (plus the Go fonts and a QR encoder), so the same code renders on
-// the panel, in tests (golden PNGs) and in the admin UI's previews.
+// proto and the panel's word catalog (plus the embedded Open Sans family, a
+// grapheme segmenter and a QR encoder), so the same code renders on the
+// panel, in tests (golden PNGs) and in the admin UI's previews.
 //
 // Rendering happens in two steps: layout decides every rectangle, string and
 // colour (a frame), and paint turns the frame into pixels. The split keeps
@@ -17,23 +18,37 @@
 // Sizes are proportional to the shorter side of the screen, with 480 px (an
 // 800x480 7" panel) as the unit: a panel turned to portrait keeps the same
 // physical text size, and larger screens scale up.
+//
+// Text is drawn in one family, Open Sans (embedded; its figures are
+// tabular, so times do not jitter as they change), by grapheme cluster:
+// what the family lacks (CJK, emoji) comes from the fallback fonts the
+// panel found on its system, and what no font has is drawn as a visible
+// replacement mark, never an empty box.
 package view
 
 import (
+	_ "embed"
+	"fmt"
 	"image"
 	"sync"
 	"time"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/gomedium"
-	"golang.org/x/image/font/gofont/gomonobold"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/vector"
 
+	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/proto"
 )
+
+//go:embed fonts/OpenSans-Regular.ttf
+var openSansRegular []byte
+
+//go:embed fonts/OpenSans-Semibold.ttf
+var openSansSemibold []byte
+
+//go:embed fonts/OpenSans-Bold.ttf
+var openSansBold []byte
 
 // Screen selects what the panel shows.
 type Screen int
@@ -53,16 +68,15 @@ const (
 	ScreenError
 )
 
-// HourCycle picks a 12 or 24 hour clock.
-type HourCycle int
+// HourCycle picks a 12 or 24 hour clock; a room's own choice
+// (proto.Room.Hours) wins over it.
+type HourCycle = i18n.HourCycle
 
+// The hour cycles (see package i18n).
 const (
-	// HourCycleLocale follows the locale: 12 hours for "en" and "en-US",
-	// 24 hours for every other locale (including "en-GB", "de", "fr"),
-	// which is what people in those places read without thinking.
-	HourCycleLocale HourCycle = iota
-	HourCycle12               // "2:30 PM"
-	HourCycle24               // "14:30"
+	HourCycleLocale = i18n.HourCycleLocale
+	HourCycle12     = i18n.HourCycle12
+	HourCycle24     = i18n.HourCycle24
 )
 
 // Input is everything a frame depends on. The zero value of each field is a
@@ -85,6 +99,13 @@ type Input struct {
 	Offline      bool
 	OfflineSince time.Time
 
+	// Seen is the last time the panel knew State to be current: the zero
+	// time while it is connected (as in the admin's previews), when the
+	// connection dropped while offline. A schedule not known to be
+	// current for longer than the room's StaleAfter rule is shown as
+	// unknown (proto.Known), never as free or busy.
+	Seen time.Time
+
 	// Pairing is the code to show on ScreenPairing.
 	Pairing *proto.Pairing
 
@@ -103,11 +124,13 @@ type Input struct {
 	// panel.
 	Buttons []Button
 
-	// Locale picks the view's own words: "en" (default), "de" or "fr",
-	// optionally with a region ("de-CH"). Unknown locales fall back to "en".
+	// Locale picks the words (package i18n): "en" (default), "de", "fr",
+	// "it" or "es", optionally with a region ("de-CH", "fr_FR").
+	// Unknown locales fall back to English.
 	Locale string
 
-	// Hours picks the clock format; the zero value follows the locale.
+	// Hours picks the clock format when the room does not; the zero value
+	// follows the locale.
 	Hours HourCycle
 }
 
@@ -119,6 +142,9 @@ type Button struct {
 	// caller can explain why nothing happens (e.g. "Booking needs a
 	// connection").
 	Disabled bool
+	// Warn draws the button red: a tap does something hard to undo (the
+	// second tap that ends a meeting).
+	Warn bool
 }
 
 // Target is a touch target: a tap inside Rect means Action.
@@ -135,37 +161,72 @@ type Target struct {
 // admin UI renders previews from many requests); frames are drawn one at a
 // time.
 type Renderer struct {
-	mu       sync.Mutex
-	fonts    [numFonts]*opentype.Font
-	faces    map[faceKey]font.Face
-	zones    map[string]zoneEntry
-	glyphs   map[glyphKey]glyph
-	capRatio float64 // bold cap height per pixel of font size
-	raster   vector.Rasterizer
+	mu        sync.Mutex
+	fonts     []*sfnt.Font // the family's weights, then each fallback's regular and bold (nil when it has none)
+	fallbacks []Fallback
+	faces     map[faceKey]font.Face
+	zones     map[string]zoneEntry
+	glyphs    map[glyphKey]glyph
+	covers    map[glyphRef]bool
+	widths    map[widthKey]int
+	cands     [numFonts][]fontID
+	langs     map[string]i18n.Lang
+	buf       sfnt.Buffer
+	capRatio  float64 // bold cap height per pixel of font size
+	raster    vector.Rasterizer
 }
 
-// NewRenderer parses the embedded Go fonts.
-func NewRenderer() (*Renderer, error) {
+// Fallback is a font for what the embedded family cannot draw, such as a
+// system's CJK or emoji font. Bold may be nil.
+type Fallback struct {
+	Regular, Bold *sfnt.Font
+}
+
+// Opts configures a Renderer.
+type Opts struct {
+	// Fallbacks are tried in order for a grapheme cluster the embedded
+	// family lacks. The panel passes the system fonts it finds; without
+	// any, such text draws as replacement marks.
+	Fallbacks []Fallback
+}
+
+// NewRenderer returns a Renderer with the embedded fonts only.
+func NewRenderer() (*Renderer, error) { return New(Opts{}) }
+
+// New returns a Renderer with fallback fonts.
+func New(opts Opts) (*Renderer, error) {
 	r := &Renderer{
 		faces:  make(map[faceKey]font.Face),
 		zones:  make(map[string]zoneEntry),
 		glyphs: make(map[glyphKey]glyph),
+		covers: make(map[glyphRef]bool),
+		widths: make(map[widthKey]int),
+		langs:  make(map[string]i18n.Lang),
 	}
-	for id, ttf := range [numFonts][]byte{
-		fontRegular: goregular.TTF,
-		fontMedium:  gomedium.TTF,
-		fontBold:    gobold.TTF,
-		fontMono:    gomonobold.TTF,
-	} {
-		f, err := opentype.Parse(ttf)
-		if err != nil {
-			return nil, errorf("parsing font %d: %v", id, err)
+	r.fonts = []*sfnt.Font{parseFont(openSansRegular), parseFont(openSansSemibold), parseFont(openSansBold)}
+	for i, fb := range opts.Fallbacks {
+		if fb.Regular == nil {
+			return nil, errorf("fallback font %d has no regular face", i)
 		}
-		r.fonts[id] = f
+		r.fonts = append(r.fonts, fb.Regular, fb.Bold)
+		r.fallbacks = append(r.fallbacks, fb)
 	}
 	m := r.face(fontBold, 100).Metrics()
 	r.capRatio = float64(m.CapHeight) / 64 / 100
 	return r, nil
+}
+
+// lang resolves a locale once.
+func (r *Renderer) lang(locale string) i18n.Lang {
+	if l, ok := r.langs[locale]; ok {
+		return l
+	}
+	l := i18n.Resolve(locale)
+	if len(r.langs) >= 64 {
+		clear(r.langs) // bound the cache for the admin UI's previews
+	}
+	r.langs[locale] = l
+	return l
 }
 
 // Render draws one frame of the given size and returns it with its touch
@@ -176,3 +237,5 @@ func (r *Renderer) Render(in Input, size image.Point) (*image.RGBA, []Target) {
 	f := r.layout(in, size)
 	return r.paint(f), f.targets
 }
+
+func errorf(format string, a ...any) error { return fmt.Errorf("view: "+format, a...) }

@@ -14,11 +14,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/proto"
 )
 
 // all returns every fixture, in every locale drawn.
-func all() []fixture { return append(fixtures(), localized()...) }
+func all() []fixture { return append(fixtures("en"), localized()...) }
 
 func fixtureNamed(t testing.TB, name string) Input {
 	t.Helper()
@@ -36,7 +37,7 @@ func strs(f *frame, rl role) []string {
 	var out []string
 	for _, t := range f.texts {
 		if t.role == rl {
-			out = append(out, t.s)
+			out = append(out, strings.ReplaceAll(t.s, "\u00a0", " "))
 		}
 	}
 	return out
@@ -45,7 +46,7 @@ func strs(f *frame, rl role) []string {
 func allStrs(f *frame) string {
 	var out []string
 	for _, t := range f.texts {
-		out = append(out, t.s)
+		out = append(out, strings.ReplaceAll(t.s, "\u00a0", " "))
 	}
 	return strings.Join(out, " | ")
 }
@@ -71,32 +72,54 @@ func TestWords(t *testing.T) {
 		want    []string
 	}{
 		{"free", roleStatus, []string{"Free"}},
-		{"free", roleUntil, []string{"Free until 11:00 AM"}},
+		{"free", roleUntil, []string{"until 11:00 AM"}},
 		{"free", roleClock, []string{"10:05 AM"}},
 		{"free", roleAgendaAt, []string{"11:00 AM – 12:00 PM", "1:30 – 2:00 PM", "3:00 – 4:30 PM"}},
-		{"free-all-day", roleUntil, []string{"Free all day"}},
+		{"free-all-day", roleUntil, []string{"All day"}},
 		{"free-all-day", roleBody, []string{"No more meetings today"}},
 		{"soon", roleStatus, []string{"Starting", "soon"}},
-		{"soon", roleUntil, []string{"Free until 10:10 AM"}},
+		{"soon", roleUntil, []string{"at 10:10 AM"}},
 		{"soon", roleTitle, []string{"Weekly sync"}},
 		{"busy-title", roleStatus, []string{"Busy"}},
-		{"busy-title", roleUntil, []string{"Busy until 10:30 AM"}},
+		{"busy-title", roleUntil, []string{"until 10:30 AM"}},
 		{"busy-title", roleTitle, []string{"Product roadmap review"}},
 		{"busy-title", roleSpan, []string{"9:30 – 10:30 AM"}},
 		{"busy-reserved", roleTitle, []string{"Reserved"}},
+		{"busy-reserved-de", roleTitle, []string{"Reserviert"}},
+		{"busy-reserved-es", roleTitle, []string{"Reservada"}},
 		{"busy-organizer", roleTitle, []string{"Anna Müller"}},
-		{"busy-all-day", roleUntil, []string{"Busy all day"}},
+		{"busy-all-day", roleUntil, []string{"All day"}},
 		{"busy-all-day", roleSpan, []string{"All day"}},
+		{"busy-24h", roleUntil, []string{"until 10:30"}}, // the room's clock on an English panel
+		{"busy-24h", roleClock, []string{"10:05"}},
 		{"check-in", roleStatus, []string{"Check in"}},
-		{"check-in", roleUntil, []string{"Check in by 10:10 AM"}},
+		{"check-in", roleUntil, []string{"by 10:10 AM"}},
 		{"check-in", roleTitle, []string{"Weekly sync"}},
+		{"check-in", roleOrganizer, []string{"Organizer: Anna Müller"}},
+		{"checked-in", roleStatus, []string{"Busy"}},
+		{"checked-in", roleUntil, []string{"until 11:00 AM"}},
+		{"checked-in", roleTitle, []string{"Weekly sync"}},
 		{"offline", roleBadge, []string{"Offline since 9:52 AM"}},
-		{"stale", roleNote, []string{"Calendar last read 9:40 AM"}},
+		{"stale", roleNote, []string{"Calendar last read at", "9:40 AM"}},
+		{"unknown-denied", roleStatus, []string{"Unknown"}},
+		{"unknown-denied", roleReason, []string{"Lintel may not read this room’s", "calendar"}},
+		{"unknown-denied", roleDetail, []string{"Not read yet"}},
+		{"unknown-denied", roleUntil, nil},
+		{"unknown-old", roleStatus, []string{"Unknown"}},
+		{"unknown-old", roleDetail, []string{"Last read at 9:20 AM"}},
+		{"unknown-old", roleHeading, []string{"Last known"}},
+		{"offline-long", roleStatus, []string{"Unknown"}},
+		{"offline-long", roleReason, []string{"No connection to the server"}},
 		{"zone-unknown", roleClock, []string{"9:05 AM"}}, // shown in UTC, and said so
-		{"busy-title-de", roleUntil, []string{"Besetzt bis 10:30"}},
+		{"busy-title-de", roleStatus, []string{"Besetzt"}},
+		{"busy-title-de", roleUntil, []string{"bis 10:30"}},
 		{"busy-title-de", roleClock, []string{"10:05"}},
 		{"busy-title-fr", roleStatus, []string{"Occupé"}},
 		{"busy-title-fr", roleSpan, []string{"09:30 – 10:30"}},
+		{"busy-title-it", roleUntil, []string{"fino alle 10:30"}},
+		{"busy-title-es", roleStatus, []string{"Ocupada"}},
+		{"unknown-denied-it", roleStatus, []string{"Senza dati"}},
+		{"update-firmware-de", roleNote, []string{"Der Server spricht Protokoll 2, dieses Panel Protokoll 1."}},
 		{"pairing", roleCode, []string{"K7Q4-MX2P"}},
 	} {
 		t.Run(tc.fixture+"/"+string(tc.role), func(t *testing.T) {
@@ -127,7 +150,7 @@ func TestAgendaIsTodayOnlyAndAtMostThree(t *testing.T) {
 	if got := strs(f, roleBody); !slices.Equal(got, []string{"No more meetings today"}) {
 		t.Errorf("agenda = %q, want no more meetings", got)
 	}
-	if got := strs(f, roleUntil); !slices.Equal(got, []string{"Free all day"}) {
+	if got := strs(f, roleUntil); !slices.Equal(got, []string{"All day"}) {
 		t.Errorf("until = %q, want free all day", got)
 	}
 }
@@ -146,11 +169,11 @@ func TestTimeZone(t *testing.T) {
 		hours        HourCycle
 		until, span  string
 	}{
-		{"Europe/Zurich", "de", HourCycleLocale, "Frei bis 10:00", "10:00 – 11:00"},
-		{"Europe/Zurich", "en", HourCycleLocale, "Free until 10:00 AM", "10:00 – 11:00 AM"},
-		{"Europe/Zurich", "en", HourCycle24, "Free until 10:00", "10:00 – 11:00"},
-		{"America/New_York", "en-US", HourCycleLocale, "Free until 4:00 AM", "4:00 – 5:00 AM"},
-		{"Asia/Kolkata", "fr", HourCycleLocale, "Libre jusqu’à 14:30", "14:30 – 15:30"},
+		{"Europe/Zurich", "de", HourCycleLocale, "bis 10:00", "10:00 – 11:00"},
+		{"Europe/Zurich", "en", HourCycleLocale, "until 10:00 AM", "10:00 – 11:00 AM"},
+		{"Europe/Zurich", "en", HourCycle24, "until 10:00", "10:00 – 11:00"},
+		{"America/New_York", "en-US", HourCycleLocale, "until 4:00 AM", "4:00 – 5:00 AM"},
+		{"Asia/Kolkata", "fr", HourCycleLocale, "jusqu’à 14:30", "14:30 – 15:30"},
 	} {
 		st.Room.TimeZone = tc.zone
 		// The panel's own zone must not matter: give Now in UTC.
@@ -214,17 +237,18 @@ func TestStatusCapHeight(t *testing.T) {
 	})
 }
 
-// TestStatusWordsFit checks that no status word in any locale is cut: each
-// is whole on one line, or on two broken at a space.
+// TestStatusWordsFit checks that no status word in any language is cut:
+// each is whole on one line, or on two broken at a space.
 func TestStatusWordsFit(t *testing.T) {
 	r := newRenderer(t)
-	for _, ws := range []*words{&wordsEN, &wordsDE, &wordsFR} {
-		for _, word := range []string{ws.free, ws.busy, ws.soon, ws.checkIn} {
+	for _, tag := range i18n.Languages() {
+		ws := i18n.Resolve(tag).W
+		for _, word := range []string{ws.Free, ws.Busy, ws.Soon, ws.CheckIn, ws.Unknown} {
 			for _, size := range sizes {
-				l := &layouter{r: r, f: &frame{size: size}, scale: float64(min(size.X, size.Y)) / 480}
+				l := &layouter{r: r, f: &frame{size: size}, scale: float64(min(size.X, size.Y)) / 480, lang: i18n.Resolve(tag)}
 				l.statusPanel(image.Rect(0, 0, size.X, size.Y), roomView{word: word}, false)
 				if got := strings.Join(strs(l.f, roleStatus), " "); got != word {
-					t.Errorf("%v: status %q drawn as %q", size, word, got)
+					t.Errorf("%s %v: status %q drawn as %q", tag, size, word, got)
 				}
 			}
 		}
@@ -307,7 +331,7 @@ func TestLongTextDoesNotOverflow(t *testing.T) {
 // the image and apart.
 func TestTargets(t *testing.T) {
 	r := newRenderer(t)
-	for _, name := range []string{"buttons-free", "buttons-notice", "check-in", "offline-buttons"} {
+	for _, name := range []string{"buttons-free", "buttons-notice", "check-in", "offline-buttons", "soon-buttons", "soon-menu", "end-confirm", "unknown-denied"} {
 		in := fixtureNamed(t, name)
 		for _, size := range sizes {
 			_, targets := r.Render(in, size)
@@ -425,26 +449,32 @@ func TestPalette(t *testing.T) {
 	}
 }
 
-func TestLocale(t *testing.T) {
+// TestOneLanguage checks that a locale resolves to one language for the
+// whole screen: the view's words and the clock come from one catalog entry,
+// whatever the form of the tag.
+func TestOneLanguage(t *testing.T) {
+	r := newRenderer(t)
 	for _, tc := range []struct {
-		tag    string
-		hours  HourCycle
-		words  *words
-		hour12 bool
+		locale, status, clock string
 	}{
-		{"", HourCycleLocale, &wordsEN, true},
-		{"en", HourCycleLocale, &wordsEN, true},
-		{"en-US", HourCycleLocale, &wordsEN, true},
-		{"en_GB", HourCycleLocale, &wordsEN, false},
-		{"de-CH", HourCycleLocale, &wordsDE, false},
-		{"fr", HourCycleLocale, &wordsFR, false},
-		{"fr", HourCycle12, &wordsFR, true},
-		{"en", HourCycle24, &wordsEN, false},
-		{"xx", HourCycleLocale, &wordsEN, false},
+		{"de-CH", "Besetzt", "10:05"},
+		{"de_DE", "Besetzt", "10:05"},
+		{"fr-CH", "Occupé", "10:05"},
+		{"fr_FR", "Occupé", "10:05"},
+		{"en-GB", "Busy", "10:05"},
+		{"en-US", "Busy", "10:05 AM"},
+		{"it", "Occupata", "10:05"},
+		{"es-ES", "Ocupada", "10:05"},
+		{"xx", "Busy", "10:05 AM"},
 	} {
-		l := resolveLocale(tc.tag, tc.hours)
-		if l.w != tc.words || l.hour12 != tc.hour12 {
-			t.Errorf("resolveLocale(%q, %d) = %s words, 12h %v; want %s words, 12h %v", tc.tag, tc.hours, l.w.free, l.hour12, tc.words.free, tc.hour12)
+		in := fixtureNamed(t, "busy-title")
+		in.Locale = tc.locale
+		f := r.layout(in, image.Pt(800, 480))
+		if got := strs(f, roleStatus); !slices.Equal(got, []string{tc.status}) {
+			t.Errorf("%s: status %q, want %q", tc.locale, got, tc.status)
+		}
+		if got := strs(f, roleClock); !slices.Equal(got, []string{tc.clock}) {
+			t.Errorf("%s: clock %q, want %q", tc.locale, got, tc.clock)
 		}
 	}
 }
@@ -521,7 +551,7 @@ func TestConcurrentRender(t *testing.T) {
 		size image.Point
 	}
 	var jobs []job
-	for i, f := range fixtures() {
+	for i, f := range fixtures("en") {
 		jobs = append(jobs, job{f.in, sizes[i%len(sizes)]})
 	}
 	type frame struct {
@@ -552,10 +582,10 @@ func TestConcurrentRender(t *testing.T) {
 		for n := range rounds {
 			g := got[i][n]
 			if !bytes.Equal(g.img.Pix, want[i].img.Pix) || g.img.Rect != want[i].img.Rect {
-				t.Errorf("%s, concurrent render %d: the frame differs from a lone render of it", fixtures()[i].name, n)
+				t.Errorf("%s, concurrent render %d: the frame differs from a lone render of it", fixtures("en")[i].name, n)
 			}
 			if !slices.Equal(g.targets, want[i].targets) {
-				t.Errorf("%s, concurrent render %d: targets %v, want %v", fixtures()[i].name, n, g.targets, want[i].targets)
+				t.Errorf("%s, concurrent render %d: targets %v, want %v", fixtures("en")[i].name, n, g.targets, want[i].targets)
 			}
 		}
 	}
@@ -572,10 +602,12 @@ func TestImports(t *testing.T) {
 		first, _, _ := strings.Cut(imp, "/")
 		switch {
 		case !strings.Contains(first, "."): // the standard library
-		case imp == "github.com/lintelhq/lintel/proto":
-		case strings.HasPrefix(imp, "golang.org/x/image/"), imp == "rsc.io/qr":
+		case strings.Contains(imp, "gofont"):
+			t.Errorf("panel/view imports %s: the panel draws in one family, Open Sans", imp)
+		case imp == "github.com/lintelhq/lintel/proto", imp == "github.com/lintelhq/lintel/panel/i18n":
+		case strings.HasPrefix(imp, "golang.org/x/image/"), imp == "rsc.io/qr", imp == "github.com/rivo/uniseg":
 		default:
-			t.Errorf("panel/view imports %s; it may import only proto, x/image and rsc.io/qr", imp)
+			t.Errorf("panel/view imports %s; it may import only proto, panel/i18n, x/image, uniseg and rsc.io/qr", imp)
 		}
 	}
 }

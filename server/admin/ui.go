@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/store"
@@ -319,7 +320,19 @@ func (s *Server) roomPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, r, "room", "Room", map[string]any{"Room": room, "New": isNew, "Builtin": s.opts.Builtin != nil})
+	s.render(w, r, "room", "Room", map[string]any{"Room": room, "New": isNew, "Builtin": s.opts.Builtin != nil, "Languages": languages(), "Lang": i18n.Resolve(room.Language).Tag})
+}
+
+// language is a choice of the room form's language list.
+type language struct{ Tag, Name string }
+
+// languages lists the panels' languages, for the room form.
+func languages() []language {
+	var out []language
+	for _, tag := range i18n.Languages() {
+		out = append(out, language{tag, i18n.Resolve(tag).W.Name})
+	}
+	return out
 }
 
 // roomFromForm reads the room form.
@@ -329,7 +342,7 @@ func roomFromForm(r *http.Request) store.Room {
 	return store.Room{
 		ID: strings.TrimSpace(r.PostFormValue("id")), Name: strings.TrimSpace(r.PostFormValue("name")),
 		Calendar: strings.TrimSpace(r.PostFormValue("calendar")), TimeZone: strings.TrimSpace(r.PostFormValue("tz")),
-		Display: r.PostFormValue("display"),
+		Display: r.PostFormValue("display"), Language: r.PostFormValue("lang"), Hours: num("hours"),
 		Booking: store.BookingSettings{
 			Instant: on("instant"), Teams: on("teams"), ExtendEnd: on("extend_end"), CheckIn: on("check_in"),
 			AutoRelease: on("auto_release"), StepMinutes: num("step"), CheckInBefore: num("checkin_before"),
@@ -348,6 +361,12 @@ func (s *Server) checkRoom(room *store.Room) error {
 	}
 	if _, err := time.LoadLocation(room.TimeZone); err != nil || room.TimeZone == "" {
 		return fmt.Errorf("time zone %q is not an IANA time zone such as Europe/Zurich", room.TimeZone)
+	}
+	if room.Language != "" {
+		if !i18n.Speaks(room.Language) {
+			return fmt.Errorf("language %q is not one the panels speak: %s", room.Language, strings.Join(i18n.Languages(), ", "))
+		}
+		room.Language = i18n.Resolve(room.Language).Tag
 	}
 	return room.Validate()
 }

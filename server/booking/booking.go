@@ -16,9 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	gosync "sync"
 	"time"
 
+	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/store"
@@ -46,7 +48,9 @@ type Opts struct {
 	States States
 	Logger *slog.Logger     // default: discard
 	Now    func() time.Time // default: time.Now
-	// Subject of events booked at a panel. Default "Booked at the panel".
+	// Subject, when set, is the subject of every event booked at a
+	// panel. By default it is "Booked at the panel" in the room's
+	// language (package i18n, the panels' catalog).
 	Subject string
 	// SettleDelay: after a change the room is refreshed at once and again
 	// after this delay, since Graph is eventually consistent. Default 5 s.
@@ -76,9 +80,6 @@ func New(opts Opts) *Service {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.Subject == "" {
-		opts.Subject = "Booked at the panel"
 	}
 	if opts.SettleDelay <= 0 {
 		opts.SettleDelay = 5 * time.Second
@@ -164,15 +165,26 @@ func (s *Service) refresh(room string) {
 	}()
 }
 
-func fail(code proto.Code, msg string) (proto.Result, string) {
-	return proto.Result{Error: proto.NewError(code, msg)}, msg
+// fail refuses a request with a code and a reason the panel words in its
+// language (params as name, value pairs); msg is the English for the
+// activity log.
+func fail(code proto.Code, reason proto.Reason, msg string, params ...string) (proto.Result, string) {
+	return proto.Result{Error: proto.Refusal(code, reason, msg, params...)}, msg
+}
+
+// subject is the subject of an event booked at a panel of room.
+func (s *Service) subject(room store.Room) string {
+	if s.opts.Subject != "" {
+		return s.opts.Subject
+	}
+	return i18n.Resolve(room.Language).W.WalkUp
 }
 
 // carryOut does the work and says what happened, for the activity log.
 func (s *Service) carryOut(ctx context.Context, deviceID, roomID, id string, req proto.Request) (proto.Result, string) {
 	room, err := s.opts.Store.Room(roomID)
 	if err != nil {
-		return fail(proto.CodeNotFound, "this panel's room no longer exists; ask facilities to assign it to a room")
+		return fail(proto.CodeNotFound, proto.ReasonNoRoom, "this panel's room no longer exists; ask facilities to assign it to a room")
 	}
 	loc, err := time.LoadLocation(room.TimeZone)
 	if err != nil {
@@ -186,7 +198,7 @@ func (s *Service) carryOut(ctx context.Context, deviceID, roomID, id string, req
 	}
 	if err != nil {
 		s.log.Warn("cannot read the calendar before a change", "room", roomID, "err", err)
-		return fail(proto.CodeUnavailable, "the calendar cannot be reached right now; try again in a minute")
+		return fail(proto.CodeUnavailable, proto.ReasonCalendarDown, "the calendar cannot be reached right now; try again in a minute")
 	}
 	events := got[room.Calendar].Events
 	meetings := make([]proto.Meeting, len(events))
@@ -206,47 +218,53 @@ func (s *Service) carryOut(ctx context.Context, deviceID, roomID, id string, req
 	case proto.ActionCheckIn:
 		return s.checkIn(room, loc, rules, meetings, now, req)
 	}
-	return fail(proto.CodeBadRequest, fmt.Sprintf("unknown action %q", req.Action))
+	return fail(proto.CodeBadRequest, "", fmt.Sprintf("unknown action %q", req.Action))
 }
 
 func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location, rules proto.Rules, meetings []proto.Meeting, now time.Time, deviceID, id string, req proto.Request) (proto.Result, string) {
 	if !room.Booking.Instant {
-		return fail(proto.CodeNotAllowed, "booking at the panel is not allowed in this room")
+		return fail(proto.CodeNotAllowed, proto.ReasonBookingOff, "booking at the panel is not allowed in this room")
 	}
 	if req.Teams && !room.Booking.Teams {
-		return fail(proto.CodeNotAllowed, "Teams meetings cannot be booked at the panel in this room")
+		return fail(proto.CodeNotAllowed, proto.ReasonTeamsOff, "Teams meetings cannot be booked at the panel in this room")
 	}
 	start := now.Truncate(time.Minute)
 	var end time.Time
 	if req.Minutes > 0 {
 		end = proto.BookEnd(start, req.Minutes, rules.BookStep(), loc)
 	} else {
+		// The end the panel's button showed (proto.BookChoices): what it
+		// said is what is booked.
 		end = req.Until.UTC()
 	}
+	if end.Sub(start) > proto.MaxBooking {
+		return fail(proto.CodeBadRequest, proto.ReasonTooLong, fmt.Sprintf("a booking at the panel lasts at most %d minutes", int(proto.MaxBooking.Minutes())),
+			"minutes", strconv.Itoa(int(proto.MaxBooking.Minutes())))
+	}
 	if end.Sub(start) < proto.MinBooking {
-		return fail(proto.CodeBadRequest, "a booking lasts at least 5 minutes")
+		return fail(proto.CodeBadRequest, proto.ReasonTooShort, "a booking lasts at least 5 minutes", "minutes", strconv.Itoa(int(proto.MinBooking.Minutes())))
 	}
 	if limit, free := proto.FreeUntil(meetings, now, loc); !free || (!limit.IsZero() && end.After(limit)) {
-		return fail(proto.CodeConflict, "the room was just booked by someone else")
+		return fail(proto.CodeConflict, proto.ReasonTaken, "the room was just booked by someone else")
 	}
 	ev, err := s.opts.Provider.Book(ctx, room.Calendar, calendar.Booking{
-		Subject: s.opts.Subject, Start: start, End: end, Teams: req.Teams,
+		Subject: s.subject(room), Start: start, End: end, Teams: req.Teams,
 		TransactionID: transactionID(deviceID, id),
 	})
 	switch {
 	case errors.Is(err, calendar.ErrConflict):
-		return fail(proto.CodeConflict, "the room was just booked by someone else")
+		return fail(proto.CodeConflict, proto.ReasonTaken, "the room was just booked by someone else")
 	case errors.Is(err, calendar.ErrNoOnlineMeeting):
-		return fail(proto.CodeNotAllowed, "no Teams meeting could be created for this room; book without Teams")
+		return fail(proto.CodeNotAllowed, proto.ReasonTeamsFailed, "no Teams meeting could be created for this room; book without Teams")
 	case err != nil:
 		s.log.Warn("booking failed", "room", room.ID, "err", err)
-		return fail(proto.CodeUnavailable, "the calendar could not be changed; try again in a minute")
+		return fail(proto.CodeUnavailable, proto.ReasonCalendarDown, "the calendar could not be changed; try again in a minute")
 	}
 	// Whoever books at the door is in the room: that counts as checking in.
 	if err := s.opts.Store.PutCheckIn(room.ID, ev.ID, now); err != nil {
 		s.log.Error("cannot record the check-in of a booking", "room", room.ID, "err", err)
 	}
-	m := proto.Meeting{ID: ev.ID, Title: s.opts.Subject, Start: ev.Start, End: ev.End, Online: ev.Online, Booked: true}
+	m := proto.Meeting{ID: ev.ID, Title: s.subject(room), Start: ev.Start, End: ev.End, Online: ev.Online, Booked: true}
 	return proto.Result{OK: true, Meeting: &m, JoinURL: ev.JoinURL},
 		fmt.Sprintf("booked %s to %s", ev.Start.In(loc).Format("15:04"), ev.End.In(loc).Format("15:04"))
 }
@@ -268,24 +286,24 @@ func current(meetings []proto.Meeting, id string, now time.Time) (proto.Meeting,
 
 func (s *Service) extend(ctx context.Context, room store.Room, loc *time.Location, meetings []proto.Meeting, now time.Time, req proto.Request) (proto.Result, string) {
 	if !room.Booking.ExtendEnd {
-		return fail(proto.CodeNotAllowed, "meetings cannot be extended at the panel in this room")
+		return fail(proto.CodeNotAllowed, proto.ReasonExtendOff, "meetings cannot be extended at the panel in this room")
 	}
 	m, ok := current(meetings, req.MeetingID, now)
 	if !ok {
-		return fail(proto.CodeNotFound, "that meeting is not on now")
+		return fail(proto.CodeNotFound, proto.ReasonNotOn, "that meeting is not on now")
 	}
 	end := m.End.Add(time.Duration(req.Minutes) * time.Minute)
 	for _, o := range meetings {
 		if o.ID != m.ID && o.Start.Before(end) && o.End.After(m.End) {
-			return fail(proto.CodeConflict, "the room is booked right after this meeting")
+			return fail(proto.CodeConflict, proto.ReasonBookedNext, "the room is booked right after this meeting")
 		}
 	}
 	ev, err := s.opts.Provider.SetEnd(ctx, room.Calendar, m.ID, end)
 	if errors.Is(err, calendar.ErrConflict) {
-		return fail(proto.CodeConflict, "the room is booked right after this meeting")
+		return fail(proto.CodeConflict, proto.ReasonBookedNext, "the room is booked right after this meeting")
 	} else if err != nil {
 		s.log.Warn("extend failed", "room", room.ID, "err", err)
-		return fail(proto.CodeUnavailable, "the calendar could not be changed; try again in a minute")
+		return fail(proto.CodeUnavailable, proto.ReasonCalendarDown, "the calendar could not be changed; try again in a minute")
 	}
 	m.End = ev.End
 	return proto.Result{OK: true, Meeting: &m}, "extended to " + ev.End.In(loc).Format("15:04")
@@ -293,11 +311,11 @@ func (s *Service) extend(ctx context.Context, room store.Room, loc *time.Locatio
 
 func (s *Service) end(ctx context.Context, room store.Room, meetings []proto.Meeting, now time.Time, req proto.Request) (proto.Result, string) {
 	if !room.Booking.ExtendEnd {
-		return fail(proto.CodeNotAllowed, "meetings cannot be ended at the panel in this room")
+		return fail(proto.CodeNotAllowed, proto.ReasonExtendOff, "meetings cannot be ended at the panel in this room")
 	}
 	m, ok := current(meetings, req.MeetingID, now)
 	if !ok {
-		return fail(proto.CodeNotFound, "that meeting is not on now")
+		return fail(proto.CodeNotFound, proto.ReasonNotOn, "that meeting is not on now")
 	}
 	end := now.Truncate(time.Minute)
 	if !end.After(m.Start) {
@@ -306,7 +324,7 @@ func (s *Service) end(ctx context.Context, room store.Room, meetings []proto.Mee
 	ev, err := s.opts.Provider.SetEnd(ctx, room.Calendar, m.ID, end)
 	if err != nil {
 		s.log.Warn("end early failed", "room", room.ID, "err", err)
-		return fail(proto.CodeUnavailable, "the calendar could not be changed; try again in a minute")
+		return fail(proto.CodeUnavailable, proto.ReasonCalendarDown, "the calendar could not be changed; try again in a minute")
 	}
 	m.End = ev.End
 	return proto.Result{OK: true, Meeting: &m}, "ended early"
@@ -314,21 +332,21 @@ func (s *Service) end(ctx context.Context, room store.Room, meetings []proto.Mee
 
 func (s *Service) checkIn(room store.Room, loc *time.Location, rules proto.Rules, meetings []proto.Meeting, now time.Time, req proto.Request) (proto.Result, string) {
 	if !room.Booking.CheckIn {
-		return fail(proto.CodeNotAllowed, "this room does not use check-in")
+		return fail(proto.CodeNotAllowed, proto.ReasonCheckInOff, "this room does not use check-in")
 	}
 	for _, m := range meetings {
 		if m.ID != req.MeetingID {
 			continue
 		}
 		if now.Before(m.Start.Add(-rules.CheckInBefore())) || !now.Before(m.End) {
-			return fail(proto.CodeNotAllowed, fmt.Sprintf("check-in opens %d minutes before the meeting", int(rules.CheckInBefore().Minutes())))
+			return fail(proto.CodeNotAllowed, proto.ReasonCheckInEarly, fmt.Sprintf("check-in opens %d minutes before the meeting", int(rules.CheckInBefore().Minutes())), "minutes", strconv.Itoa(int(rules.CheckInBefore().Minutes())))
 		}
 		if err := s.opts.Store.PutCheckIn(room.ID, m.ID, now); err != nil {
 			s.log.Error("cannot record a check-in", "room", room.ID, "err", err)
-			return fail(proto.CodeUnavailable, "the check-in could not be saved; try again")
+			return fail(proto.CodeUnavailable, proto.ReasonNotSaved, "the check-in could not be saved; try again")
 		}
 		m.CheckIn, m.CheckedIn = true, true
 		return proto.Result{OK: true, Meeting: &m}, "checked in to the meeting at " + m.Start.In(loc).Format("15:04")
 	}
-	return fail(proto.CodeNotFound, "that meeting is not in this room's calendar")
+	return fail(proto.CodeNotFound, proto.ReasonNoMeeting, "that meeting is not in this room's calendar")
 }

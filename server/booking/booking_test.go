@@ -98,8 +98,9 @@ func TestBookAndRetry(t *testing.T) {
 	if !res.OK || res.Meeting == nil {
 		t.Fatalf("book: %+v", res.Error)
 	}
-	// 09:02 UTC is 10:02 in Zurich: 30 minutes rounds to 10:30.
-	if want := time.Date(2026, 3, 10, 9, 30, 0, 0, time.UTC); !res.Meeting.End.Equal(want) {
+	// 09:02 UTC is 10:02 in Zurich: 30 minutes round up to 10:45, never
+	// down to a booking shorter than asked.
+	if want := time.Date(2026, 3, 10, 9, 45, 0, 0, time.UTC); !res.Meeting.End.Equal(want) {
 		t.Errorf("booked until %v, want %v", res.Meeting.End, want)
 	}
 	again := f.s.Request(ctx, "d1", "r1", "req-1", req)
@@ -302,5 +303,49 @@ func TestAutoReleaseReadsTheCalendarOnlyWhenDue(t *testing.T) {
 	s.ReleaseNoShows(ctx)
 	if evs := f.events(t); counter.reads != 1 || !evs[0].Declined {
 		t.Errorf("overdue: %d reads, declined %v", counter.reads, evs[0].Declined)
+	}
+}
+
+// TestBookUntilTheChoiceShown checks that a panel's choice (sent as the
+// end its button showed) is booked exactly, that the booking is bounded,
+// that refusals carry a reason the panel words, and that the subject is in
+// the room's language.
+func TestBookUntilTheChoiceShown(t *testing.T) {
+	f := newFixture(t, store.BookingSettings{Instant: true})
+	r, _ := f.db.Room("r1")
+	r.Language = "de"
+	f.db.PutRoom(r)
+	ctx := context.Background()
+	// At 10:02 the panel offers "Until 10:30" for 15 minutes.
+	zurich, _ := time.LoadLocation("Europe/Zurich")
+	choices := proto.BookChoices(nil, f.now, proto.Rules{}, zurich)
+	res := f.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionBook, Until: choices[0].End})
+	if !res.OK || !res.Meeting.End.Equal(choices[0].End) || !choices[0].End.Equal(time.Date(2026, 3, 10, 9, 30, 0, 0, time.UTC)) {
+		t.Fatalf("booked %+v, want until %v", res, choices[0].End)
+	}
+	if evs := f.events(t); len(evs) != 1 || evs[0].Subject != "Am Panel gebucht" || res.Meeting.Title != "Am Panel gebucht" {
+		t.Errorf("subject %+v, want the German walk-up subject", evs)
+	}
+	f.now = f.now.Add(time.Hour)
+	for _, tc := range []struct {
+		until  time.Time
+		reason proto.Reason
+		param  string
+	}{
+		{f.now.Add(4 * time.Hour), proto.ReasonTooLong, "180"},
+		{f.now.Add(2 * time.Minute), proto.ReasonTooShort, "5"},
+	} {
+		res := f.s.Request(ctx, "d", "r1", tc.until.String(), proto.Request{Action: proto.ActionBook, Until: tc.until})
+		if res.OK || res.Error.Reason != tc.reason || res.Error.Params["minutes"] != tc.param {
+			t.Errorf("until %v: %+v, want refused with %s (%s min)", tc.until, res.Error, tc.reason, tc.param)
+		}
+	}
+	f.cal.Add(ctx, "r1", builtin.Input{Subject: "x", Start: f.now.Add(20 * time.Minute), End: f.now.Add(time.Hour)})
+	if res := f.s.Request(ctx, "d", "r1", "over", proto.Request{Action: proto.ActionBook, Until: f.now.Add(30 * time.Minute)}); res.OK || res.Error.Reason != proto.ReasonTaken {
+		t.Errorf("over the next meeting: %+v", res.Error)
+	}
+	off := newFixture(t, store.BookingSettings{})
+	if res := off.s.Request(ctx, "d", "r1", "1", proto.Request{Action: proto.ActionBook, Minutes: 15}); res.OK || res.Error.Reason != proto.ReasonBookingOff {
+		t.Errorf("booking off: %+v", res.Error)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -333,9 +334,10 @@ func (c *conn) readHello() (proto.Hello, error) {
 	case m.Type != proto.TypeHello:
 		return proto.Hello{}, proto.NewError(proto.CodeBadRequest, fmt.Sprintf("the first frame must be a hello, not %s", m.Type))
 	case m.Hello.Protocol != proto.Version:
-		return proto.Hello{}, proto.NewError(proto.CodeUnsupportedVersion, fmt.Sprintf(
+		// The panel words it from the reason and the versions.
+		return proto.Hello{}, proto.Refusal(proto.CodeUnsupportedVersion, proto.ReasonVersion, fmt.Sprintf(
 			"the panel speaks protocol version %d, this server speaks version %d: update the panel's firmware (or the server, if the panel is newer)",
-			m.Hello.Protocol, proto.Version))
+			m.Hello.Protocol, proto.Version), "server", strconv.Itoa(proto.Version), "panel", strconv.Itoa(m.Hello.Protocol))
 	}
 	return *m.Hello, nil
 }
@@ -377,7 +379,7 @@ func (c *conn) handle(m proto.Message) {
 	switch m.Type {
 	case proto.TypeRequest:
 		if !c.paired {
-			c.reply(m.ID, proto.Result{Error: proto.NewError(proto.CodeUnauthorized, "this panel is not paired yet")})
+			c.reply(m.ID, proto.Result{Error: proto.Refusal(proto.CodeUnauthorized, proto.ReasonNotPaired, "this panel is not paired yet")})
 			return
 		}
 		req := *m.Request

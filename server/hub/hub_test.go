@@ -694,3 +694,18 @@ func checkGoroutines(t *testing.T, base int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestVersionRefusalIsCoded checks that a panel of another protocol
+// version is told why in a code and parameters it words in its own
+// language, not only in the server's English.
+func TestVersionRefusalIsCoded(t *testing.T) {
+	auth := newFakeAuth(hub.Device{ID: "good", Room: "a"})
+	_, url := startHub(t, hub.Opts{Auth: auth})
+	c := dial(t, url, "tok-good")
+	writeMsg(t, c, proto.Message{Type: proto.TypeHello, Hello: &proto.Hello{Protocol: proto.Version + 1, Firmware: "9.0"}})
+	m := readMsg(t, c)
+	if m.Type != proto.TypeError || m.Error.Code != proto.CodeUnsupportedVersion || m.Error.Reason != proto.ReasonVersion ||
+		m.Error.Params["server"] != fmt.Sprint(proto.Version) || m.Error.Params["panel"] != fmt.Sprint(proto.Version+1) {
+		t.Fatalf("refusal %+v", m.Error)
+	}
+}

@@ -23,6 +23,12 @@ type Room struct {
 	TimeZone string          `json:"tz"`       // IANA name
 	Display  string          `json:"display"`  // DisplayTitle, DisplayOrganizer or DisplayReserved
 	Booking  BookingSettings `json:"booking"`
+	// Language of the room ("de", "fr", ...): the subject of meetings
+	// booked at its panels is in it. "" is English.
+	Language string `json:"lang,omitempty"`
+	// Hours is the clock its panels show, 12 or 24; 0 leaves it to each
+	// panel's language. A Zurich room reads 24 hours on any panel.
+	Hours int `json:"hours,omitempty"`
 }
 
 // BookingSettings are what a panel may do in a room. Zero values mean off,
@@ -55,6 +61,9 @@ func (r Room) Validate() error {
 	case DisplayTitle, DisplayOrganizer, DisplayReserved:
 	default:
 		return fmt.Errorf("room %s: display mode %q is not one of title, organizer, reserved", r.ID, r.Display)
+	}
+	if r.Hours != 0 && r.Hours != 12 && r.Hours != 24 {
+		return fmt.Errorf("room %s: hours %d is not 12 or 24 (or 0: each panel's language decides)", r.ID, r.Hours)
 	}
 	return nil
 }

@@ -46,6 +46,10 @@ type Opts struct {
 	// Ahead is how far past the start of the room's local day the window
 	// reaches. Default 36 h.
 	Ahead time.Duration
+	// StaleAfter: panels show a room's schedule as unknown once its last
+	// good read is older than this. It travels in every state's rules
+	// (whole minutes), so an offline panel applies it too. Default 30 min.
+	StaleAfter time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Observe, when set, is told the duration and outcome of every poll,
@@ -86,6 +90,9 @@ func New(opts Opts) *Syncer {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = proto.DefaultStaleAfterMinutes * time.Minute
 	}
 	return &Syncer{opts: opts, log: opts.Logger, rooms: map[string]*roomSync{}}
 }
@@ -134,6 +141,11 @@ func (s *Syncer) LoadStored() {
 		if err := json.Unmarshal(data, &st); err != nil {
 			s.log.Warn("ignoring unreadable stored state", "room", r.ID, "err", err)
 			continue
+		}
+		if !st.Stale {
+			// It was current when last published: that is the last
+			// read known for sure until the first poll.
+			st.LastSync = st.ServerTime
 		}
 		st.Stale = true
 		st.ServerTime = s.opts.Now().UTC()
@@ -220,7 +232,7 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 		if err != nil {
 			errs = append(errs, err)
 			for _, r := range group {
-				s.markStale(r, started)
+				s.markStale(r, started, err)
 			}
 			continue
 		}
@@ -231,7 +243,7 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 			}
 			if res.Err != nil {
 				s.log.Warn("cannot read room calendar; keeping its last good state", "room", r.ID, "calendar", r.Calendar, "err", res.Err)
-				s.markStale(r, started)
+				s.markStale(r, started, res.Err)
 				continue
 			}
 			s.apply(r.ID, s.build(r, res.Events, started, started, false), started, started)
@@ -247,9 +259,10 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 	return err
 }
 
-// markStale republishes a room's last good state marked stale, or, for a
-// room never read, an empty stale state so its panels say so.
-func (s *Syncer) markStale(r store.Room, polled time.Time) {
+// markStale republishes a room's last good state marked stale with why
+// the read failed, or, for a room never read, an empty stale state so its
+// panels say the schedule is unknown (never "free").
+func (s *Syncer) markStale(r store.Room, polled time.Time, err error) {
 	s.mu.Lock()
 	rs, ok := s.rooms[r.ID]
 	var st proto.State
@@ -263,14 +276,30 @@ func (s *Syncer) markStale(r store.Room, polled time.Time) {
 	}
 	st.Stale = true
 	st.LastSync = lastGood
+	st.Reason = Reason(err)
 	st.ServerTime = polled.UTC()
 	s.apply(r.ID, st, polled, lastGood)
+}
+
+// Reason is the code a panel words for why a calendar could not be read.
+func Reason(err error) proto.Reason {
+	switch {
+	case errors.Is(err, calendar.ErrDenied):
+		return proto.ReasonDenied
+	case errors.Is(err, calendar.ErrNotFound):
+		return proto.ReasonNotFound
+	case errors.Is(err, calendar.ErrAuth):
+		return proto.ReasonSignIn
+	case errors.Is(err, calendar.ErrThrottled):
+		return proto.ReasonThrottled
+	}
+	return proto.ReasonUnreachable
 }
 
 // build makes the state a room's panels get, applying the display mode.
 func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time.Time, stale bool) proto.State {
 	st := proto.State{
-		Room:       proto.Room{ID: r.ID, Name: r.Name, TimeZone: r.TimeZone},
+		Room:       proto.Room{ID: r.ID, Name: r.Name, TimeZone: r.TimeZone, Hours: r.Hours},
 		ServerTime: now.UTC(),
 		Meetings:   make([]proto.Meeting, 0, len(events)),
 		Stale:      stale,
@@ -285,6 +314,7 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 			CheckInBeforeMinutes: r.Booking.CheckInBefore,
 			CheckInAfterMinutes:  r.Booking.CheckInAfter,
 			BookStepMinutes:      r.Booking.StepMinutes,
+			StaleAfterMinutes:    int((s.opts.StaleAfter + time.Minute - 1) / time.Minute),
 		},
 	}
 	if stale && !lastSync.IsZero() {
@@ -298,6 +328,10 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 			AllDay: e.AllDay, Private: e.Private, Online: e.Online,
 			CheckIn: r.Booking.CheckIn && !e.AllDay,
 		}
+		if m.Title == Reserved {
+			m.Label = proto.LabelReserved // each panel words it in its language
+		}
+		m.Organizer = Organizer(r.Display, e)
 		if m.CheckIn && s.opts.CheckIns != nil {
 			m.CheckedIn = s.opts.CheckIns.CheckedIn(r.ID, e.ID)
 		}
@@ -336,6 +370,16 @@ func Title(mode string, e calendar.Event) string {
 		return Reserved
 	}
 	return t
+}
+
+// Organizer is the organizer's name where the display mode shows names
+// and the meeting is not private (the privacy rule: a "Reserved" meeting
+// shows nothing more), and "" where it would only repeat the title.
+func Organizer(mode string, e calendar.Event) string {
+	if e.Private || mode == store.DisplayReserved || Title(mode, e) == e.Organizer {
+		return ""
+	}
+	return e.Organizer
 }
 
 // apply records a room's new state and publishes it if it differs from

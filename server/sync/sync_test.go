@@ -275,3 +275,87 @@ func TestTeamsOfferedOnlyWhenTheProviderCan(t *testing.T) {
 		t.Errorf("Teams-capable provider: features %+v", st.Features)
 	}
 }
+
+// TestUnknownScheduleState checks what panels need to never claim a room
+// free that was never read: a never-read room gets a stale state with the
+// reason, every state carries the stale-after rule, and a restarted server
+// says when its stored state was last known current.
+func TestUnknownScheduleState(t *testing.T) {
+	f := newFixture(t)
+	f.s = New(Opts{Provider: f.prov, Store: f.db, Publisher: f.pub, StaleAfter: 20 * time.Minute, Now: func() time.Time { return f.now }})
+	f.prov.badRooms = map[string]bool{"org": true}
+	f.s.SyncAll(context.Background())
+	org := f.pub.get("org")
+	if len(org) != 1 {
+		t.Fatalf("%d publishes", len(org))
+	}
+	st := org[0]
+	if !st.Stale || !st.LastSync.IsZero() || st.Reason != proto.ReasonDenied || len(st.Meetings) != 0 || st.Rules.StaleAfterMinutes != 20 {
+		t.Errorf("never read: stale=%v last=%v reason=%q meetings=%d stale_after=%d", st.Stale, st.LastSync, st.Reason, len(st.Meetings), st.Rules.StaleAfterMinutes)
+	}
+	if ok, why, _ := proto.Known(&st, f.now, time.Time{}); ok || why != proto.ReasonDenied {
+		t.Errorf("a panel takes it as known=%v why=%q", ok, why)
+	}
+	title := f.pub.get("title")[0]
+	if title.Stale || title.Rules.StaleAfterMinutes != 20 {
+		t.Errorf("read room: stale=%v stale_after=%d", title.Stale, title.Rules.StaleAfterMinutes)
+	}
+
+	// After a restart the stored state was current when last published.
+	pub := &capture{}
+	f.now = f.now.Add(time.Hour)
+	restarted := New(Opts{Provider: f.prov, Store: f.db, Publisher: pub, Now: func() time.Time { return f.now }})
+	restarted.LoadStored()
+	got := pub.get("title")[0]
+	if !got.Stale || !got.LastSync.Equal(title.ServerTime) {
+		t.Errorf("restarted: stale=%v last_sync=%v, want %v", got.Stale, got.LastSync, title.ServerTime)
+	}
+}
+
+func TestReason(t *testing.T) {
+	for err, want := range map[error]proto.Reason{
+		&calendar.Error{Kind: calendar.ErrDenied}:      proto.ReasonDenied,
+		&calendar.Error{Kind: calendar.ErrNotFound}:    proto.ReasonNotFound,
+		&calendar.Error{Kind: calendar.ErrAuth}:        proto.ReasonSignIn,
+		&calendar.Error{Kind: calendar.ErrThrottled}:   proto.ReasonThrottled,
+		&calendar.Error{Kind: calendar.ErrUnavailable}: proto.ReasonUnreachable,
+		errors.New("anything else"):                    proto.ReasonUnreachable,
+	} {
+		if got := Reason(err); got != want {
+			t.Errorf("Reason(%v) = %q, want %q", err, got, want)
+		}
+	}
+}
+
+// TestLabelsOrganizerHours checks the codes panels word themselves and
+// the privacy rule: "Reserved" travels as a label, the organizer only
+// where the display mode shows names and the meeting is not private, and
+// the room's clock.
+func TestLabelsOrganizerHours(t *testing.T) {
+	f := newFixture(t)
+	r, _ := f.db.Room("title")
+	r.Hours = 24
+	f.db.PutRoom(r)
+	f.s.SyncAll(context.Background())
+	for room, want := range map[string][2]string{
+		"title": {"Anna", ""},
+		"org":   {"", ""},
+		"res":   {"", ""},
+	} {
+		st := f.pub.get(room)[0]
+		for i, m := range st.Meetings {
+			if m.Organizer != want[i] {
+				t.Errorf("room %s meeting %d: organizer %q, want %q", room, i, m.Organizer, want[i])
+			}
+			if (m.Title == Reserved) != (m.Label == proto.LabelReserved) {
+				t.Errorf("room %s meeting %d: title %q, label %q", room, i, m.Title, m.Label)
+			}
+			if m.Private && (m.Title != Reserved || m.Organizer != "") {
+				t.Errorf("room %s: a private meeting shows %q / %q", room, m.Title, m.Organizer)
+			}
+		}
+	}
+	if h := f.pub.get("title")[0].Room.Hours; h != 24 {
+		t.Errorf("room hours %d", h)
+	}
+}

@@ -1,0 +1,166 @@
+package app
+
+import (
+	"context"
+	"image"
+	"strings"
+	"testing"
+	"time"
+
+	"periph.io/x/conn/v3/display/displaytest"
+
+	"github.com/lintelhq/lintel/panel/input"
+	"github.com/lintelhq/lintel/panel/led"
+	"github.com/lintelhq/lintel/proto"
+)
+
+func inputOf(a *App) (labels []string, msg string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	in, _, _ := a.inputLocked()
+	for _, b := range in.Buttons {
+		labels = append(labels, strings.ReplaceAll(b.Label, "\u00a0", " "))
+	}
+	return labels, strings.ReplaceAll(in.Message, "\u00a0", " ")
+}
+
+func requests(l *fakeLink) []proto.Request {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]proto.Request(nil), l.requests...)
+}
+
+// TestEndNeedsConfirmation checks that one tap on "End now" ends nothing:
+// it asks for a second tap within a few seconds, and a late second tap
+// only asks again.
+func TestEndNeedsConfirmation(t *testing.T) {
+	now := t0
+	a, l, _ := newApp(t, &now)
+	l.result = proto.Result{OK: true, Meeting: &proto.Meeting{ID: "m", End: t0}}
+	a.OnState(state(proto.Features{ExtendEnd: true}, meeting("m", -10*time.Minute, time.Hour)), true)
+	a.OnConnected()
+
+	a.do(context.Background(), "end:m")
+	if got := strings.Join(actions(a), " "); !strings.HasPrefix(got, "confirm-end:m ") {
+		t.Fatalf("after one tap: %q, want the confirming button", got)
+	}
+	if labels, msg := inputOf(a); labels[0] != "Confirm end" || !strings.Contains(msg, "5 seconds") {
+		t.Errorf("armed: buttons %q, notice %q", labels, msg)
+	}
+	if len(requests(l)) != 0 {
+		t.Fatal("one tap sent a request")
+	}
+	// Too late: the button is back to "End now", and an old confirming
+	// target does nothing.
+	now = now.Add(6 * time.Second)
+	if got := strings.Join(actions(a), " "); !strings.HasPrefix(got, "end:m ") {
+		t.Errorf("after the window: %q", got)
+	}
+	a.do(context.Background(), "confirm-end:m")
+	if len(requests(l)) != 0 {
+		t.Fatal("a late confirmation ended the meeting")
+	}
+	// Two taps in time end it.
+	a.do(context.Background(), "end:m")
+	now = now.Add(2 * time.Second)
+	a.do(context.Background(), "confirm-end:m")
+	waitNotice(t, a, "Meeting ended. The room is free.")
+	if rs := requests(l); len(rs) != 1 || rs[0].Action != proto.ActionEnd || rs[0].MeetingID != "m" {
+		t.Errorf("requests %+v", rs)
+	}
+}
+
+// TestEndButtonNeedsTwoPresses checks the same for a hardware button.
+func TestEndButtonNeedsTwoPresses(t *testing.T) {
+	now := t0
+	a, l, _ := newApp(t, &now)
+	l.result = proto.Result{OK: true, Meeting: &proto.Meeting{ID: "m", End: t0}}
+	a.OnState(state(proto.Features{ExtendEnd: true}, meeting("m", -10*time.Minute, time.Hour)), true)
+	a.OnConnected()
+	a.Input(context.Background(), input.Event{Kind: input.Button, Action: "end"})
+	if len(requests(l)) != 0 {
+		t.Fatal("one press ended the meeting")
+	}
+	a.Input(context.Background(), input.Event{Kind: input.Button, Action: "end"})
+	waitNotice(t, a, "Meeting ended. The room is free.")
+}
+
+// TestOfflineTooLongIsUnknown checks that a panel offline for longer than
+// the room's limit stops claiming a status: LEDs off, booking grey.
+func TestOfflineTooLongIsUnknown(t *testing.T) {
+	now := t0
+	a, _, leds := newApp(t, &now)
+	st := state(proto.Features{Book: true})
+	st.Rules.StaleAfterMinutes = 20
+	a.OnState(st, true)
+	a.OnConnected()
+	a.OnDisconnected()
+	now = now.Add(19 * time.Minute)
+	a.renderOnce()
+	if leds.last != led.Green {
+		t.Errorf("offline 19 min: LEDs %v, want green", leds.last)
+	}
+	now = now.Add(2 * time.Minute)
+	if got := strings.Join(actions(a), " "); got != "menu:book (disabled) menu:problem (disabled)" {
+		t.Errorf("offline 21 min: %q", got)
+	}
+	if leds.last != led.Off {
+		t.Errorf("offline 21 min: LEDs %v, want off", leds.last)
+	}
+	// A state from the cache is as fresh as when the server sent it.
+	b, _, _ := newApp(t, &now)
+	cached := state(proto.Features{Book: true})
+	cached.ServerTime = now.Add(-2 * time.Hour)
+	b.OnState(cached, false)
+	if got := strings.Join(actions(b), " "); got != "menu:book (disabled) menu:problem" {
+		t.Errorf("old cache: %q", got)
+	}
+}
+
+// TestOneLanguage checks that a regional locale words everything in one
+// language: buttons, notices, refusals (from their reason, not the
+// server's English), and the firmware screen.
+func TestOneLanguage(t *testing.T) {
+	now := t0
+	l, leds := &fakeLink{}, &fakeLEDs{}
+	a, err := New(Opts{Link: l, LEDs: leds, Locale: "de-CH", Screen: &displaytest.Drawer{Img: image.NewNRGBA(image.Rect(0, 0, 800, 480))},
+		Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.OnState(state(proto.Features{Book: true}, meeting("next", 40*time.Minute, time.Hour)), true)
+	a.OnConnected()
+	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "Jetzt buchen | Problem melden" {
+		t.Errorf("buttons %q", labels)
+	}
+	a.do(context.Background(), "menu:book")
+	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "Bis 10:30 | Bis 10:42 | Abbrechen" {
+		t.Errorf("menu %q", labels)
+	}
+	l.result = proto.Result{Error: proto.Refusal(proto.CodeConflict, proto.ReasonTaken, "the room was just booked by someone else")}
+	a.do(context.Background(), "book:until:1")
+	waitNotice(t, a, "Der Raum wurde gerade von jemand anderem gebucht.")
+	l.result = proto.Result{Error: proto.Refusal(proto.CodeNotAllowed, proto.ReasonCheckInEarly, "check-in opens 5 minutes before the meeting", "minutes", "5")}
+	a.do(context.Background(), "checkin:next")
+	waitNotice(t, a, "Check-in ist ab 5 Min. vor Beginn möglich.")
+
+	a.OnUpdateFirmware(proto.Refusal(proto.CodeUnsupportedVersion, proto.ReasonVersion, "the panel speaks protocol version 1, this server speaks version 2", "server", "2", "panel", "1"))
+	if _, msg := inputOf(a); msg != "Der Server spricht Protokoll 2, dieses Panel Protokoll 1." {
+		t.Errorf("firmware screen says %q", msg)
+	}
+}
+
+// TestRoomHours checks that the room's clock wins over the locale's: a
+// Zurich room reads 24 hours on an English panel.
+func TestRoomHours(t *testing.T) {
+	now := t0
+	a, _, _ := newApp(t, &now)
+	st := state(proto.Features{Book: true}, meeting("next", 40*time.Minute, time.Hour))
+	st.Room.Hours = 24
+	a.OnState(st, true)
+	a.OnConnected()
+	a.do(context.Background(), "menu:book")
+	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "Until 10:30 | Until 10:42 | Cancel" {
+		t.Errorf("menu %q", labels)
+	}
+}
