@@ -26,7 +26,7 @@ func TestLoadSmall(t *testing.T) {
 	defer cancel()
 	rep, err := loadtest.Run(ctx, loadtest.Opts{
 		Server: ts.http.URL, Token: ts.token, Panels: 200, Rooms: 20,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)), Now: ts.now,
 	})
 	t.Logf("\n%s", rep)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/lintelhq/lintel/proto/clock"
 )
 
 // Command is 'lintel-server load': it parses args, runs the load test and
@@ -58,6 +60,13 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return errors.New("load: no API token: set --token-file, LINTEL_API_TOKEN_FILE or LINTEL_API_TOKEN ('lintel-server admin token' makes one)")
 	}
 	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	// The server under load may run on a moved clock (LINTEL_TEST_NOW):
+	// the test meetings go where its day is.
+	now, _, err := clock.FromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	o.Now = now
 	rep, err := Run(ctx, o)
 	if rep.Panels > 0 {
 		fmt.Fprint(stdout, rep)

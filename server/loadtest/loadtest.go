@@ -84,9 +84,15 @@ type Opts struct {
 	Keep bool
 	// Logger gets progress. Default: discard.
 	Logger *slog.Logger
+	// Now is the server's time of day, which the test meetings are placed
+	// around. Default: the machine's clock.
+	Now func() time.Time
 }
 
 func (o *Opts) defaults() error {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.Server == "" || o.Token == "" {
 		return errors.New("loadtest: the server URL and an API token are required")
 	}
@@ -226,7 +232,7 @@ func (r *run) measure(ctx context.Context) error {
 
 	// Change events start in 3 hours: inside every state's window, and
 	// clear of the 15-minute bookings made at the end.
-	at := time.Now().UTC().Truncate(time.Minute).Add(3 * time.Hour)
+	at := r.opts.Now().UTC().Truncate(time.Minute).Add(3 * time.Hour)
 	if r.rep.OneRoomAfterConnect, err = r.change(ctx, r.rooms[:1], "one room after connect", at); err != nil {
 		return err
 	}
