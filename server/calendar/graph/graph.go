@@ -58,6 +58,7 @@ type Provider struct {
 	scope     string // "https://graph.microsoft.com/.default"
 	authority string
 	graphHost string
+	graphBase string // e.g. "https://graph.microsoft.com/v1.0"
 	// secrets are the secret and key password, kept only to redact them
 	// from foreign error text. Provider has String and LogValue methods so
 	// that printing it never shows them.
@@ -125,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		scope:     gu.Scheme + "://" + gu.Host + "/.default",
 		authority: authority,
 		graphHost: gu.Host,
+		graphBase: graphBase,
 	}
 	p.cfg.HTTPClient, p.cfg.Logger = nil, nil
 
@@ -453,7 +455,8 @@ func (p *Provider) batch(ctx context.Context, reqs []pageReq, from, to time.Time
 	if len(ids) == 0 {
 		return results, nil
 	}
-	resp, err := b.Send(ctx, p.adapter)
+	sendCtx, ref := withRefusal(ctx)
+	resp, err := b.Send(sendCtx, p.adapter)
 	if err != nil {
 		if ctx.Err() != nil {
 			return results, fmt.Errorf("graph: %w", ctx.Err())
@@ -461,7 +464,7 @@ func (p *Provider) batch(ctx context.Context, reqs []pageReq, from, to time.Time
 		// The whole $batch failed: each of its rooms gets the error, and
 		// only a sign-in failure stops the other batches.
 		for _, r := range ids {
-			rerr := p.callError(r.room, err)
+			rerr := p.batchError(r.room, err, ref)
 			if statusOf(rerr) == calendar.StatusAuthFailed {
 				return results, rerr
 			}
