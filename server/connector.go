@@ -57,10 +57,14 @@ func (c *connector) provider() calendar.Provider {
 
 func (c *connector) Name() string { return c.provider().Name() }
 
-// OnlineMeetings implements calendar.OnlineMeetings for the current backend.
-func (c *connector) OnlineMeetings() bool {
+// OnlineMeetings implements calendar.OnlineMeetings for the current
+// backend: none of the rooms when it cannot create Teams meetings.
+func (c *connector) OnlineMeetings(ctx context.Context, rooms []string) map[string]bool {
 	om, ok := c.provider().(calendar.OnlineMeetings)
-	return ok && om.OnlineMeetings()
+	if !ok {
+		return nil
+	}
+	return om.OnlineMeetings(ctx, rooms)
 }
 
 func (c *connector) Events(ctx context.Context, rooms []string, from, to time.Time) (map[string]calendar.RoomEvents, error) {

@@ -108,3 +108,28 @@ func roomAddr(t *testing.T, ts *testServer, id string) string {
 	}
 	return r.Calendar
 }
+
+// TestTeamsOfferedPerRoomFromGraph: the demo tenant's Delta has no Teams
+// licence (its calendar's allowedOnlineMeetingProviders is empty): its
+// panel offers booking but not Teams, while Aurora's offers both.
+func TestTeamsOfferedPerRoomFromGraph(t *testing.T) {
+	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
+	for _, id := range []string{"aurora", "delta"} {
+		if err := ts.app.sync.Refresh(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offers := map[string]bool{}
+	for _, id := range []string{"aurora", "delta"} {
+		p := dialRaw(t, ts.wsURL(), ts.addDevice(id))
+		p.hello()
+		st := p.next(isState).State
+		if !st.Features.Book {
+			t.Errorf("%s: booking not offered", id)
+		}
+		offers[id] = st.Features.Teams
+	}
+	if !offers["aurora"] || offers["delta"] {
+		t.Errorf("Teams offered: %v, want in aurora only", offers)
+	}
+}

@@ -75,10 +75,14 @@ type Provider interface {
 }
 
 // OnlineMeetings is implemented by providers that can add a Teams meeting
-// to a booking. A panel offers "Teams meeting" only when the room allows
-// it and the provider says it can.
+// to a booking in some rooms. A panel offers "Teams meeting" only when the
+// room's settings allow it and the provider says its calendar can host
+// one, so that the offer is as honest as the outcome.
 type OnlineMeetings interface {
-	OnlineMeetings() bool
+	// OnlineMeetings reports, per room, whether a Teams meeting can be
+	// created in it. Answers are cached by the provider, so it is cheap
+	// to ask on every poll; a room it cannot tell about yet is false.
+	OnlineMeetings(ctx context.Context, rooms []string) map[string]bool
 }
 
 // Status is the outcome of a Check, one word the admin UI colours.

@@ -59,6 +59,7 @@ type Provider struct {
 	authority string
 	graphHost string
 	graphBase string // e.g. "https://graph.microsoft.com/v1.0"
+	teams     teamsCache
 	// secrets are the secret and key password, kept only to redact them
 	// from foreign error text. Provider has String and LogValue methods so
 	// that printing it never shows them.
@@ -127,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		authority: authority,
 		graphHost: gu.Host,
 		graphBase: graphBase,
+		teams:     teamsCache{rooms: map[string]teamsEntry{}},
 	}
 	p.cfg.HTTPClient, p.cfg.Logger = nil, nil
 
@@ -234,10 +236,6 @@ func readFile(path, what string) ([]byte, error) {
 	}
 	return b, nil
 }
-
-// OnlineMeetings implements calendar.OnlineMeetings: Microsoft 365 can
-// create Teams meetings (Book still checks each room's calendar).
-func (p *Provider) OnlineMeetings() bool { return true }
 
 // Name implements calendar.Provider.
 func (p *Provider) Name() string { return "graph" }
