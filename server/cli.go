@@ -44,7 +44,7 @@ func commands() map[string]command {
 		"load": {"connect simulated panels to a server on this machine and measure fan-out and booking latency", func(ctx context.Context, c Context, args []string) error {
 			return loadtest.Command(ctx, args, c.Stdout, c.Stderr, c.Getenv)
 		}},
-		"healthcheck": {"exit 0 when the server answers /healthz (for container health checks)", healthcheck},
+		"healthcheck": {"exit 0 when the running server answers /healthz, wherever it listens (for container health checks)", healthcheck},
 		"version":     {"print the version", func(_ context.Context, c Context, _ []string) error { fmt.Fprintln(c.Stdout, Version); return nil }},
 	}
 }

@@ -37,8 +37,10 @@ type connector struct {
 	log     *slog.Logger
 	client  *http.Client // for Graph: counts requests for /metrics
 	now     clock.Func
+	health  *calendarHealth
 
 	mu       gosync.RWMutex
+	gen      uint64 // counts switches of current
 	current  calendar.Provider
 	graph    *graph.Provider // set while current is Microsoft 365
 	settings admin.ConnectorSettings
@@ -67,9 +69,26 @@ func (c *connector) OnlineMeetings(ctx context.Context, rooms []string) map[stri
 	return om.OnlineMeetings(ctx, rooms)
 }
 
+// Events implements calendar.Provider, and notes every read's outcome in
+// the calendar's health.
 func (c *connector) Events(ctx context.Context, rooms []string, from, to time.Time) (map[string]calendar.RoomEvents, error) {
-	return c.provider().Events(ctx, rooms, from, to)
+	c.mu.RLock()
+	p, gen := c.current, c.gen
+	c.mu.RUnlock()
+	got, err := p.Events(ctx, rooms, from, to)
+	c.mu.RLock()
+	same := gen == c.gen
+	c.mu.RUnlock()
+	// A read the old backend finished after a switch says nothing about
+	// the new one.
+	if ctx.Err() == nil && same {
+		c.health.record(c.now(), rooms, got, err)
+	}
+	return got, err
 }
+
+// Health implements admin.Connector.
+func (c *connector) Health() admin.Health { return c.health.snapshot(c.Name()) }
 
 func (c *connector) Book(ctx context.Context, room string, b calendar.Booking) (calendar.Event, error) {
 	return c.provider().Book(ctx, room, b)
@@ -122,6 +141,8 @@ func (c *connector) use(ctx context.Context, s admin.ConnectorSettings) error {
 		s.Kind = "builtin"
 		c.mu.Lock()
 		c.current, c.graph, c.settings = c.builtin, nil, s
+		c.gen++
+		c.health.reset()
 		c.mu.Unlock()
 		c.log.Info("calendar: using the built-in calendar")
 		return nil
@@ -152,6 +173,8 @@ func (c *connector) use(ctx context.Context, s admin.ConnectorSettings) error {
 	}
 	c.mu.Lock()
 	c.current, c.graph, c.settings = p, p, s
+	c.gen++
+	c.health.reset()
 	c.mu.Unlock()
 	c.log.Info("calendar: using Microsoft 365", "config", cfg)
 	return nil

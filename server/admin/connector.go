@@ -72,6 +72,8 @@ type Connector interface {
 	// Test diagnoses the connector and every room's calendar (by room id
 	// and calendar address).
 	Test(ctx context.Context, rooms map[string]string) Report
+	// Health says how the calendar reads are going.
+	Health() Health
 	// Places lists the tenant's room mailboxes (Microsoft 365 Places), for
 	// importing rooms; an error says why not (another connector, or the
 	// optional Place.Read.All permission is missing).
@@ -84,4 +86,36 @@ type Place struct {
 	Name     string `json:"name"`
 	Capacity int    `json:"capacity,omitempty"`
 	Building string `json:"building,omitempty"`
+}
+
+// Health is how the calendar reads are going: what /healthz, the metrics
+// and the rooms page report. A failing calendar does not make the server
+// unready: panels keep showing their last schedule.
+type Health struct {
+	Provider string `json:"provider"`
+	// Status is HealthOK, HealthFailing (the last read failed as a whole,
+	// or for every room) or HealthUnknown (not read yet).
+	Status      string    `json:"status"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	LastFailure time.Time `json:"last_failure,omitzero"`
+	// Problem is the diagnosis of the last read when it failed.
+	Problem *calendar.Diagnosis `json:"problem,omitempty"`
+	// RoomsFailing counts the calendars whose last read failed.
+	RoomsFailing int `json:"rooms_failing"`
+	// Rooms is each calendar's health, by calendar address.
+	Rooms map[string]RoomHealth `json:"rooms,omitempty"`
+}
+
+// Health statuses.
+const (
+	HealthOK      = "ok"
+	HealthFailing = "failing"
+	HealthUnknown = "unknown"
+)
+
+// RoomHealth is one calendar's last read.
+type RoomHealth struct {
+	LastGood  time.Time          `json:"last_good,omitzero"`
+	Checked   time.Time          `json:"checked"`
+	Diagnosis calendar.Diagnosis `json:"diagnosis"`
 }
