@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -23,8 +24,12 @@ import (
 // connectorKey is where the admin's connector settings live in the store.
 const connectorKey = "connector"
 
-// secretFileName is the client secret's file in the data directory.
-const secretFileName = "graph-client-secret"
+// secretFileName is the client secret's file in the data directory, and
+// certFileName the certificate's uploaded in the admin UI.
+const (
+	secretFileName = "graph-client-secret"
+	certFileName   = "graph-certificate"
+)
 
 // connector is the calendar provider the server uses now. It implements
 // calendar.Provider by handing each call to the current backend, so the
@@ -117,12 +122,24 @@ func (c *connector) Settings() admin.ConnectorSettings {
 }
 
 // Apply implements admin.Connector: it builds the new backend first and
-// switches only when that worked, then saves the settings.
-func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, secret string) error {
-	if s.Kind == "m365" && s.Auth != "certificate" && secret != "" {
-		if err := writeSecretFile(filepath.Join(c.dataDir, secretFileName), secret); err != nil {
+// switches only when that worked, then saves the settings. A certificate
+// uploaded in the admin UI is checked, then kept in the data directory
+// (0600) and used from there.
+func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, cred admin.Credentials) error {
+	if s.Kind == "m365" && s.Auth != "certificate" && cred.Secret != "" {
+		if err := writeSecretFile(filepath.Join(c.dataDir, secretFileName), cred.Secret); err != nil {
 			return fmt.Errorf("save the client secret: %w", err)
 		}
+	}
+	if s.Kind == "m365" && len(cred.Certificate) > 0 {
+		if err := graph.CheckCertificate(cred.Certificate, os.Getenv("LINTEL_GRAPH_CERT_PASSWORD")); err != nil {
+			return fmt.Errorf("certificate upload: %w", err)
+		}
+		path := filepath.Join(c.dataDir, certFileName)
+		if err := writeFileAtomic(path, bytes.NewReader(cred.Certificate)); err != nil {
+			return fmt.Errorf("save the certificate: %w", err)
+		}
+		s.Auth, s.CertFile = "certificate", path
 	}
 	if err := c.use(ctx, s); err != nil {
 		return err

@@ -32,6 +32,15 @@ type ConnectorSettings struct {
 	SecretEnv  string `json:"-"`
 }
 
+// Credentials are what a connection change may bring besides its
+// settings: a new client secret, or a certificate uploaded in the admin
+// UI. Each is written once to a 0600 file in the data directory and never
+// shown again.
+type Credentials struct {
+	Secret      string // the client secret's Value
+	Certificate []byte // PEM (certificate and private key) or PFX
+}
+
 // Check is one tenant-level finding of a test.
 type Check struct {
 	Name   string `json:"name"`
@@ -66,9 +75,10 @@ func (r Report) Failed() int {
 type Connector interface {
 	// Settings returns the current settings.
 	Settings() ConnectorSettings
-	// Apply checks and saves new settings (with a new client secret when
-	// secret is not empty) and switches the server to them at once.
-	Apply(ctx context.Context, s ConnectorSettings, secret string) error
+	// Apply checks and saves new settings (with a new client secret or
+	// certificate when cred holds one) and switches the server to them at
+	// once.
+	Apply(ctx context.Context, s ConnectorSettings, cred Credentials) error
 	// Test diagnoses the connector and every room's calendar (by room id
 	// and calendar address).
 	Test(ctx context.Context, rooms map[string]string) Report

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
 // Cloud names the Microsoft cloud a tenant lives in. Each national cloud
@@ -229,4 +231,23 @@ func readSecret(file, env, what string) (string, error) {
 		return s, nil
 	}
 	return "", nil
+}
+
+// CheckCertificate reports whether data (PEM or PFX) holds a certificate
+// and its private key that Lintel can sign in with, before it is saved;
+// password is the PFX's or the key's, "" for none. The error never quotes
+// the data.
+func CheckCertificate(data []byte, password string) error {
+	var pw []byte
+	if password != "" {
+		pw = []byte(password)
+	}
+	certs, key, err := azidentity.ParseCertificates(data, pw)
+	switch {
+	case err != nil:
+		return errors.New("graph: the certificate file is not a PEM file with the certificate and its private key, nor a PFX Lintel can open (a PFX with a password needs LINTEL_GRAPH_CERT_PASSWORD)")
+	case len(certs) == 0 || key == nil:
+		return errors.New("graph: the certificate file lacks the certificate or its private key: Lintel needs both")
+	}
+	return nil
 }
