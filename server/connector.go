@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -142,7 +143,7 @@ func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, cred a
 		s.Auth, s.CertFile = "certificate", path
 	}
 	if err := c.use(ctx, s); err != nil {
-		return err
+		return renameFields(err, settingNames)
 	}
 	s.HasSecret, s.FromFlags = false, false
 	if err := c.db.PutSetting(connectorKey, s); err != nil {
@@ -175,7 +176,9 @@ func (c *connector) use(ctx context.Context, s admin.ConnectorSettings) error {
 	}
 	if s.Auth == "certificate" {
 		cfg.CertificateFile = s.CertFile
-		cfg.CertificatePasswordEnv = "LINTEL_GRAPH_CERT_PASSWORD"
+		if os.Getenv("LINTEL_GRAPH_CERT_PASSWORD") != "" { // only an encrypted PFX or key has one
+			cfg.CertificatePasswordEnv = "LINTEL_GRAPH_CERT_PASSWORD"
+		}
 	} else if s.SecretFile != "" || s.SecretEnv != "" {
 		cfg.ClientSecretFile, cfg.ClientSecretEnv = s.SecretFile, s.SecretEnv
 	} else {
@@ -266,7 +269,7 @@ func loadConnector(ctx context.Context, c *connector, fromFlags *admin.Connector
 		s := *fromFlags
 		s.FromFlags = true
 		if err := c.use(ctx, s); err != nil {
-			return fmt.Errorf("calendar: %w", err)
+			return fmt.Errorf("calendar: %w", renameFields(err, flagNames))
 		}
 		c.mu.Lock()
 		c.settings.FromFlags = true
@@ -332,6 +335,49 @@ func (c Context) connectorFlags(fs *flag.FlagSet) func() (*admin.ConnectorSettin
 			}
 			s.SecretExpires = t
 		}
+		// Check now, before anything starts, in the flags' own words.
+		cfg := graph.Config{TenantID: s.TenantID, ClientID: s.ClientID, Cloud: graph.Cloud(s.Cloud),
+			AuthorityHost: s.AuthorityHost, GraphBaseURL: s.GraphBaseURL,
+			CertificateFile: s.CertFile, ClientSecretFile: s.SecretFile, ClientSecretEnv: s.SecretEnv}
+		if err := cfg.Validate(); err != nil {
+			return nil, renameFields(err, flagNames)
+		}
 		return s, nil
 	}
+}
+
+// flagNames and settingNames name graph.Config's fields as serve's flags
+// and as the API and the admin UI (label and JSON key) call them.
+var (
+	flagNames = map[string]string{
+		"TenantID": "--graph-tenant", "ClientID": "--graph-client", "Cloud": "--graph-cloud",
+		"AuthorityHost": "--graph-authority", "GraphBaseURL": "--graph-url",
+		"Credential":       "--calendar m365 (--graph-cert-file, --graph-secret-file or LINTEL_GRAPH_CLIENT_SECRET)",
+		"ClientSecretFile": "--graph-secret-file", "CertificateFile": "--graph-cert-file",
+		"ClientSecretEnv": "LINTEL_GRAPH_CLIENT_SECRET", "CertificatePasswordEnv": "LINTEL_GRAPH_CERT_PASSWORD",
+	}
+	settingNames = map[string]string{
+		"TenantID": "Directory (tenant) ID (tenant_id)", "ClientID": "Application (client) ID (client_id)",
+		"Cloud": "Cloud (cloud)", "AuthorityHost": "Authority host (authority_host)", "GraphBaseURL": "Graph base URL (graph_base_url)",
+		"Credential": "The credential (auth)", "CertificateFile": "Certificate file (certificate_file)",
+		"ClientSecretFile": "The client secret", "ClientSecretEnv": "The client secret", "CertificatePasswordEnv": "LINTEL_GRAPH_CERT_PASSWORD",
+	}
+)
+
+// renameFields words graph's configuration problems with the names the
+// user typed them under; any other error is returned as it is.
+func renameFields(err error, names map[string]string) error {
+	fes := graph.FieldErrors(err)
+	if len(fes) == 0 {
+		return err
+	}
+	msgs := make([]string, len(fes))
+	for i, fe := range fes {
+		name, ok := names[fe.Field]
+		if !ok {
+			name = fe.Field
+		}
+		msgs[i] = name + " " + fe.Problem
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"html"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 )
 
 // TestOneDiagnosisEverywhere: with the client secret's ID pasted instead
@@ -49,6 +52,11 @@ func TestOneDiagnosisEverywhere(t *testing.T) {
 		t.Errorf("the log lacks the diagnosis %q with its fix", d.Detail)
 	}
 
+	_, page := ts.adminClient(t).get(t, "/rooms")
+	if page = html.UnescapeString(page); !strings.Contains(page, d.Detail) || !strings.Contains(page, d.Fix) {
+		t.Errorf("the rooms page lacks the diagnosis %q and its fix", d.Detail)
+	}
+
 	_, health := healthz(t, ts)
 	if p := health.Components.Calendar.Problem; p == nil || p.Detail != d.Detail || p.Fix != d.Fix || p.Status != d.Status {
 		t.Errorf("/healthz problem %+v, want %+v", p, d)
@@ -57,5 +65,30 @@ func TestOneDiagnosisEverywhere(t *testing.T) {
 	_, metrics := get(t, ts.http.URL+"/metrics")
 	if v, ok := metricValue(t, metrics, `lintel_calendar_read_failures_total{status="`+string(d.Status)+`"}`); !ok || v < 1 {
 		t.Errorf("no read failure counted under the status %q", d.Status)
+	}
+}
+
+// TestWholeBatchRefusalEverywhere: when Graph refuses the $batch as a
+// whole, the rooms page, doctor and the log show Graph's own error code
+// and message (never the SDK's "no error factory is registered"), with
+// the same fix.
+func TestWholeBatchRefusalEverywhere(t *testing.T) {
+	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
+	c := ts.adminClient(t)
+	ts.app.sim.Inject(graphtest.Fault{Status: http.StatusBadRequest, Code: "BadRequest", Message: "Invalid batch payload format.", Times: 100})
+	ts.app.sync.SyncAll(context.Background())
+
+	want := []string{"Graph refused the whole $batch request", "400 BadRequest: Invalid batch payload format.", "request-id", "open a Microsoft support case"}
+	_, page := c.get(t, "/rooms")
+	out, _ := ts.cli("doctor")
+	for where, text := range map[string]string{"rooms page": html.UnescapeString(page), "doctor": out, "log": ts.logs.String()} {
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s lacks %q", where, w)
+			}
+		}
+		if strings.Contains(text, "error factory") {
+			t.Errorf("%s shows the SDK's internals", where)
+		}
 	}
 }

@@ -283,3 +283,33 @@ func TestHealthcheckFollowsListenAndTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectorFlagErrorsNameTheFlag: a wrong Microsoft 365 flag is
+// reported by its flag name, before the server starts.
+func TestConnectorFlagErrorsNameTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--graph-cloud", "custom", "--graph-authority", "http://login.example", "--graph-url", "https://graph.example/v1.0"},
+			"--graph-authority needs an https URL, e.g. https://login.microsoftonline.us"},
+		{[]string{"--graph-cloud", "custom", "--graph-authority", "https://login.example"}, "--graph-url needs an https URL"},
+		{[]string{"--graph-cloud", "mars"}, `--graph-cloud "mars" is unknown`},
+		{[]string{"--graph-tenant", ""}, "--graph-tenant is required"},
+		{[]string{"--graph-client", ""}, "--graph-client is required"},
+	} {
+		args := append([]string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--calendar", "m365",
+			"--graph-tenant", "contoso.onmicrosoft.com", "--graph-client", "0b9c8d7e-1111-4222-8333-444455556666"}, tc.args...)
+		env := map[string]string{"LINTEL_GRAPH_CLIENT_SECRET": "x"}
+		c := Context{Stdout: io.Discard, Stderr: io.Discard, Args: args, Getenv: func(k string) string { return env[k] }}
+		err := c.Execute(context.Background())
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+		for _, goName := range []string{"AuthorityHost", "GraphBaseURL", "TenantID", "ClientID", "Cloud \""} {
+			if err != nil && strings.Contains(err.Error(), goName) {
+				t.Errorf("%v: %v names the Go field %s", tc.args, err, goName)
+			}
+		}
+	}
+}

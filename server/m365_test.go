@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/admin"
 )
 
 // TestMicrosoft365EndToEnd runs the whole server on the real Microsoft 365
@@ -111,7 +116,8 @@ func roomAddr(t *testing.T, ts *testServer, id string) string {
 
 // TestTeamsOfferedPerRoomFromGraph: the demo tenant's Delta has no Teams
 // licence (its calendar's allowedOnlineMeetingProviders is empty): its
-// panel offers booking but not Teams, while Aurora's offers both.
+// panel offers booking but not Teams, while Aurora's offers both, and
+// the admin's room page says why Delta's does not.
 func TestTeamsOfferedPerRoomFromGraph(t *testing.T) {
 	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
 	for _, id := range []string{"aurora", "delta"} {
@@ -132,4 +138,44 @@ func TestTeamsOfferedPerRoomFromGraph(t *testing.T) {
 	if !offers["aurora"] || offers["delta"] {
 		t.Errorf("Teams offered: %v, want in aurora only", offers)
 	}
+	c := ts.adminClient(t)
+	for id, want := range map[string]bool{"aurora": false, "delta": true} {
+		_, page := c.get(t, "/rooms/"+id)
+		if got := strings.Contains(page, "allows no Teams meetings"); got != want {
+			t.Errorf("room page of %s says the calendar allows no Teams meetings: %v, want %v", id, got, want)
+		}
+	}
+}
+
+// adminHTTP is a logged-in admin's browser session, without a browser.
+type adminHTTP struct {
+	ts *testServer
+	c  *http.Client
+}
+
+// adminClient creates an admin and logs in.
+func (ts *testServer) adminClient(t *testing.T) adminHTTP {
+	t.Helper()
+	if err := admin.CreateAdmin(ts.app.db, testAdmin, testPassword, ts.now()); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(ts.http.URL+"/login", url.Values{"username": {testAdmin}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return adminHTTP{ts: ts, c: c}
+}
+
+func (a adminHTTP) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := a.c.Get(a.ts.http.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -139,9 +139,6 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	// Instance discovery asks login.microsoftonline.com whether an
 	// authority is genuine; it knows no custom authority.
 	noDiscovery := cfg.cloud() == CloudCustom
-	if !validTenant(cfg.TenantID) {
-		return nil, fmt.Errorf("graph: TenantID %q is not valid: use the Directory (tenant) ID GUID from the app's Overview page, or the tenant's primary domain such as contoso.onmicrosoft.com", cfg.TenantID)
-	}
 	if cfg.CertificateFile != "" {
 		pem, err := readFile(cfg.CertificateFile, "certificate")
 		if err != nil {
