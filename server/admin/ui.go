@@ -163,7 +163,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-
 // roomRow is one line of the rooms page.
 type roomRow struct {
 	Room         store.Room

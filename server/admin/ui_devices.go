@@ -163,4 +163,3 @@ func (s *Server) pairForm(w http.ResponseWriter, r *http.Request) {
 	}
 	back(w, r, "/pair", "msg", fmt.Sprintf("Paired: %s now shows room %s.", d.Name, d.Room))
 }
-
