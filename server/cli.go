@@ -35,7 +35,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":         {"run the server", serve},
 		"devices":       {"add, list and revoke door panels (through the API)", devicesCmd},
-		"rooms":         {"list rooms (through the API)", roomsCmd},
+		"rooms":         {"list, add, change and remove rooms, import them from Microsoft 365 Places (through the API)", roomsCmd},
 		"admin":         {"create admins and API tokens (on the data directory)", adminCmd},
 		"doctor":        {"test access to every room's calendar and explain each failure", doctor},
 		"backup":        {"write a consistent snapshot of the running server's store to a file", backup},

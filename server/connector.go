@@ -250,7 +250,7 @@ func (c *connector) Places(ctx context.Context) ([]admin.Place, error) {
 	}
 	rooms, err := g.Rooms(ctx)
 	if errors.Is(err, calendar.ErrDenied) {
-		return nil, fmt.Errorf("places: Microsoft 365 refused to list rooms: add the application permission Place.Read.All to the app and grant admin consent, or add the rooms by hand (%w)", err)
+		return nil, fmt.Errorf("places: Microsoft 365 refused to list rooms: %w", err)
 	}
 	if err != nil {
 		return nil, err

@@ -4,15 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lintelhq/lintel/proto"
-	"github.com/lintelhq/lintel/server/admin"
 )
 
 // TestMicrosoft365EndToEnd runs the whole server on the real Microsoft 365
@@ -153,19 +150,10 @@ type adminHTTP struct {
 	c  *http.Client
 }
 
-// adminClient creates an admin and logs in.
+// adminClient logs an admin in over HTTP.
 func (ts *testServer) adminClient(t *testing.T) adminHTTP {
 	t.Helper()
-	if err := admin.CreateAdmin(ts.app.db, testAdmin, testPassword, ts.now()); err != nil {
-		t.Fatal(err)
-	}
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm(ts.http.URL+"/login", url.Values{"username": {testAdmin}, "password": {testPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	c, _ := adminSession(t, ts)
 	return adminHTTP{ts: ts, c: c}
 }
 

@@ -80,8 +80,8 @@ func roomFromForm(r *http.Request) store.Room {
 		Display: r.PostFormValue("display"),
 		Booking: store.BookingSettings{
 			Instant: on("instant"), Teams: on("teams"), ExtendEnd: on("extend_end"), CheckIn: on("check_in"),
-			AutoRelease: on("auto_release"), StepMinutes: num("step"), CheckInBefore: num("checkin_before"),
-			CheckInAfter: num("checkin_after"),
+			AutoRelease: on("auto_release"), StepMinutes: num("step"), SoonMinutes: num("soon"),
+			CheckInBefore: num("checkin_before"), CheckInAfter: num("checkin_after"),
 		},
 	}
 }
@@ -89,7 +89,7 @@ func roomFromForm(r *http.Request) store.Room {
 // formNumbers checks the room form's minute fields: whole numbers from 0
 // to 60, or empty for the default.
 func formNumbers(r *http.Request) error {
-	for name, label := range map[string]string{"step": "Booking step", "checkin_before": "Check-in opens", "checkin_after": "Check-in closes"} {
+	for name, label := range map[string]string{"step": "Booking step", "soon": "Starting soon", "checkin_before": "Check-in opens", "checkin_after": "Check-in closes"} {
 		v := strings.TrimSpace(r.PostFormValue(name))
 		if v == "" {
 			continue
