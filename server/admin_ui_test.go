@@ -69,11 +69,17 @@ func newUIServer(t *testing.T) *uiServer {
 	for _, d := range []struct{ name, room string }{{"Rigi door", "rigi"}, {"Hudson door", "hudson"}} {
 		var res struct {
 			Device store.Device `json:"device"`
+			Token  string       `json:"token"`
 		}
 		if code := ts.api("POST", "/api/v1/devices", map[string]string{"room": d.room, "name": d.name}, &res); code != 201 {
 			t.Fatalf("add device: %d", code)
 		}
 		u.devices[d.name] = res.Device.ID
+		if d.room == "hudson" { // one panel online
+			p := dialRaw(t, ts.wsURL(), res.Token)
+			p.hello()
+			p.next(isState)
+		}
 	}
 	// A long activity log: more than two pages.
 	for i := range 120 {
@@ -232,6 +238,15 @@ func TestAdminPagesAtDesktopAndPhoneWidth(t *testing.T) {
 		{"connector", "/connector", `#connector`},
 	} {
 		u.look(t, p.name, p.path, p.ready)
+	}
+	// Durations read as people say them.
+	u.run(t, chromedp.Navigate(u.http.URL+"/devices"), chromedp.WaitVisible(`li.device.online`))
+	page := text(t, u.ctx, "main")
+	if !strings.Contains(page, "A panel not seen for 10 min is flagged.") || !regexp.MustCompile(`up \d+ s`).MatchString(page) {
+		t.Errorf("panels page durations: %q", page)
+	}
+	if d := regexp.MustCompile(`\d+(h\d+)?m\d+s|\d+\.\d+s`).FindString(page); d != "" {
+		t.Errorf("the panels page shows a Go duration %q", d)
 	}
 	// The login page, logged out.
 	u.run(t, chromedp.Click(`button.link`), chromedp.WaitVisible(`input[name=username]`))
@@ -607,6 +622,7 @@ func TestConnectorFormInTheBrowser(t *testing.T) {
 	u := &uiServer{testServer: ts, ctx: browser(t)}
 	u.login(t)
 
+	u.look(t, "connector-m365", "/connector", `#connector`)
 	u.run(t, chromedp.Navigate(u.http.URL+"/connector"), chromedp.WaitVisible(`#connector`))
 	if !visible(t, u.ctx, "#m365") || visible(t, u.ctx, ".builtin-only") || !visible(t, u.ctx, "input[name=authority_host]") {
 		t.Error("Microsoft 365 with a custom cloud: its fields are not all shown")

@@ -283,10 +283,7 @@ func TestAPIDocExamples(t *testing.T) {
 	}
 
 	// Every field of every request body is in an example and in a table.
-	var roomKeys []string
-	for _, k := range jsonKeys(store.Room{}) {
-		roomKeys = append(roomKeys, k)
-	}
+	roomKeys := jsonKeys(store.Room{})
 	for _, k := range jsonKeys(store.BookingSettings{}) {
 		roomKeys = append(roomKeys, "booking."+k)
 	}

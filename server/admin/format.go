@@ -15,13 +15,14 @@ func humanDuration(d time.Duration) string {
 		d = -d
 	}
 	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
+	if d < time.Minute {
 		return fmt.Sprintf("%d s", int(d.Seconds()))
+	}
+	d = d.Round(time.Minute)
+	switch {
 	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Round(time.Minute).Minutes()))
+		return fmt.Sprintf("%d min", int(d.Minutes()))
 	case d < 24*time.Hour:
-		d = d.Round(time.Minute)
 		h, m := int(d.Hours()), int(d.Minutes())%60
 		if m == 0 {
 			return fmt.Sprintf("%d h", h)

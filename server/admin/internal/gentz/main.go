@@ -9,8 +9,8 @@ import (
 	"archive/zip"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/lintelhq/lintel/server/admin/internal/tzlist"
@@ -21,7 +21,12 @@ func main() {
 	if len(os.Args) > 1 {
 		out = os.Args[1]
 	}
-	names, err := fromZip(filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip"))
+	root, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gentz: go env GOROOT:", err)
+		os.Exit(1)
+	}
+	names, err := fromZip(filepath.Join(strings.TrimSpace(string(root)), "lib", "time", "zoneinfo.zip"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gentz:", err)
 		os.Exit(1)
