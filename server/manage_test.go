@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +206,42 @@ func TestRoomsCLI(t *testing.T) {
 	}
 	if _, err := ts.app.db.Room("jungfrau"); err == nil {
 		t.Error("rooms remove --yes did not remove the room")
+	}
+}
+
+// TestActivityAPIPages: GET /api/v1/activity gives 200 entries, newest
+// first, and a Link header to the older ones, until there are none.
+func TestActivityAPIPages(t *testing.T) {
+	ts := newTestServer(t)
+	now := ts.now().UTC()
+	for i := range 250 {
+		o := store.Outcome{Device: "pnl-a", ID: fmt.Sprintf("r%03d", i), Room: "rigi", Action: "book", At: now.Add(-time.Duration(i) * time.Minute), Result: []byte(`{"ok":true}`)}
+		if err := ts.app.db.PutOutcome(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []store.Outcome
+	next := "/api/v1/activity"
+	for pages := 0; next != "" && pages < 5; pages++ {
+		req, _ := http.NewRequest("GET", ts.http.URL+next, nil)
+		req.Header.Set("Authorization", "Bearer "+ts.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page []store.Outcome
+		json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", next, resp.StatusCode)
+		}
+		all = append(all, page...)
+		next = ""
+		if m := regexp.MustCompile(`^<([^>]+)>; rel="next"$`).FindStringSubmatch(resp.Header.Get("Link")); m != nil {
+			next = m[1]
+		}
+	}
+	if len(all) != 250 || all[0].ID != "r000" || all[249].ID != "r249" {
+		t.Errorf("%d entries over the pages, first %s", len(all), all[0].ID)
 	}
 }

@@ -75,6 +75,7 @@ func newMetrics(a *app) *metrics {
 	m.buildInfo.WithLabelValues(Version, runtime.Version()).Set(1)
 	for _, c := range connectorNames {
 		m.syncErrors.WithLabelValues(c)
+		m.syncDuration.WithLabelValues(c)
 	}
 	for _, act := range panelActions {
 		m.latency.WithLabelValues(string(act))
