@@ -286,7 +286,7 @@ func loadConnector(ctx context.Context, c *connector, fromFlags *admin.Connector
 	if err := c.use(ctx, saved); err != nil {
 		// Start anyway, on the built-in calendar, and say why: the admin can
 		// fix the connection in the UI.
-		c.log.Error("cannot use the saved Microsoft 365 connection; using the built-in calendar until it is fixed", "err", err)
+		c.log.Error("cannot use the saved Microsoft 365 connection; using the built-in calendar until it is fixed", "err", renameFields(err, settingNames))
 		return c.use(ctx, admin.ConnectorSettings{Kind: "builtin"})
 	}
 	return nil

@@ -215,12 +215,12 @@ func defaultStart(now, day time.Time, loc *time.Location) string {
 	return n.Truncate(15 * time.Minute).Add(15 * time.Minute).Format("15:04")
 }
 
-func addMinutes(hhmm string, min int) string {
+func addMinutes(hhmm string, minutes int) string {
 	t, err := time.Parse("15:04", hhmm)
 	if err != nil {
 		return ""
 	}
-	return t.Add(time.Duration(min) * time.Minute).Format("15:04")
+	return t.Add(time.Duration(minutes) * time.Minute).Format("15:04")
 }
 
 // dayTimes turns a date and two times of day typed in the room's zone into
