@@ -608,8 +608,10 @@ func TestDockerfile(t *testing.T) {
 	if !slices.Contains(volumes, "/var/lib/lintel") || !slices.Contains(exposes, "8080") {
 		t.Errorf("VOLUME %q EXPOSE %q", volumes, exposes)
 	}
-	if len(health) != 1 || !strings.Contains(health[0], `"healthcheck"`) || !strings.Contains(health[0], "/healthz") {
-		t.Errorf("HEALTHCHECK %q: want the binary's healthcheck command", health)
+	// The check must follow the server's --listen and TLS: no address,
+	// port or scheme of its own (the binary reads the running server's).
+	if len(health) != 1 || !strings.Contains(health[0], `"healthcheck"`) || regexp.MustCompile(`--url|https?://|:\d+`).MatchString(health[0]) {
+		t.Errorf("HEALTHCHECK %q: want the binary's healthcheck command, with no URL of its own", health)
 	}
 	if len(entry) != 1 || !strings.Contains(entry[0], "/usr/local/bin/lintel-server") {
 		t.Errorf("ENTRYPOINT %q", entry)

@@ -51,7 +51,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":         {"run the server: the panels' websocket, the admin UI and API, calendar sync", serve},
 		"devices":       {"add, list, pair and revoke door panels (through the API)", devicesCmd},
-		"rooms":         {"list rooms and import them from Microsoft 365 (through the API)", roomsCmd},
+		"rooms":         {"list, add, change and remove rooms, import them from Microsoft 365 Places (through the API)", roomsCmd},
 		"admin":         {"create admins, reset their passwords and make API tokens (on the data directory, server stopped)", adminCmd},
 		"doctor":        {"test access to every room's calendar and explain each failure", doctor},
 		"backup":        {"write a consistent snapshot of the running server's store to FILE", backup},
@@ -60,7 +60,7 @@ func commands() map[string]command {
 		"load": {"connect simulated panels to a server on this machine and measure fan-out and booking latency", func(ctx context.Context, c Context, args []string) error {
 			return loadtest.Command(ctx, args, c.Stdout, c.Stderr, c.Getenv)
 		}},
-		"healthcheck": {"exit 0 when the server answers /healthz (for container health checks)", healthcheck},
+		"healthcheck": {"exit 0 when the running server answers /healthz, wherever it listens (for container health checks)", healthcheck},
 		"version":     {"print the version (also: lintel-server --version)", printVersion},
 	}
 }

@@ -125,27 +125,3 @@ func copyFile(src, dest string) error {
 	defer in.Close()
 	return writeFileAtomic(dest, in)
 }
-
-// healthcheck is for container HEALTHCHECKs, where there is no curl.
-func healthcheck(ctx context.Context, c Context, args []string) error {
-	fs := c.flags("healthcheck")
-	url := fs.String("url", "http://127.0.0.1:8080/healthz", "the URL to check")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", *url, nil)
-	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthcheck: %s answered %s", *url, resp.Status)
-	}
-	return nil
-}

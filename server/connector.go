@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -23,8 +25,12 @@ import (
 // connectorKey is where the admin's connector settings live in the store.
 const connectorKey = "connector"
 
-// secretFileName is the client secret's file in the data directory.
-const secretFileName = "graph-client-secret"
+// secretFileName is the client secret's file in the data directory, and
+// certFileName the certificate's uploaded in the admin UI.
+const (
+	secretFileName = "graph-client-secret"
+	certFileName   = "graph-certificate"
+)
 
 // connector is the calendar provider the server uses now. It implements
 // calendar.Provider by handing each call to the current backend, so the
@@ -37,8 +43,10 @@ type connector struct {
 	log     *slog.Logger
 	client  *http.Client // for Graph: counts requests for /metrics
 	now     clock.Func
+	health  *calendarHealth
 
 	mu       gosync.RWMutex
+	gen      uint64 // counts switches of current
 	current  calendar.Provider
 	graph    *graph.Provider // set while current is Microsoft 365
 	settings admin.ConnectorSettings
@@ -57,15 +65,36 @@ func (c *connector) provider() calendar.Provider {
 
 func (c *connector) Name() string { return c.provider().Name() }
 
-// OnlineMeetings implements calendar.OnlineMeetings for the current backend.
-func (c *connector) OnlineMeetings() bool {
+// OnlineMeetings implements calendar.OnlineMeetings for the current
+// backend: none of the rooms when it cannot create Teams meetings.
+func (c *connector) OnlineMeetings(ctx context.Context, rooms []string) map[string]bool {
 	om, ok := c.provider().(calendar.OnlineMeetings)
-	return ok && om.OnlineMeetings()
+	if !ok {
+		return nil
+	}
+	return om.OnlineMeetings(ctx, rooms)
 }
 
+// Events implements calendar.Provider, and notes every read's outcome in
+// the calendar's health.
 func (c *connector) Events(ctx context.Context, rooms []string, from, to time.Time) (map[string]calendar.RoomEvents, error) {
-	return c.provider().Events(ctx, rooms, from, to)
+	c.mu.RLock()
+	p, gen := c.current, c.gen
+	c.mu.RUnlock()
+	got, err := p.Events(ctx, rooms, from, to)
+	c.mu.RLock()
+	same := gen == c.gen
+	c.mu.RUnlock()
+	// A read the old backend finished after a switch says nothing about
+	// the new one.
+	if ctx.Err() == nil && same {
+		c.health.record(c.now(), rooms, got, err)
+	}
+	return got, err
 }
+
+// Health implements admin.Connector.
+func (c *connector) Health() admin.Health { return c.health.snapshot(c.Name()) }
 
 func (c *connector) Book(ctx context.Context, room string, b calendar.Booking) (calendar.Event, error) {
 	return c.provider().Book(ctx, room, b)
@@ -94,15 +123,27 @@ func (c *connector) Settings() admin.ConnectorSettings {
 }
 
 // Apply implements admin.Connector: it builds the new backend first and
-// switches only when that worked, then saves the settings.
-func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, secret string) error {
-	if s.Kind == "m365" && s.Auth != "certificate" && secret != "" {
-		if err := writeSecretFile(filepath.Join(c.dataDir, secretFileName), secret); err != nil {
+// switches only when that worked, then saves the settings. A certificate
+// uploaded in the admin UI is checked, then kept in the data directory
+// (0600) and used from there.
+func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, cred admin.Credentials) error {
+	if s.Kind == "m365" && s.Auth != "certificate" && cred.Secret != "" {
+		if err := writeSecretFile(filepath.Join(c.dataDir, secretFileName), cred.Secret); err != nil {
 			return fmt.Errorf("save the client secret: %w", err)
 		}
 	}
+	if s.Kind == "m365" && len(cred.Certificate) > 0 {
+		if err := graph.CheckCertificate(cred.Certificate, os.Getenv("LINTEL_GRAPH_CERT_PASSWORD")); err != nil {
+			return fmt.Errorf("certificate upload: %w", err)
+		}
+		path := filepath.Join(c.dataDir, certFileName)
+		if err := writeFileAtomic(path, bytes.NewReader(cred.Certificate)); err != nil {
+			return fmt.Errorf("save the certificate: %w", err)
+		}
+		s.Auth, s.CertFile = "certificate", path
+	}
 	if err := c.use(ctx, s); err != nil {
-		return err
+		return renameFields(err, settingNames)
 	}
 	s.HasSecret, s.FromFlags = false, false
 	if err := c.db.PutSetting(connectorKey, s); err != nil {
@@ -118,6 +159,8 @@ func (c *connector) use(ctx context.Context, s admin.ConnectorSettings) error {
 		s.Kind = "builtin"
 		c.mu.Lock()
 		c.current, c.graph, c.settings = c.builtin, nil, s
+		c.gen++
+		c.health.reset()
 		c.mu.Unlock()
 		c.log.Info("calendar: using the built-in calendar")
 		return nil
@@ -133,7 +176,9 @@ func (c *connector) use(ctx context.Context, s admin.ConnectorSettings) error {
 	}
 	if s.Auth == "certificate" {
 		cfg.CertificateFile = s.CertFile
-		cfg.CertificatePasswordEnv = "LINTEL_GRAPH_CERT_PASSWORD"
+		if os.Getenv("LINTEL_GRAPH_CERT_PASSWORD") != "" { // only an encrypted PFX or key has one
+			cfg.CertificatePasswordEnv = "LINTEL_GRAPH_CERT_PASSWORD"
+		}
 	} else if s.SecretFile != "" || s.SecretEnv != "" {
 		cfg.ClientSecretFile, cfg.ClientSecretEnv = s.SecretFile, s.SecretEnv
 	} else {
@@ -148,6 +193,8 @@ func (c *connector) use(ctx context.Context, s admin.ConnectorSettings) error {
 	}
 	c.mu.Lock()
 	c.current, c.graph, c.settings = p, p, s
+	c.gen++
+	c.health.reset()
 	c.mu.Unlock()
 	c.log.Info("calendar: using Microsoft 365", "config", cfg)
 	return nil
@@ -203,7 +250,7 @@ func (c *connector) Places(ctx context.Context) ([]admin.Place, error) {
 	}
 	rooms, err := g.Rooms(ctx)
 	if errors.Is(err, calendar.ErrDenied) {
-		return nil, fmt.Errorf("places: Microsoft 365 refused to list rooms: add the application permission Place.Read.All to the app and grant admin consent, or add the rooms by hand (%w)", err)
+		return nil, fmt.Errorf("places: Microsoft 365 refused to list rooms: %w", err)
 	}
 	if err != nil {
 		return nil, err
@@ -222,7 +269,7 @@ func loadConnector(ctx context.Context, c *connector, fromFlags *admin.Connector
 		s := *fromFlags
 		s.FromFlags = true
 		if err := c.use(ctx, s); err != nil {
-			return fmt.Errorf("calendar: %w", err)
+			return fmt.Errorf("calendar: %w", renameFields(err, flagNames))
 		}
 		c.mu.Lock()
 		c.settings.FromFlags = true
@@ -239,7 +286,7 @@ func loadConnector(ctx context.Context, c *connector, fromFlags *admin.Connector
 	if err := c.use(ctx, saved); err != nil {
 		// Start anyway, on the built-in calendar, and say why: the admin can
 		// fix the connection in the UI.
-		c.log.Error("cannot use the saved Microsoft 365 connection; using the built-in calendar until it is fixed", "err", err)
+		c.log.Error("cannot use the saved Microsoft 365 connection; using the built-in calendar until it is fixed", "err", renameFields(err, settingNames))
 		return c.use(ctx, admin.ConnectorSettings{Kind: "builtin"})
 	}
 	return nil
@@ -288,6 +335,49 @@ func (c Context) connectorFlags(fs *flag.FlagSet) func() (*admin.ConnectorSettin
 			}
 			s.SecretExpires = t
 		}
+		// Check now, before anything starts, in the flags' own words.
+		cfg := graph.Config{TenantID: s.TenantID, ClientID: s.ClientID, Cloud: graph.Cloud(s.Cloud),
+			AuthorityHost: s.AuthorityHost, GraphBaseURL: s.GraphBaseURL,
+			CertificateFile: s.CertFile, ClientSecretFile: s.SecretFile, ClientSecretEnv: s.SecretEnv}
+		if err := cfg.Validate(); err != nil {
+			return nil, renameFields(err, flagNames)
+		}
 		return s, nil
 	}
+}
+
+// flagNames and settingNames name graph.Config's fields as serve's flags
+// and as the API and the admin UI (label and JSON key) call them.
+var (
+	flagNames = map[string]string{
+		"TenantID": "--graph-tenant", "ClientID": "--graph-client", "Cloud": "--graph-cloud",
+		"AuthorityHost": "--graph-authority", "GraphBaseURL": "--graph-url",
+		"Credential":       "--calendar m365 (--graph-cert-file, --graph-secret-file or LINTEL_GRAPH_CLIENT_SECRET)",
+		"ClientSecretFile": "--graph-secret-file", "CertificateFile": "--graph-cert-file",
+		"ClientSecretEnv": "LINTEL_GRAPH_CLIENT_SECRET", "CertificatePasswordEnv": "LINTEL_GRAPH_CERT_PASSWORD",
+	}
+	settingNames = map[string]string{
+		"TenantID": "Directory (tenant) ID (tenant_id)", "ClientID": "Application (client) ID (client_id)",
+		"Cloud": "Cloud (cloud)", "AuthorityHost": "Authority host (authority_host)", "GraphBaseURL": "Graph base URL (graph_base_url)",
+		"Credential": "The credential (auth)", "CertificateFile": "Certificate file (certificate_file)",
+		"ClientSecretFile": "The client secret", "ClientSecretEnv": "The client secret", "CertificatePasswordEnv": "LINTEL_GRAPH_CERT_PASSWORD",
+	}
+)
+
+// renameFields words graph's configuration problems with the names the
+// user typed them under; any other error is returned as it is.
+func renameFields(err error, names map[string]string) error {
+	fes := graph.FieldErrors(err)
+	if len(fes) == 0 {
+		return err
+	}
+	msgs := make([]string, len(fes))
+	for i, fe := range fes {
+		name, ok := names[fe.Field]
+		if !ok {
+			name = fe.Field
+		}
+		msgs[i] = name + " " + fe.Problem
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }

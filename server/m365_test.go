@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,4 +109,65 @@ func roomAddr(t *testing.T, ts *testServer, id string) string {
 		t.Fatal(err)
 	}
 	return r.Calendar
+}
+
+// TestTeamsOfferedPerRoomFromGraph: the demo tenant's Delta has no Teams
+// licence (its calendar's allowedOnlineMeetingProviders is empty): its
+// panel offers booking but not Teams, while Aurora's offers both, and
+// the admin's room page says why Delta's does not.
+func TestTeamsOfferedPerRoomFromGraph(t *testing.T) {
+	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
+	for _, id := range []string{"aurora", "delta"} {
+		if err := ts.app.sync.Refresh(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offers := map[string]bool{}
+	for _, id := range []string{"aurora", "delta"} {
+		p := dialRaw(t, ts.wsURL(), ts.addDevice(id))
+		p.hello()
+		st := p.next(isState).State
+		if !st.Features.Book {
+			t.Errorf("%s: booking not offered", id)
+		}
+		offers[id] = st.Features.Teams
+	}
+	if !offers["aurora"] || offers["delta"] {
+		t.Errorf("Teams offered: %v, want in aurora only", offers)
+	}
+	c := ts.adminClient(t)
+	// Meetings in Microsoft 365 are not edited in Lintel's day view.
+	if _, page := c.get(t, "/rooms/aurora/day"); !strings.Contains(page, "edit them there") || strings.Contains(page, "add-meeting") {
+		t.Error("the day view of a Microsoft 365 room does not send the admin to Outlook")
+	}
+	for id, want := range map[string]bool{"aurora": false, "delta": true} {
+		_, page := c.get(t, "/rooms/"+id)
+		if got := strings.Contains(page, "allows no Teams meetings"); got != want {
+			t.Errorf("room page of %s says the calendar allows no Teams meetings: %v, want %v", id, got, want)
+		}
+	}
+}
+
+// adminHTTP is a logged-in admin's browser session, without a browser.
+type adminHTTP struct {
+	ts *testServer
+	c  *http.Client
+}
+
+// adminClient logs an admin in over HTTP.
+func (ts *testServer) adminClient(t *testing.T) adminHTTP {
+	t.Helper()
+	c, _ := adminSession(t, ts)
+	return adminHTTP{ts: ts, c: c}
+}
+
+func (a adminHTTP) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := a.c.Get(a.ts.http.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

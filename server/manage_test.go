@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +154,97 @@ func TestPairWithTheCLI(t *testing.T) {
 		t.Errorf("used code: %v\n%s", err, out)
 	}
 	waitFor(t, "the paired panel to show its room", func() bool { return isGreen(p.statusColour()) })
+}
+
+// TestRoomsCLI: rooms add and rooms set go through the API; set changes
+// only the flags given; flag errors name the flag; remove asks for --yes.
+func TestRoomsCLI(t *testing.T) {
+	ts := newTestServer(t)
+	out, err := ts.cli("rooms", "add", "jungfrau", "--name", "Jungfrau", "--tz", "Europe/Zurich", "--instant", "--check-in", "--checkin-after", "15", "--display", "organizer")
+	if err != nil {
+		t.Fatalf("rooms add: %v\n%s", err, out)
+	}
+	r, err := ts.app.db.Room("jungfrau")
+	if err != nil || r.Name != "Jungfrau" || r.Calendar != "jungfrau" || r.Display != store.DisplayOrganizer ||
+		!r.Booking.Instant || !r.Booking.CheckIn || r.Booking.CheckInAfter != 15 || r.Booking.Teams {
+		t.Fatalf("added room %+v, %v", r, err)
+	}
+	if out, err := ts.cli("rooms", "set", "jungfrau", "--instant=false", "--teams", "--step", "30", "--name", "Jungfrau (3rd floor)", "--lang", "de-CH", "--hours", "24"); err != nil {
+		t.Fatalf("rooms set: %v\n%s", err, out)
+	}
+	r, _ = ts.app.db.Room("jungfrau")
+	if r.Name != "Jungfrau (3rd floor)" || r.Booking.Instant || !r.Booking.Teams || r.Booking.StepMinutes != 30 ||
+		!r.Booking.CheckIn || r.Booking.CheckInAfter != 15 || r.Display != store.DisplayOrganizer || r.TimeZone != "Europe/Zurich" ||
+		r.Language != "de" || r.Hours != 24 {
+		t.Errorf("after rooms set: %+v (flags not given must stay)", r)
+	}
+	if out, _ := ts.cli("rooms", "list"); !strings.Contains(out, "Jungfrau (3rd floor)") {
+		t.Errorf("rooms list: %s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rooms", "add", "eiger", "--name", "Eiger", "--tz", "Mars/Base"}, `--tz "Mars/Base" is not an IANA time zone, e.g. Europe/Zurich`},
+		{[]string{"rooms", "add", "eiger", "--tz", "UTC"}, "--name is required"},
+		{[]string{"rooms", "add", "eiger", "--name", "Eiger"}, "--tz is required"},
+		{[]string{"rooms", "add", "eiger", "--name", "Eiger", "--tz", "UTC", "--display", "everything"}, `--display "everything" is not one of title, organizer, reserved`},
+		{[]string{"rooms", "set", "jungfrau", "--checkin-before", "90"}, "--checkin-before must be 0 to 60 minutes, not 90"},
+		{[]string{"rooms", "add", "jungfrau", "--name", "Again", "--tz", "UTC"}, `room "jungfrau" exists already`},
+		{[]string{"rooms", "set", "nosuch", "--teams"}, "not found"},
+		{[]string{"rooms", "set", "jungfrau", "--hours", "13"}, "--hours must be 12 or 24"},
+		{[]string{"rooms", "set", "jungfrau", "--lang", "pt"}, "not one the panels speak"},
+		{[]string{"rooms", "remove", "jungfrau"}, "add --yes"},
+	} {
+		out, err := ts.cli(tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q\n%s", tc.args, err, tc.want, out)
+		}
+	}
+	if _, err := ts.app.db.Room("eiger"); err == nil {
+		t.Error("a refused rooms add created the room")
+	}
+	if out, err := ts.cli("rooms", "remove", "jungfrau", "--yes"); err != nil {
+		t.Fatalf("rooms remove: %v\n%s", err, out)
+	}
+	if _, err := ts.app.db.Room("jungfrau"); err == nil {
+		t.Error("rooms remove --yes did not remove the room")
+	}
+}
+
+// TestActivityAPIPages: GET /api/v1/activity gives 200 entries, newest
+// first, and a Link header to the older ones, until there are none.
+func TestActivityAPIPages(t *testing.T) {
+	ts := newTestServer(t)
+	now := ts.now().UTC()
+	for i := range 250 {
+		o := store.Outcome{Device: "pnl-a", ID: fmt.Sprintf("r%03d", i), Room: "rigi", Action: "book", At: now.Add(-time.Duration(i) * time.Minute), Result: []byte(`{"ok":true}`)}
+		if err := ts.app.db.PutOutcome(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []store.Outcome
+	next := "/api/v1/activity"
+	for pages := 0; next != "" && pages < 5; pages++ {
+		req, _ := http.NewRequest("GET", ts.http.URL+next, nil)
+		req.Header.Set("Authorization", "Bearer "+ts.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page []store.Outcome
+		json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", next, resp.StatusCode)
+		}
+		all = append(all, page...)
+		next = ""
+		if m := regexp.MustCompile(`^<([^>]+)>; rel="next"$`).FindStringSubmatch(resp.Header.Get("Link")); m != nil {
+			next = m[1]
+		}
+	}
+	if len(all) != 250 || all[0].ID != "r000" || all[249].ID != "r249" {
+		t.Errorf("%d entries over the pages, first %s", len(all), all[0].ID)
+	}
 }

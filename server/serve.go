@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lintelhq/lintel/proto"
@@ -164,6 +165,15 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fmt.Fprintf(c.Stdout, "lintel-server %s: admin at %s/  panels connect to %s/ws\n", Version, url, strings.Replace(url, "http", "ws", 1))
 	fmt.Fprint(c.Stdout, demoNote+a.demoNote)
 
+	// The healthcheck command (the container's HEALTHCHECK) reads where
+	// this server listens and whether it speaks TLS from here, so that it
+	// follows --listen, --tls-cert and --dev-tls without being told.
+	healthFile := filepath.Join(cfg.DataDir, healthURLFile)
+	if err := writeFileAtomic(healthFile, strings.NewReader(loopbackURL(scheme, ln.Addr())+"/healthz\n")); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer os.Remove(healthFile)
+
 	a.start(ctx)
 	errc := make(chan error, 1)
 	go func() {
@@ -179,6 +189,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	a.serving.Store(false)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	a.hub.Close() // websockets are hijacked: Shutdown does not wait for them
@@ -195,6 +206,26 @@ func newLogger(w interface{ Write([]byte) (int, error) }, cfg config) *slog.Logg
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// healthURLFile, in the data directory, holds the URL of the running
+// server's /healthz on loopback.
+const healthURLFile = "healthz.url"
+
+// loopbackURL is the server's own URL from the machine it runs on: a
+// listener on every address is reached on 127.0.0.1 (or ::1).
+func loopbackURL(scheme string, a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return scheme + "://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil && ip.String() != "::" {
+			host = "::1"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // displayAddr turns a listener's address into one a browser can open.
@@ -230,8 +261,9 @@ type app struct {
 	sim       *graphtest.Server // the Graph emulator, with --m365-sim
 
 	offlineAfter time.Duration
-	synced       chan struct{} // closed after the first full poll: ready
-	syncedOnce   gosync.Once
+	// serving is set while the hub serves panels: from start until
+	// shutdown begins. /readyz answers 200 only then.
+	serving atomic.Bool
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -242,7 +274,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if cfg.Now == nil {
 		cfg.Now = clock.Real
 	}
-	a := &app{db: db, log: log, now: cfg.Now, offlineAfter: cfg.OfflineAfter, synced: make(chan struct{})}
+	a := &app{db: db, log: log, now: cfg.Now, offlineAfter: cfg.OfflineAfter}
 	if a.offlineAfter <= 0 {
 		a.offlineAfter = 10 * time.Minute
 	}
@@ -261,7 +293,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		cfg.Connector = &settings
 	}
 	a.connector = &connector{db: db, builtin: cal, dataDir: cfg.DataDir, log: log, now: cfg.Now,
-		client: &http.Client{Transport: countingTransport{next: transport, m: a.metrics}}}
+		client: &http.Client{Transport: countingTransport{next: transport, m: a.metrics}},
+		health: newCalendarHealth(log.With("component", "calendar"))}
+	a.connector.health.onFailure = a.metrics.observeReadFailure
 	if err := loadConnector(ctx, a.connector, cfg.Connector); err != nil {
 		a.closeSim()
 		db.Close()
@@ -288,12 +322,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Interval:   cfg.Poll,
 		StaleAfter: cfg.StaleAfter,
 		Now:        cfg.Now,
-		Observe: func(provider string, took time.Duration, err error) {
-			a.metrics.observeSync(provider, took, err)
-			if err == nil {
-				a.syncedOnce.Do(func() { close(a.synced) })
-			}
-		},
+		Observe:    a.metrics.observeSync,
 	})
 	a.booking = booking.New(booking.Opts{
 		Provider: a.provider,
@@ -325,7 +354,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /healthz", a.health)
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.Handle("/", a.admin)
@@ -336,26 +365,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 // start runs the background loops until ctx ends: calendar polling and
 // auto-release of no-shows.
 func (a *app) start(ctx context.Context) {
+	a.serving.Store(true)
 	a.wg.Add(3)
 	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.booking.RunAutoRelease(ctx, 30*time.Second) }()
 	go func() { defer a.wg.Done(); a.watchHealth(ctx, time.Minute) }()
-}
-
-// ready answers /readyz: 200 once the store is readable and the calendar
-// has been read once, so a load balancer sends panels only to a server
-// that knows the rooms' state.
-func (a *app) ready(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.db.Rooms(); err != nil {
-		http.Error(w, "store unreadable: "+err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	select {
-	case <-a.synced:
-		fmt.Fprintln(w, "ready")
-	default:
-		http.Error(w, "calendar not read yet", http.StatusServiceUnavailable)
-	}
 }
 
 // offlinePanels lists the paired panels that are not connected and were
@@ -417,6 +431,7 @@ func (a *app) wait() { a.wg.Wait() }
 // Close stops the hub, the booking service and the emulator, and closes
 // the store.
 func (a *app) Close() error {
+	a.serving.Store(false)
 	a.hub.Close()
 	a.booking.Close()
 	a.closeSim()
@@ -433,8 +448,14 @@ func (a *app) closeSim() {
 // admin, and connection events to the devices' last-seen record.
 type panelHandler struct{ app *app }
 
+// Request carries out a panel's request and times it for the booking
+// latency histogram (a duration, so the monotonic clock, not the injected
+// time of day).
 func (p *panelHandler) Request(ctx context.Context, d hub.Device, id string, r proto.Request) proto.Result {
-	return p.app.booking.Request(ctx, d.ID, d.Room, id, r)
+	start := time.Now()
+	res := p.app.booking.Request(ctx, d.ID, d.Room, id, r)
+	p.app.metrics.observeLatency(string(r.Action), time.Since(start))
+	return res
 }
 
 func (p *panelHandler) Report(ctx context.Context, d hub.Device, r proto.Report) {

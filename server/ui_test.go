@@ -156,6 +156,7 @@ func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 		shot("room"),
 		chromedp.Navigate(ts.http.URL+"/devices"),
 		chromedp.WaitVisible(`li.device.online`),
+		chromedp.Click(`li.device details.revoke summary`),
 		chromedp.Click(`li.device form[action$="/revoke"] button`),
 		chromedp.WaitVisible(`.flash.ok`),
 	)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -266,7 +267,7 @@ func (s *Server) putConnector(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.opts.Connector.Apply(r.Context(), req.ConnectorSettings, req.Secret); err != nil {
+	if err := s.opts.Connector.Apply(r.Context(), req.ConnectorSettings, Credentials{Secret: req.Secret}); err != nil {
 		return httpError(http.StatusBadRequest, "%v", err)
 	}
 	writeJSON(w, http.StatusOK, s.opts.Connector.Settings())
@@ -311,13 +312,23 @@ func (s *Server) approve(r *http.Request, code, room, name string) (devices.Devi
 	return d, err
 }
 
+// activity lists the activity newest first, 200 entries a page; a Link
+// header (rel="next") points to the older ones.
 func (s *Server) activity(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.opts.Store.Outcomes(200)
+	older, err := parseActivityCursor(r.URL.Query().Get("older"))
+	if err != nil {
+		return httpError(http.StatusBadRequest, "older: %v; use the URL of the Link header", err)
+	}
+	p, err := listActivity(s.opts.Store, older, activityCursor{}, 200)
 	if err != nil {
 		return err
 	}
+	out := p.Entries
 	if out == nil {
 		out = []store.Outcome{}
+	}
+	if !p.Older.IsZero() {
+		w.Header().Set("Link", `</api/v1/activity?older=`+url.QueryEscape(p.Older.String())+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -32,6 +32,15 @@ type ConnectorSettings struct {
 	SecretEnv  string `json:"-"`
 }
 
+// Credentials are what a connection change may bring besides its
+// settings: a new client secret, or a certificate uploaded in the admin
+// UI. Each is written once to a 0600 file in the data directory and never
+// shown again.
+type Credentials struct {
+	Secret      string // the client secret's Value
+	Certificate []byte // PEM (certificate and private key) or PFX
+}
+
 // Check is one tenant-level finding of a test.
 type Check struct {
 	Name   string `json:"name"`
@@ -66,12 +75,15 @@ func (r Report) Failed() int {
 type Connector interface {
 	// Settings returns the current settings.
 	Settings() ConnectorSettings
-	// Apply checks and saves new settings (with a new client secret when
-	// secret is not empty) and switches the server to them at once.
-	Apply(ctx context.Context, s ConnectorSettings, secret string) error
+	// Apply checks and saves new settings (with a new client secret or
+	// certificate when cred holds one) and switches the server to them at
+	// once.
+	Apply(ctx context.Context, s ConnectorSettings, cred Credentials) error
 	// Test diagnoses the connector and every room's calendar (by room id
 	// and calendar address).
 	Test(ctx context.Context, rooms map[string]string) Report
+	// Health says how the calendar reads are going.
+	Health() Health
 	// Places lists the tenant's room mailboxes (Microsoft 365 Places), for
 	// importing rooms; an error says why not (another connector, or the
 	// optional Place.Read.All permission is missing).
@@ -84,4 +96,36 @@ type Place struct {
 	Name     string `json:"name"`
 	Capacity int    `json:"capacity,omitempty"`
 	Building string `json:"building,omitempty"`
+}
+
+// Health is how the calendar reads are going: what /healthz, the metrics
+// and the rooms page report. A failing calendar does not make the server
+// unready: panels keep showing their last schedule.
+type Health struct {
+	Provider string `json:"provider"`
+	// Status is HealthOK, HealthFailing (the last read failed as a whole,
+	// or for every room) or HealthUnknown (not read yet).
+	Status      string    `json:"status"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	LastFailure time.Time `json:"last_failure,omitzero"`
+	// Problem is the diagnosis of the last read when it failed.
+	Problem *calendar.Diagnosis `json:"problem,omitempty"`
+	// RoomsFailing counts the calendars whose last read failed.
+	RoomsFailing int `json:"rooms_failing"`
+	// Rooms is each calendar's health, by calendar address.
+	Rooms map[string]RoomHealth `json:"rooms,omitempty"`
+}
+
+// Health statuses.
+const (
+	HealthOK      = "ok"
+	HealthFailing = "failing"
+	HealthUnknown = "unknown"
+)
+
+// RoomHealth is one calendar's last read.
+type RoomHealth struct {
+	LastGood  time.Time          `json:"last_good,omitzero"`
+	Checked   time.Time          `json:"checked"`
+	Diagnosis calendar.Diagnosis `json:"diagnosis"`
 }

@@ -3,19 +3,15 @@ package admin
 import (
 	"bytes"
 	"embed"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/store"
@@ -28,32 +24,14 @@ var uiFS embed.FS
 // clock "ago" counts from.
 func parsePages(now func() time.Time) map[string]*template.Template {
 	funcs := template.FuncMap{
-		"ago": func(t time.Time) string {
-			if t.IsZero() {
-				return "never"
-			}
-			d := now().Sub(t).Round(time.Second)
-			switch {
-			case d < time.Minute:
-				return "just now"
-			case d < time.Hour:
-				return fmt.Sprintf("%d min ago", int(d.Minutes()))
-			case d < 48*time.Hour:
-				return fmt.Sprintf("%d h ago", int(d.Hours()))
-			}
-			return t.Format("2006-01-02")
-		},
-		"hhmm": func(t time.Time, tz string) string {
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				loc = time.UTC
-			}
-			return t.In(loc).Format("15:04")
-		},
-		"duration": func(d time.Duration) string { return d.Round(time.Minute).String() },
+		"ago": func(t time.Time) string { return ago(now(), t) },
+		// hhmm is a time of day in a room's zone.
+		"hhmm":     func(t time.Time, tz string) string { return t.In(location(tz)).Format("15:04") },
+		"duration": humanDuration,
+		"title":    title,
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector"} {
+	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector", "day"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiFS, "ui/layout.html", "ui/"+name+".html"))
 	}
 	return pages
@@ -70,10 +48,22 @@ type page struct {
 	Data  any
 }
 
+// render shows a page, with the flash message or error a redirect put in
+// the URL (see back).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	s.renderPage(w, r, http.StatusOK, name, title, r.URL.Query().Get("err"), data)
+}
+
+// renderError shows a form again after an error, with what the admin
+// typed (in data) and the error, instead of a redirect that would lose it.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, name, title, errText string, data any) {
+	s.renderPage(w, r, http.StatusBadRequest, name, title, errText, data)
+}
+
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title, errText string, data any) {
 	sess := sessionOf(r)
 	p := page{Title: title, Nav: name, Admin: sess.Admin, CSRF: sess.CSRF, Data: data,
-		Flash: r.URL.Query().Get("msg"), Error: r.URL.Query().Get("err")}
+		Flash: r.URL.Query().Get("msg"), Error: errText}
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, p); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
@@ -84,6 +74,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+	w.WriteHeader(status)
 	buf.WriteTo(w)
 }
 
@@ -114,6 +105,10 @@ func (s *Server) uiRoutes() {
 	ui("POST /rooms/{room}", s.saveRoomForm)
 	ui("POST /rooms/{room}/delete", s.deleteRoomForm)
 	ui("GET /rooms/{room}/preview.png", s.previewPNG)
+	ui("GET /rooms/{room}/day", s.dayPage)
+	ui("POST /rooms/{room}/day/add", s.dayAdd)
+	ui("POST /rooms/{room}/day/{event}", s.dayChange)
+	ui("POST /rooms/{room}/day/{event}/remove", s.dayRemove)
 	ui("GET /devices", s.devicesPage)
 	ui("POST /devices/{device}/{action}", s.deviceAction)
 	ui("GET /devices/{device}/screenshot", s.screenshotPage)
@@ -141,18 +136,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.logins.blocked(addr, now) {
 		s.log.Warn("login rate limit hit", "addr", addr)
-		w.WriteHeader(http.StatusTooManyRequests)
-		r.URL.RawQuery = "err=" + url.QueryEscape("Too many failed logins from your address: wait a minute.")
-		s.render(w, r, "login", "Log in", map[string]string{"Next": next})
+		s.renderPage(w, r, http.StatusTooManyRequests, "login", "Log in", "Too many failed logins from your address: wait a minute.", map[string]string{"Next": next})
 		return
 	}
 	user := r.PostFormValue("username")
 	if !CheckPassword(s.opts.Store, user, r.PostFormValue("password")) {
 		s.logins.fail(addr, now)
 		s.log.Warn("failed login", "addr", addr, "username", user)
-		w.WriteHeader(http.StatusUnauthorized)
-		r.URL.RawQuery = "err=" + url.QueryEscape("Wrong username or password.")
-		s.render(w, r, "login", "Log in", map[string]string{"Next": next})
+		s.renderPage(w, r, http.StatusUnauthorized, "login", "Log in", "Wrong username or password.", map[string]string{"Next": next})
 		return
 	}
 	if err := s.startSession(w, r, user); err != nil {
@@ -174,21 +165,42 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 
 // roomRow is one line of the rooms page.
 type roomRow struct {
-	Room          store.Room
-	Status        proto.Status
-	Until         time.Time
-	Current       string // the current meeting as its panels show it
-	Stale         bool
-	PanelsOnline  int
-	PanelsTotal   int
+	Room         store.Room
+	Status       proto.Status
+	StatusLabel  string
+	UntilLabel   string // "until 10:30", "check in by 09:15"
+	Current      string // the current meeting as its panels show it
+	Stale        bool
+	PanelsOnline int
+	PanelsTotal  int
+	// Diagnosis is the last "test all" finding; Read the diagnosis of the
+	// last calendar read when it failed.
 	Diagnosis     *calendar.Diagnosis
+	Read          *calendar.Diagnosis
 	HasState      bool
-	StatusLabel   string
-	DisplayLabel  string
 	LastSyncLocal string
 }
 
 var statusLabels = map[proto.Status]string{proto.StatusFree: "Free", proto.StatusBusy: "Busy", proto.StatusSoon: "Starting soon", proto.StatusCheckIn: "Awaiting check-in"}
+
+// statusLine is what the rooms page says of a room now: its status word
+// and the time that matters next, in the room's zone. While a meeting
+// awaits check-in that is the check-in deadline (check-in closes, and the
+// meeting may be released), not the meeting's end.
+func statusLine(now proto.Now, rules proto.Rules, loc *time.Location) (label, until string) {
+	label = statusLabels[now.Status]
+	if now.Status == proto.StatusCheckIn && now.Current != nil {
+		start, _ := proto.Span(*now.Current, loc)
+		return label, "check in by " + start.Add(rules.CheckInAfter()).In(loc).Format("15:04")
+	}
+	switch {
+	case now.Until.IsZero():
+		return label, ""
+	case now.Status == proto.StatusSoon:
+		return label, "at " + now.Until.In(loc).Format("15:04")
+	}
+	return label, "until " + now.Until.In(loc).Format("15:04")
+}
 
 func (s *Server) roomRows() ([]roomRow, error) {
 	rooms, err := s.opts.Store.Rooms()
@@ -205,6 +217,7 @@ func (s *Server) roomRows() ([]roomRow, error) {
 			online[c.DeviceID] = true
 		}
 	}
+	health := s.opts.Connector.Health()
 	rows := make([]roomRow, 0, len(rooms))
 	for _, room := range rooms {
 		row := roomRow{Room: room}
@@ -217,19 +230,20 @@ func (s *Server) roomRows() ([]roomRow, error) {
 			}
 		}
 		if st, ok := s.opts.Sync.State(room.ID); ok {
-			loc, err := time.LoadLocation(st.Room.TimeZone)
-			if err != nil {
-				loc = time.UTC
-			}
+			loc := location(st.Room.TimeZone)
 			now := proto.At(st.Meetings, s.opts.Now(), st.Rules, loc)
-			row.HasState, row.Status, row.Until, row.Stale = true, now.Status, now.Until, st.Stale
-			row.StatusLabel = statusLabels[now.Status]
+			row.HasState, row.Status, row.Stale = true, now.Status, st.Stale
+			row.StatusLabel, row.UntilLabel = statusLine(now, st.Rules, loc)
 			if now.Current != nil {
 				row.Current = now.Current.Title // privacy already applied by sync
 			}
 			if st.Stale && !st.LastSync.IsZero() {
 				row.LastSyncLocal = st.LastSync.In(loc).Format("15:04")
 			}
+		}
+		if rh, ok := health.Rooms[room.Calendar]; ok && rh.Diagnosis.Status != calendar.StatusOK {
+			d := rh.Diagnosis
+			row.Read = &d
 		}
 		s.testsMu.Lock()
 		if s.lastTest != nil {
@@ -245,17 +259,36 @@ func (s *Server) roomRows() ([]roomRow, error) {
 	return rows, nil
 }
 
-func (s *Server) roomsPage(w http.ResponseWriter, r *http.Request) {
+// roomsData is what the rooms page shows.
+type roomsData struct {
+	Rows     []roomRow
+	Test     *Report
+	Provider string
+	Health   Health
+	// Import is the CSV import form: what was pasted, and every bad line.
+	ImportCSV    string
+	ImportErrors []string
+}
+
+func (s *Server) roomsData() (roomsData, error) {
 	rows, err := s.roomRows()
+	if err != nil {
+		return roomsData{}, err
+	}
+	s.testsMu.Lock()
+	last := s.lastTest
+	s.testsMu.Unlock()
+	return roomsData{Rows: rows, Test: last, Provider: s.opts.Provider.Name(), Health: s.opts.Connector.Health()}, nil
+}
+
+func (s *Server) roomsPage(w http.ResponseWriter, r *http.Request) {
+	data, err := s.roomsData()
 	if err != nil {
 		s.log.Error("rooms page", "err", err)
 		http.Error(w, "cannot read the store", http.StatusInternalServerError)
 		return
 	}
-	s.testsMu.Lock()
-	last := s.lastTest
-	s.testsMu.Unlock()
-	s.render(w, r, "rooms", "Rooms", map[string]any{"Rows": rows, "Test": last, "Provider": s.opts.Provider.Name()})
+	s.render(w, r, "rooms", "Rooms", data)
 }
 
 func (s *Server) testRooms(w http.ResponseWriter, r *http.Request) {
@@ -278,10 +311,15 @@ func (s *Server) testRooms(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// maxCertificate bounds an uploaded certificate file.
+const maxCertificate = 64 << 10
+
 func (s *Server) connectorPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "connector", "Calendar connection", s.opts.Connector.Settings())
 }
 
+// connectorForm saves the connection. An error shows the form again with
+// what was typed (never the secret, which is not sent back to a page).
 func (s *Server) connectorForm(w http.ResponseWriter, r *http.Request) {
 	set := ConnectorSettings{
 		Kind: r.PostFormValue("kind"), TenantID: strings.TrimSpace(r.PostFormValue("tenant_id")),
@@ -290,16 +328,34 @@ func (s *Server) connectorForm(w http.ResponseWriter, r *http.Request) {
 		Auth: r.PostFormValue("auth"), CertFile: strings.TrimSpace(r.PostFormValue("certificate_file")),
 		CanaryMailbox: strings.TrimSpace(r.PostFormValue("canary")),
 	}
+	again := func(msg string) {
+		shown := set
+		shown.HasSecret = s.opts.Connector.Settings().HasSecret
+		s.renderError(w, r, "connector", "Calendar connection", msg, shown)
+	}
 	if v := r.PostFormValue("secret_expires"); v != "" {
 		t, err := time.Parse("2006-01-02", v)
 		if err != nil {
-			back(w, r, "/connector", "err", "The secret's expiry is a date like 2027-06-30.")
+			again("The secret's expiry is a date like 2027-06-30.")
 			return
 		}
 		set.SecretExpires = t
 	}
-	if err := s.opts.Connector.Apply(r.Context(), set, r.PostFormValue("secret")); err != nil {
-		back(w, r, "/connector", "err", err.Error())
+	cred := Credentials{Secret: r.PostFormValue("secret")}
+	if f, hdr, err := r.FormFile("certificate"); err == nil {
+		defer f.Close()
+		if hdr.Size > maxCertificate {
+			again("The certificate file is larger than 64 KiB: upload the PEM (certificate and private key) or PFX file only.")
+			return
+		}
+		if cred.Certificate, err = io.ReadAll(io.LimitReader(f, maxCertificate)); err != nil {
+			again("The certificate upload broke off: try again.")
+			return
+		}
+		set.Auth = "certificate"
+	}
+	if err := s.opts.Connector.Apply(r.Context(), set, cred); err != nil {
+		again(err.Error())
 		return
 	}
 	s.log.Info("calendar connection changed", "kind", set.Kind, "admin", sessionOf(r).Admin)
@@ -307,320 +363,4 @@ func (s *Server) connectorForm(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("test after a connector change failed", "err", err)
 	}
 	back(w, r, "/rooms", "msg", "Saved. The rooms below were tested with the new connection.")
-}
-
-func (s *Server) roomPage(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("room")
-	room := store.Room{Display: store.DisplayTitle, TimeZone: "Europe/Zurich", Booking: store.BookingSettings{Instant: true, ExtendEnd: true}}
-	isNew := id == "new"
-	if !isNew {
-		var err error
-		if room, err = s.opts.Store.Room(id); err != nil {
-			http.Error(w, "no such room", http.StatusNotFound)
-			return
-		}
-	}
-	s.render(w, r, "room", "Room", map[string]any{"Room": room, "New": isNew, "Builtin": s.opts.Builtin != nil, "Languages": languages(), "Lang": i18n.Resolve(room.Language).Tag})
-}
-
-// language is a choice of the room form's language list.
-type language struct{ Tag, Name string }
-
-// languages lists the panels' languages, for the room form.
-func languages() []language {
-	var out []language
-	for _, tag := range i18n.Languages() {
-		out = append(out, language{tag, i18n.Resolve(tag).W.Name})
-	}
-	return out
-}
-
-// roomFromForm reads the room form.
-func roomFromForm(r *http.Request) store.Room {
-	num := func(name string) int { n, _ := strconv.Atoi(r.PostFormValue(name)); return n }
-	on := func(name string) bool { return r.PostFormValue(name) == "on" }
-	return store.Room{
-		ID: strings.TrimSpace(r.PostFormValue("id")), Name: strings.TrimSpace(r.PostFormValue("name")),
-		Calendar: strings.TrimSpace(r.PostFormValue("calendar")), TimeZone: strings.TrimSpace(r.PostFormValue("tz")),
-		Display: r.PostFormValue("display"), Language: r.PostFormValue("lang"), Hours: num("hours"),
-		Booking: store.BookingSettings{
-			Instant: on("instant"), Teams: on("teams"), ExtendEnd: on("extend_end"), CheckIn: on("check_in"),
-			AutoRelease: on("auto_release"), StepMinutes: num("step"), CheckInBefore: num("checkin_before"),
-			CheckInAfter: num("checkin_after"),
-		},
-	}
-}
-
-// checkRoom fills defaults and validates a room from the UI or an import.
-func (s *Server) checkRoom(room *store.Room) error {
-	if room.Calendar == "" && s.opts.Provider.Name() == "builtin" {
-		room.Calendar = room.ID
-	}
-	if room.Display == "" {
-		room.Display = store.DisplayTitle
-	}
-	if _, err := time.LoadLocation(room.TimeZone); err != nil || room.TimeZone == "" {
-		return fmt.Errorf("time zone %q is not an IANA time zone such as Europe/Zurich", room.TimeZone)
-	}
-	if room.Language != "" {
-		if !i18n.Speaks(room.Language) {
-			return fmt.Errorf("language %q is not one the panels speak: %s", room.Language, strings.Join(i18n.Languages(), ", "))
-		}
-		room.Language = i18n.Resolve(room.Language).Tag
-	}
-	return room.Validate()
-}
-
-func (s *Server) saveRoomForm(w http.ResponseWriter, r *http.Request) {
-	room := roomFromForm(r)
-	path := "/rooms/" + r.PathValue("room")
-	if r.PathValue("room") != "new" && room.ID != r.PathValue("room") {
-		back(w, r, path, "err", "A room's id cannot be changed; create a new room instead.")
-		return
-	}
-	if r.PathValue("room") == "new" {
-		if _, err := s.opts.Store.Room(room.ID); err == nil {
-			back(w, r, path, "err", fmt.Sprintf("A room with id %q exists already.", room.ID))
-			return
-		}
-	}
-	if err := s.checkRoom(&room); err != nil {
-		back(w, r, path, "err", err.Error())
-		return
-	}
-	if err := s.opts.Store.PutRoom(room); err != nil {
-		back(w, r, path, "err", err.Error())
-		return
-	}
-	s.refresh(r.Context(), room.ID)
-	back(w, r, "/rooms", "msg", "Saved "+room.Name+".")
-}
-
-func (s *Server) deleteRoomForm(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("room")
-	if err := s.opts.Store.DeleteRoom(id); err != nil {
-		back(w, r, "/rooms", "err", err.Error())
-		return
-	}
-	s.opts.Sync.Forget(id)
-	back(w, r, "/rooms", "msg", "Removed room "+id+".")
-}
-
-// importRooms reads rooms from CSV with a header line naming the columns:
-// id,name,calendar,tz,display and optionally instant,teams,extend_end,
-// check_in,auto_release (true/false). Every row is checked before any is
-// stored: a bad file changes nothing.
-func (s *Server) importRooms(w http.ResponseWriter, r *http.Request) {
-	var src io.Reader = strings.NewReader(r.PostFormValue("csv"))
-	if f, _, err := r.FormFile("file"); err == nil {
-		defer f.Close()
-		src = f
-	}
-	rooms, err := s.parseRoomsCSV(src)
-	if err != nil {
-		back(w, r, "/rooms", "err", "Nothing imported: "+err.Error())
-		return
-	}
-	for _, room := range rooms {
-		if err := s.opts.Store.PutRoom(room); err != nil {
-			back(w, r, "/rooms", "err", "Import stopped at room "+room.ID+": "+err.Error())
-			return
-		}
-		s.refresh(r.Context(), room.ID)
-	}
-	back(w, r, "/rooms", "msg", fmt.Sprintf("Imported %d rooms.", len(rooms)))
-}
-
-func (s *Server) parseRoomsCSV(src io.Reader) ([]store.Room, error) {
-	cr := csv.NewReader(io.LimitReader(src, 1<<20))
-	cr.TrimLeadingSpace = true
-	records, err := cr.ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("not valid CSV: %w", err)
-	}
-	if len(records) < 2 {
-		return nil, errors.New("the CSV needs a header line (id,name,calendar,tz,display,...) and at least one room")
-	}
-	col := map[string]int{}
-	for i, h := range records[0] {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	for _, need := range []string{"id", "name", "tz"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("the header has no %q column", need)
-		}
-	}
-	get := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
-	flag := func(rec []string, name string) bool {
-		b, _ := strconv.ParseBool(get(rec, name))
-		return b
-	}
-	var rooms []store.Room
-	seen := map[string]bool{}
-	for line, rec := range records[1:] {
-		room := store.Room{ID: get(rec, "id"), Name: get(rec, "name"), Calendar: get(rec, "calendar"), TimeZone: get(rec, "tz"),
-			Display: get(rec, "display"), Booking: store.BookingSettings{Instant: flag(rec, "instant"), Teams: flag(rec, "teams"),
-				ExtendEnd: flag(rec, "extend_end"), CheckIn: flag(rec, "check_in"), AutoRelease: flag(rec, "auto_release")}}
-		if err := s.checkRoom(&room); err != nil {
-			return nil, fmt.Errorf("line %d: %w", line+2, err)
-		}
-		if seen[room.ID] {
-			return nil, fmt.Errorf("line %d: room id %q appears twice", line+2, room.ID)
-		}
-		seen[room.ID] = true
-		rooms = append(rooms, room)
-	}
-	return rooms, nil
-}
-
-// deviceRow is one line of the panels page.
-type deviceRow struct {
-	store.Device
-	RoomName string
-	Online   bool
-	Conn     *hubConn
-	Flagged  bool // not seen for longer than OfflineAfter
-}
-
-type hubConn struct {
-	Addr     string
-	Since    time.Time
-	Uptime   time.Duration
-	Firmware string
-	Protocol int
-}
-
-func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
-	devs, err := s.opts.Store.Devices()
-	if err != nil {
-		http.Error(w, "cannot read the store", http.StatusInternalServerError)
-		return
-	}
-	rooms, _ := s.opts.Store.Rooms()
-	names := map[string]string{}
-	for _, room := range rooms {
-		names[room.ID] = room.Name
-	}
-	conns := map[string]*hubConn{}
-	for _, c := range s.opts.Panels.Connections() {
-		if c.Paired {
-			conns[c.DeviceID] = &hubConn{Addr: c.RemoteAddr, Since: c.Since, Uptime: c.Uptime, Firmware: c.Firmware, Protocol: c.Protocol}
-		}
-	}
-	now := s.opts.Now()
-	var rows []deviceRow
-	for _, d := range devs {
-		if d.Revoked {
-			continue
-		}
-		row := deviceRow{Device: d, RoomName: names[d.Room], Conn: conns[d.ID]}
-		row.Online = row.Conn != nil
-		row.Flagged = !row.Online && now.Sub(d.LastSeen) > s.opts.OfflineAfter
-		rows = append(rows, row)
-	}
-	s.render(w, r, "devices", "Panels", map[string]any{"Rows": rows, "Rooms": rooms, "OfflineAfter": s.opts.OfflineAfter})
-}
-
-func (s *Server) deviceAction(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("device")
-	d, err := s.opts.Store.Device(id)
-	if err != nil {
-		back(w, r, "/devices", "err", "No such panel.")
-		return
-	}
-	switch r.PathValue("action") {
-	case "rename":
-		name := strings.TrimSpace(r.PostFormValue("name"))
-		if name == "" {
-			back(w, r, "/devices", "err", "A panel's name cannot be empty.")
-			return
-		}
-		if _, err := s.opts.Store.UpdateDevice(id, func(d *store.Device) error { d.Name = name; return nil }); err != nil {
-			back(w, r, "/devices", "err", err.Error())
-			return
-		}
-		back(w, r, "/devices", "msg", "Renamed to "+name+".")
-	case "move":
-		room := r.PostFormValue("room")
-		if _, err := s.opts.Store.Room(room); err != nil {
-			back(w, r, "/devices", "err", "No such room.")
-			return
-		}
-		if _, err := s.opts.Store.UpdateDevice(id, func(d *store.Device) error { d.Room = room; return nil }); err != nil {
-			back(w, r, "/devices", "err", err.Error())
-			return
-		}
-		s.opts.Panels.Move(id, room)
-		back(w, r, "/devices", "msg", d.Name+" now shows room "+room+".")
-	case "revoke":
-		if err := s.opts.Devices.Revoke(r.Context(), id); err != nil {
-			back(w, r, "/devices", "err", err.Error())
-			return
-		}
-		s.opts.Panels.Disconnect(id, proto.CodeRevoked, "this panel was removed by an administrator; pair it again")
-		back(w, r, "/devices", "msg", d.Name+" was revoked and returns to pairing.")
-	case "identify":
-		if err := s.opts.Panels.Send(id, proto.Message{Type: proto.TypeCommand, Command: &proto.Command{Name: "identify", Seconds: 30}}); err != nil {
-			back(w, r, "/devices", "err", d.Name+" is not connected.")
-			return
-		}
-		back(w, r, "/devices", "msg", d.Name+"'s LEDs blink for 30 seconds.")
-	default:
-		http.Error(w, "unknown action", http.StatusNotFound)
-	}
-}
-
-func (s *Server) screenshotPage(w http.ResponseWriter, r *http.Request) {
-	d, err := s.opts.Store.Device(r.PathValue("device"))
-	if err != nil {
-		http.Error(w, "no such panel", http.StatusNotFound)
-		return
-	}
-	s.render(w, r, "screenshot", "Screen of "+d.Name, d)
-}
-
-func (s *Server) screenshotPNG(w http.ResponseWriter, r *http.Request) {
-	png, err := s.screenshot(r.Context(), r.PathValue("device"))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(png)
-}
-
-func (s *Server) pairPage(w http.ResponseWriter, r *http.Request) {
-	rooms, _ := s.opts.Store.Rooms()
-	s.render(w, r, "pair", "Pair a panel", map[string]any{
-		"Code": r.URL.Query().Get("code"), "Pending": s.opts.Pairer.Pending(), "Rooms": rooms,
-	})
-}
-
-func (s *Server) pairForm(w http.ResponseWriter, r *http.Request) {
-	code, room := r.PostFormValue("code"), r.PostFormValue("room")
-	if room == "" {
-		back(w, r, "/pair?code="+url.QueryEscape(code), "err", "Pick the room the panel stands at.")
-		return
-	}
-	d, err := s.approve(r, code, room, strings.TrimSpace(r.PostFormValue("name")))
-	if err != nil {
-		back(w, r, "/pair?code="+url.QueryEscape(code), "err", strings.TrimPrefix(err.Error(), "devices: "))
-		return
-	}
-	back(w, r, "/pair", "msg", fmt.Sprintf("Paired: %s now shows room %s.", d.Name, d.Room))
-}
-
-func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
-	out, err := s.opts.Store.Outcomes(200)
-	if err != nil {
-		http.Error(w, "cannot read the store", http.StatusInternalServerError)
-		return
-	}
-	s.render(w, r, "activity", "Activity", out)
 }

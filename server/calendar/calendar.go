@@ -75,10 +75,14 @@ type Provider interface {
 }
 
 // OnlineMeetings is implemented by providers that can add a Teams meeting
-// to a booking. A panel offers "Teams meeting" only when the room allows
-// it and the provider says it can.
+// to a booking in some rooms. A panel offers "Teams meeting" only when the
+// room's settings allow it and the provider says its calendar can host
+// one, so that the offer is as honest as the outcome.
 type OnlineMeetings interface {
-	OnlineMeetings() bool
+	// OnlineMeetings reports, per room, whether a Teams meeting can be
+	// created in it. Answers are cached by the provider, so it is cheap
+	// to ask on every poll; a room it cannot tell about yet is false.
+	OnlineMeetings(ctx context.Context, rooms []string) map[string]bool
 }
 
 // Status is the outcome of a Check, one word the admin UI colours.
@@ -103,6 +107,60 @@ type Diagnosis struct {
 	Fix    string `json:"fix,omitempty"` // what to do about it
 }
 
+// Diagnose is the one wording of a calendar failure: the server log, the
+// doctor command, the admin UI's "test all" and rooms page, /healthz and
+// the metrics labels all take their words from it, so an admin reads the
+// same diagnosis and fix wherever it appears. A nil err is StatusOK.
+func Diagnose(room string, err error) Diagnosis {
+	d := Diagnosis{Room: room, Status: StatusOf(err)}
+	if err == nil {
+		return d
+	}
+	d.Detail = err.Error()
+	var ce *Error
+	if errors.As(err, &ce) {
+		d.Detail, d.Fix = ce.Msg, ce.Fix
+		if d.Detail == "" {
+			d.Detail = ce.Kind.Error()
+		}
+	}
+	return d
+}
+
+// StatusOf maps an error to its status word: the kind of *Error it
+// wraps, StatusError for anything else, StatusOK for nil.
+func StatusOf(err error) Status {
+	switch {
+	case err == nil:
+		return StatusOK
+	case errors.Is(err, ErrDenied):
+		return StatusDenied
+	case errors.Is(err, ErrNotFound):
+		return StatusNotFound
+	case errors.Is(err, ErrThrottled):
+		return StatusThrottled
+	case errors.Is(err, ErrAuth):
+		return StatusAuthFailed
+	}
+	return StatusError
+}
+
+// Statuses lists every status word, for metrics that start each label at 0.
+var Statuses = []Status{StatusOK, StatusDenied, StatusNotFound, StatusThrottled, StatusAuthFailed, StatusTitlesHidden, StatusError}
+
+// String is the diagnosis on one line, "status: detail; fix: fix", as the
+// log prints it.
+func (d Diagnosis) String() string {
+	s := string(d.Status)
+	if d.Detail != "" {
+		s += ": " + d.Detail
+	}
+	if d.Fix != "" {
+		s += "; fix: " + d.Fix
+	}
+	return s
+}
+
 // Error kinds. Providers wrap them (errors.Is works) in an *Error that
 // carries the room and the admin-facing explanation.
 var (
@@ -113,6 +171,9 @@ var (
 	ErrConflict        = errors.New("the slot is already taken")
 	ErrUnavailable     = errors.New("calendar unreachable")
 	ErrNoOnlineMeeting = errors.New("no Teams meeting was created")
+	// ErrRefused is a request the backend refused for a reason that is
+	// none of the above, and that a retry will not cure.
+	ErrRefused = errors.New("refused")
 )
 
 // Error is a provider failure for one room, with what to do about it.
@@ -125,6 +186,8 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error reads "room: kind: what happened; fix: what to do", so that a log
+// line carries the same diagnosis and fix as doctor and the admin UI.
 func (e *Error) Error() string {
 	s := e.Kind.Error()
 	if e.Room != "" {
@@ -132,6 +195,9 @@ func (e *Error) Error() string {
 	}
 	if e.Msg != "" {
 		s += ": " + e.Msg
+	}
+	if e.Fix != "" {
+		s += "; fix: " + e.Fix
 	}
 	return s
 }

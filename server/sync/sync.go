@@ -236,6 +236,7 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 			}
 			continue
 		}
+		teams := s.teams(ctx, group)
 		for _, r := range group {
 			res, ok := got[r.Calendar]
 			if !ok {
@@ -246,7 +247,7 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 				s.markStale(r, started, res.Err)
 				continue
 			}
-			s.apply(r.ID, s.build(r, res.Events, started, started, false), started, started)
+			s.apply(r.ID, s.build(r, res.Events, started, started, false, teams[r.Calendar]), started, started)
 		}
 	}
 	var err error
@@ -272,7 +273,7 @@ func (s *Syncer) markStale(r store.Room, polled time.Time, err error) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		st = s.build(r, nil, polled, time.Time{}, true)
+		st = s.build(r, nil, polled, time.Time{}, true, false)
 	}
 	st.Stale = true
 	st.LastSync = lastGood
@@ -297,7 +298,8 @@ func Reason(err error) proto.Reason {
 }
 
 // build makes the state a room's panels get, applying the display mode.
-func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time.Time, stale bool) proto.State {
+// teams says whether the room's calendar can host a Teams meeting.
+func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time.Time, stale, teams bool) proto.State {
 	st := proto.State{
 		Room:       proto.Room{ID: r.ID, Name: r.Name, TimeZone: r.TimeZone, Hours: r.Hours},
 		ServerTime: now.UTC(),
@@ -305,7 +307,7 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 		Stale:      stale,
 		Features: proto.Features{
 			Book:      r.Booking.Instant,
-			Teams:     r.Booking.Instant && r.Booking.Teams && s.canTeams(),
+			Teams:     r.Booking.Instant && r.Booking.Teams && teams,
 			ExtendEnd: r.Booking.ExtendEnd,
 			CheckIn:   r.Booking.CheckIn,
 		},
@@ -340,10 +342,24 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 	return st
 }
 
-// canTeams reports whether the provider can add Teams meetings.
-func (s *Syncer) canTeams() bool {
+// teams asks the provider which of the rooms that may offer Teams
+// meetings can host one (by calendar address). A provider that cannot
+// create Teams meetings at all offers them nowhere.
+func (s *Syncer) teams(ctx context.Context, rooms []store.Room) map[string]bool {
 	om, ok := s.opts.Provider.(calendar.OnlineMeetings)
-	return ok && om.OnlineMeetings()
+	if !ok {
+		return nil
+	}
+	var addrs []string
+	for _, r := range rooms {
+		if r.Booking.Instant && r.Booking.Teams {
+			addrs = append(addrs, r.Calendar)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil
+	}
+	return om.OnlineMeetings(ctx, addrs)
 }
 
 // Reserved is what a panel shows for a meeting it may not name.

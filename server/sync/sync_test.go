@@ -255,10 +255,17 @@ func TestWindowStartsAtLocalMidnight(t *testing.T) {
 	}
 }
 
-// teamsCapable makes a provider say it can create Teams meetings.
+// teamsCapable makes a provider say every room's calendar can host
+// Teams meetings.
 type teamsCapable struct{ calendar.Provider }
 
-func (teamsCapable) OnlineMeetings() bool { return true }
+func (teamsCapable) OnlineMeetings(_ context.Context, rooms []string) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range rooms {
+		out[r] = true
+	}
+	return out
+}
 
 func TestTeamsOfferedOnlyWhenTheProviderCan(t *testing.T) {
 	f := newFixture(t)

@@ -184,8 +184,9 @@ func TestValidate(t *testing.T) {
 		{"two credentials", func(c *Config) { c.CertificateFile = "x.pem" }, "exactly one"},
 		{"no credential", func(c *Config) { c.ClientSecretFile = "" }, "exactly one"},
 		{"secret in the env field", func(c *Config) { c.ClientSecretFile, c.ClientSecretEnv = "", testSecret }, "NAME of an environment variable"},
-		{"unknown cloud", func(c *Config) { c.Cloud = "mars" }, "unknown Cloud"},
-		{"custom without URLs", func(c *Config) { c.Cloud = CloudCustom }, "AuthorityHost"},
+		{"unknown cloud", func(c *Config) { c.Cloud = "mars" }, `Cloud "mars" is unknown`},
+		{"custom without URLs", func(c *Config) { c.Cloud = CloudCustom }, "AuthorityHost needs an https URL, e.g. https://login.microsoftonline.us"},
+		{"bad tenant", func(c *Config) { c.TenantID = "contoso tenant" }, `TenantID "contoso tenant" is not valid`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good
@@ -197,7 +198,19 @@ func TestValidate(t *testing.T) {
 			if strings.Contains(err.Error(), testSecret) {
 				t.Error("the error echoes the secret")
 			}
+			if fes := FieldErrors(err); len(fes) == 0 || fes[0].Field == "" || fes[0].Problem == "" {
+				t.Errorf("FieldErrors(%v) = %v: want the field and the problem", err, fes)
+			}
 		})
+	}
+	// Every problem at once, in a stable order.
+	err := Config{Cloud: CloudCustom, ClientSecretFile: "x"}.Validate()
+	var fields []string
+	for _, fe := range FieldErrors(err) {
+		fields = append(fields, fe.Field)
+	}
+	if strings.Join(fields, ",") != "TenantID,ClientID,AuthorityHost,GraphBaseURL" {
+		t.Errorf("fields %v", fields)
 	}
 }
 

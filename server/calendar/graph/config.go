@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
 // Cloud names the Microsoft cloud a tenant lives in. Each national cloud
@@ -151,15 +153,52 @@ func (c Config) endpoints() (authority, graph string, err error) {
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// FieldError is a problem with one field of Config. Its Error names the
+// Go field; the CLI, the API and the admin UI name it as their users know
+// it (a flag, a JSON key, a form label) with Field and Problem.
+type FieldError struct {
+	Field   string // the Config field, e.g. "AuthorityHost"
+	Problem string // e.g. "needs an https URL, e.g. https://login.microsoftonline.us"
+}
+
+func (e *FieldError) Error() string { return "graph: " + e.Field + " " + e.Problem }
+
+// FieldErrors returns the *FieldErrors in err (as Validate joins them).
+func FieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(err error) {
+		var fe *FieldError
+		switch x := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		default:
+			if errors.As(err, &fe) {
+				out = append(out, fe)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
 // Validate checks the configuration without reading any secret or
-// contacting anything, so that the admin UI can check a form before saving.
+// contacting anything, so that the admin UI can check a form before
+// saving. Every problem is a *FieldError; all of them are returned.
 func (c Config) Validate() error {
 	var errs []error
-	if c.TenantID == "" {
-		errs = append(errs, errors.New("graph: TenantID is required: the Directory (tenant) ID from the app's Overview page"))
+	bad := func(field, problem string) { errs = append(errs, &FieldError{Field: field, Problem: problem}) }
+	switch {
+	case c.TenantID == "":
+		bad("TenantID", "is required: the Directory (tenant) ID from the app's Overview page")
+	case !validTenant(c.TenantID):
+		bad("TenantID", fmt.Sprintf("%q is not valid: use the Directory (tenant) ID GUID from the app's Overview page, or the tenant's primary domain such as contoso.onmicrosoft.com", c.TenantID))
 	}
 	if c.ClientID == "" {
-		errs = append(errs, errors.New("graph: ClientID is required: the Application (client) ID from the app's Overview page"))
+		bad("ClientID", "is required: the Application (client) ID from the app's Overview page")
 	}
 	n := 0
 	for _, s := range []string{c.ClientSecretFile, c.ClientSecretEnv, c.CertificateFile} {
@@ -168,24 +207,27 @@ func (c Config) Validate() error {
 		}
 	}
 	if n != 1 {
-		errs = append(errs, errors.New("graph: set exactly one of ClientSecretFile, ClientSecretEnv and CertificateFile"))
+		bad("Credential", "needs exactly one of a client secret file, a client secret environment variable and a certificate file")
 	}
 	// Never echo these two: an admin who put the secret itself here must
 	// not find it in a log.
 	if c.ClientSecretEnv != "" && !envName.MatchString(c.ClientSecretEnv) {
-		errs = append(errs, errors.New("graph: ClientSecretEnv must be the NAME of an environment variable (letters, digits, _), not the secret itself"))
+		bad("ClientSecretEnv", "must be the NAME of an environment variable (letters, digits, _), not the secret itself")
 	}
 	if c.CertificatePasswordEnv != "" && !envName.MatchString(c.CertificatePasswordEnv) {
-		errs = append(errs, errors.New("graph: CertificatePasswordEnv must be the NAME of an environment variable, not the password itself"))
+		bad("CertificatePasswordEnv", "must be the NAME of an environment variable, not the password itself")
 	}
 	if c.cloud() == CloudCustom {
-		for name, v := range map[string]string{"AuthorityHost": c.AuthorityHost, "GraphBaseURL": c.GraphBaseURL} {
-			if u, err := url.Parse(v); err != nil || u.Scheme != "https" || u.Host == "" {
-				errs = append(errs, fmt.Errorf("graph: Cloud custom needs %s as an https URL", name))
+		for _, f := range []struct{ name, value, example string }{
+			{"AuthorityHost", c.AuthorityHost, "https://login.microsoftonline.us"},
+			{"GraphBaseURL", c.GraphBaseURL, "https://graph.microsoft.us/v1.0"},
+		} {
+			if u, err := url.Parse(f.value); err != nil || u.Scheme != "https" || u.Host == "" {
+				bad(f.name, "needs an https URL, e.g. "+f.example)
 			}
 		}
-	} else if _, _, err := c.endpoints(); err != nil {
-		errs = append(errs, err)
+	} else if _, ok := cloudEndpoints[c.cloud()]; !ok {
+		bad("Cloud", fmt.Sprintf("%q is unknown: use global, usgovhigh, dod, china or custom", c.Cloud))
 	}
 	return errors.Join(errs...)
 }
@@ -229,4 +271,23 @@ func readSecret(file, env, what string) (string, error) {
 		return s, nil
 	}
 	return "", nil
+}
+
+// CheckCertificate reports whether data (PEM or PFX) holds a certificate
+// and its private key that Lintel can sign in with, before it is saved;
+// password is the PFX's or the key's, "" for none. The error never quotes
+// the data.
+func CheckCertificate(data []byte, password string) error {
+	var pw []byte
+	if password != "" {
+		pw = []byte(password)
+	}
+	certs, key, err := azidentity.ParseCertificates(data, pw)
+	switch {
+	case err != nil:
+		return errors.New("graph: the certificate file is not a PEM file with the certificate and its private key, nor a PFX Lintel can open (a PFX with a password needs LINTEL_GRAPH_CERT_PASSWORD)")
+	case len(certs) == 0 || key == nil:
+		return errors.New("graph: the certificate file lacks the certificate or its private key: Lintel needs both")
+	}
+	return nil
 }

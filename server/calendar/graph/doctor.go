@@ -196,14 +196,8 @@ func setCalendarProcessing(room string) string {
 	return "Set-CalendarProcessing -Identity " + room + " -DeleteSubject $false -AddOrganizerToSubject $false -RemovePrivateProperty $false"
 }
 
-func errorDiagnosis(room string, err error) calendar.Diagnosis {
-	d := calendar.Diagnosis{Room: room, Status: statusOf(err), Detail: err.Error()}
-	if ce, ok := asCalendarError(err); ok {
-		d.Detail = ce.Msg
-		d.Fix = ce.Fix
-	}
-	return d
-}
+// errorDiagnosis is calendar.Diagnose: the same words as the log's.
+func errorDiagnosis(room string, err error) calendar.Diagnosis { return calendar.Diagnose(room, err) }
 
 // titlesHidden detects Exchange's default processing of a room mailbox:
 // DeleteSubject and AddOrganizerToSubject make every meeting's subject the

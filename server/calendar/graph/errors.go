@@ -23,6 +23,11 @@ type graphErr struct {
 	code       string // e.g. "ErrorAccessDenied"
 	msg        string
 	retryAfter time.Duration
+	// requestID is Graph's request-id, which Microsoft support asks for.
+	requestID string
+	// wholeBatch is set when Graph refused a $batch as a whole, not one
+	// room's item of it.
+	wholeBatch bool
 }
 
 // The two 403 messages that mean different things to the admin.
@@ -38,6 +43,9 @@ func (p *Provider) roomError(room string, g graphErr) error {
 	app := p.cfg.ClientID
 	e := &calendar.Error{Room: room, RetryAfter: g.retryAfter}
 	detail := fmt.Sprintf("%d %s: %s", g.status, g.code, strings.TrimSpace(g.msg))
+	if g.requestID != "" {
+		detail += "; request-id " + g.requestID
+	}
 	switch {
 	case g.status == http.StatusForbidden && strings.Contains(g.msg, msgPolicyDenied):
 		e.Kind = calendar.ErrDenied
@@ -73,11 +81,29 @@ func (p *Provider) roomError(room string, g graphErr) error {
 		e.Kind = calendar.ErrUnavailable
 		e.Msg = "Graph did not answer properly (" + detail + ")"
 		e.Fix = "Lintel retries on its own; if it persists, check the Microsoft 365 service health page."
+	case g.wholeBatch && g.status == http.StatusBadRequest && (strings.Contains(g.msg, "version") || strings.Contains(g.msg, "segment")):
+		e.Kind = calendar.ErrRefused
+		e.Msg = "Graph refused the whole $batch request: its address is wrong (" + detail + ")"
+		e.Fix = fmt.Sprintf("Check the Graph base URL %s: it ends in the API version, e.g. https://graph.microsoft.com/v1.0 (Connection page, or --graph-url for a custom cloud).", p.graphBase)
+	case g.wholeBatch:
+		e.Kind = calendar.ErrRefused
+		e.Msg = "Graph refused the whole $batch request, not one room (" + detail + ")"
+		e.Fix = "Lintel sent what Graph documents, so this is most likely on Graph's side (or a proxy's): check the Microsoft 365 service health page, and if it persists open a Microsoft support case quoting the request-id."
 	default:
 		return fmt.Errorf("graph: %s: %s", room, p.redact(detail))
 	}
 	e.Msg = p.redact(e.Msg)
 	return fmt.Errorf("graph: %w", e)
+}
+
+// batchError classifies the failure of a whole $batch: Graph's own error
+// when the transport kept it, else what the SDK says.
+func (p *Provider) batchError(room string, err error, ref *refusal) error {
+	if g, ok := ref.get(); ok {
+		g.wholeBatch = true
+		return p.roomError(room, g)
+	}
+	return p.callError(room, err)
 }
 
 // callError classifies an error from a direct SDK call (not a batch item).
@@ -214,19 +240,7 @@ func deref[T any](p *T) T {
 }
 
 // statusOf maps an error kind to the doctor's status word.
-func statusOf(err error) calendar.Status {
-	switch {
-	case errors.Is(err, calendar.ErrDenied):
-		return calendar.StatusDenied
-	case errors.Is(err, calendar.ErrNotFound):
-		return calendar.StatusNotFound
-	case errors.Is(err, calendar.ErrThrottled):
-		return calendar.StatusThrottled
-	case errors.Is(err, calendar.ErrAuth):
-		return calendar.StatusAuthFailed
-	}
-	return calendar.StatusError
-}
+func statusOf(err error) calendar.Status { return calendar.StatusOf(err) }
 
 // asCalendarError finds the *calendar.Error in err's chain.
 func asCalendarError(err error) (*calendar.Error, bool) {

@@ -58,6 +58,8 @@ type Provider struct {
 	scope     string // "https://graph.microsoft.com/.default"
 	authority string
 	graphHost string
+	graphBase string // e.g. "https://graph.microsoft.com/v1.0"
+	teams     teamsCache
 	// secrets are the secret and key password, kept only to redact them
 	// from foreign error text. Provider has String and LogValue methods so
 	// that printing it never shows them.
@@ -125,6 +127,8 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		scope:     gu.Scheme + "://" + gu.Host + "/.default",
 		authority: authority,
 		graphHost: gu.Host,
+		graphBase: graphBase,
+		teams:     teamsCache{rooms: map[string]teamsEntry{}},
 	}
 	p.cfg.HTTPClient, p.cfg.Logger = nil, nil
 
@@ -135,9 +139,6 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	// Instance discovery asks login.microsoftonline.com whether an
 	// authority is genuine; it knows no custom authority.
 	noDiscovery := cfg.cloud() == CloudCustom
-	if !validTenant(cfg.TenantID) {
-		return nil, fmt.Errorf("graph: TenantID %q is not valid: use the Directory (tenant) ID GUID from the app's Overview page, or the tenant's primary domain such as contoso.onmicrosoft.com", cfg.TenantID)
-	}
 	if cfg.CertificateFile != "" {
 		pem, err := readFile(cfg.CertificateFile, "certificate")
 		if err != nil {
@@ -232,10 +233,6 @@ func readFile(path, what string) ([]byte, error) {
 	}
 	return b, nil
 }
-
-// OnlineMeetings implements calendar.OnlineMeetings: Microsoft 365 can
-// create Teams meetings (Book still checks each room's calendar).
-func (p *Provider) OnlineMeetings() bool { return true }
 
 // Name implements calendar.Provider.
 func (p *Provider) Name() string { return "graph" }
@@ -453,7 +450,8 @@ func (p *Provider) batch(ctx context.Context, reqs []pageReq, from, to time.Time
 	if len(ids) == 0 {
 		return results, nil
 	}
-	resp, err := b.Send(ctx, p.adapter)
+	sendCtx, ref := withRefusal(ctx)
+	resp, err := b.Send(sendCtx, p.adapter)
 	if err != nil {
 		if ctx.Err() != nil {
 			return results, fmt.Errorf("graph: %w", ctx.Err())
@@ -461,7 +459,7 @@ func (p *Provider) batch(ctx context.Context, reqs []pageReq, from, to time.Time
 		// The whole $batch failed: each of its rooms gets the error, and
 		// only a sign-in failure stops the other batches.
 		for _, r := range ids {
-			rerr := p.callError(r.room, err)
+			rerr := p.batchError(r.room, err, ref)
 			if statusOf(rerr) == calendar.StatusAuthFailed {
 				return results, rerr
 			}

@@ -29,8 +29,12 @@ func (p *Provider) Rooms(ctx context.Context) ([]Room, error) {
 		if err != nil {
 			err = p.callError("", err)
 			if ce, ok := asCalendarError(err); ok && statusOf(err) == calendar.StatusDenied {
-				ce.Msg = "the app may not list rooms from Places"
-				ce.Fix = fmt.Sprintf("To import rooms, add the Microsoft Graph application permission Place.Read.All to app %s and grant admin consent; or add the rooms by hand.", p.cfg.ClientID)
+				// A new error: the wrapped one's text was made with the
+				// calendar permission's fix.
+				denied := *ce
+				denied.Msg = "the app may not list rooms from Places"
+				denied.Fix = fmt.Sprintf("To import rooms, add the Microsoft Graph application permission Place.Read.All to app %s and grant admin consent; or add the rooms by hand.", p.cfg.ClientID)
+				err = fmt.Errorf("graph: %w", &denied)
 			}
 			return nil, err
 		}

@@ -3,12 +3,14 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -57,7 +59,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := t.once(r)
 		timedOut := err != nil && req.Context().Err() == nil && errors.Is(err, context.DeadlineExceeded)
 		if !timedOut && (err != nil || !retryableStatus(resp.StatusCode)) {
-			return resp, err
+			return keepRefusal(req, resp), err
 		}
 		wait := backoff(t.retryBase, attempt)
 		if resp != nil {
@@ -67,7 +69,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if attempt >= t.maxRetries || wait > t.maxWait {
 			// Give the answer back: the caller reports it, with RetryAfter.
-			return resp, err
+			return keepRefusal(req, resp), err
 		}
 		status := 0
 		if resp != nil {
@@ -125,6 +127,74 @@ func (b *doneBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.done()
 	return err
+}
+
+// refusal is Graph's own error for a request it refused as a whole. The
+// SDK's $batch helper has no error mapping, so it reports a refused $batch
+// as "no error factory is registered for this code" and drops the body;
+// batch puts a refusal in the request's context, and the transport fills
+// it from the answer, so the admin reads Graph's code and message instead.
+type refusal struct {
+	mu  sync.Mutex
+	set bool
+	g   graphErr
+}
+
+type refusalKey struct{}
+
+// withRefusal returns a context whose requests record a refused answer.
+func withRefusal(ctx context.Context) (context.Context, *refusal) {
+	r := &refusal{}
+	return context.WithValue(ctx, refusalKey{}, r), r
+}
+
+// get returns the recorded refusal, if any.
+func (r *refusal) get() (graphErr, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.g, r.set
+}
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// keepRefusal records an error answer's OData error in the request's
+// refusal, when it has one, and leaves the body readable for the SDK.
+func keepRefusal(req *http.Request, resp *http.Response) *http.Response {
+	if resp == nil || resp.StatusCode < 400 {
+		return resp
+	}
+	ref, ok := req.Context().Value(refusalKey{}).(*refusal)
+	if !ok {
+		return resp
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	g := graphErr{status: resp.StatusCode, requestID: resp.Header.Get("request-id")}
+	g.retryAfter, _ = retryAfter(resp.Header.Get("Retry-After"))
+	var e struct {
+		Error struct {
+			Code       string `json:"code"`
+			Message    string `json:"message"`
+			InnerError struct {
+				RequestID string `json:"request-id"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		g.code, g.msg = e.Error.Code, e.Error.Message
+		if id := e.Error.InnerError.RequestID; id != "" {
+			g.requestID = id
+		}
+	}
+	if g.msg == "" {
+		g.msg = strings.TrimSpace(string(body[:min(len(body), 200)]))
+	}
+	ref.mu.Lock()
+	ref.g, ref.set = g, true
+	ref.mu.Unlock()
+	return resp
 }
 
 func retryableStatus(code int) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -80,7 +79,7 @@ func (p *Provider) checkTeamsAllowed(ctx context.Context, room string) error {
 	if err != nil {
 		return p.callError(room, err)
 	}
-	if slices.Contains(cal.GetAllowedOnlineMeetingProviders(), models.TEAMSFORBUSINESS_ONLINEMEETINGPROVIDERTYPE) {
+	if p.rememberTeams(room, cal.GetAllowedOnlineMeetingProviders()) {
 		return nil
 	}
 	return fmt.Errorf("graph: %w", &calendar.Error{

@@ -177,6 +177,11 @@ type Fault struct {
 	Delay time.Duration
 	// Times is how many requests the fault hits; default 1.
 	Times int
+	// Code and Message, when set, are the OData error Graph answers with
+	// (e.g. a whole $batch refused with 400 BadRequest "Invalid batch
+	// payload format."); by default they follow Status.
+	Code    string
+	Message string
 }
 
 // Stats counts what the emulator saw.
@@ -754,6 +759,9 @@ func faultReply(f *Fault) reply {
 		r = graphError(f.Status, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
 	case http.StatusGatewayTimeout:
 		r = graphError(f.Status, "GatewayTimeout", "The gateway did not receive a response in time.")
+	}
+	if f.Code != "" || f.Message != "" {
+		r = graphError(f.Status, f.Code, f.Message)
 	}
 	if f.RetryAfter > 0 {
 		r.header = map[string]string{"Retry-After": retryAfterSeconds(f.RetryAfter)}

@@ -17,7 +17,9 @@ type Demo struct {
 	// file or an environment variable for the server; never to a flag.
 	Secret string
 	// Rooms are the room mailboxes. The last one has Exchange's default
-	// processing, so doctor has "titles hidden" to show.
+	// processing, so doctor has "titles hidden" to show; the fourth
+	// (Delta) has no Teams licence: its calendar allows no online
+	// meetings, so its panels offer none.
 	Rooms []string
 	// Canary is a user mailbox outside the app's access policy: doctor's
 	// least-privilege check passes with it.
@@ -49,7 +51,11 @@ func (s *Server) SeedDemo(now time.Time, loc *time.Location) Demo {
 	}{{"Aurora", 8, 1}, {"Borealis", 12, 1}, {"Cirrus", 4, 2}, {"Delta", 20, 2}, {"Echo", 6, 3}}
 	for _, r := range rooms {
 		addr := strings.ToLower(r.name) + "@" + s.TenantDomain
-		s.AddMailbox(Mailbox{Address: addr, Name: r.name, Room: true, Capacity: r.capacity, Building: "HQ", Floor: r.floor})
+		mb := Mailbox{Address: addr, Name: r.name, Room: true, Capacity: r.capacity, Building: "HQ", Floor: r.floor}
+		if r.name == "Delta" {
+			mb.OnlineMeetingProviders = []string{}
+		}
+		s.AddMailbox(mb)
 		d.Rooms = append(d.Rooms, addr)
 	}
 	s.SetExchangeDefault(d.Rooms[len(d.Rooms)-1], true)
