@@ -196,3 +196,47 @@ func TestSeedIsRealisticAndRunsOnce(t *testing.T) {
 			len(rooms), private, organizerSubject, soon, free, busy)
 	}
 }
+
+// TestSeedRefreshesAnOldDemoDay: a demo started again on a later day gets a
+// fresh day of meetings (an empty building teaches nothing), keeps what the
+// admin changed about the rooms, and leaves a day that is not over alone.
+func TestSeedRefreshesAnOldDemoDay(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "lintel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	day1 := time.Date(2026, 3, 10, 10, 2, 0, 0, time.UTC)
+	if _, err := Seed(db, day1); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := db.Room("eiger")
+	r.Name = "Eiger (renamed)"
+	if err := db.PutRoom(r); err != nil {
+		t.Fatal(err)
+	}
+	if seeded, err := Seed(db, day1.Add(2*time.Hour)); err != nil || seeded {
+		t.Fatalf("same day: seeded %v, %v; want the day kept", seeded, err)
+	}
+
+	day2 := day1.Add(30 * time.Hour)
+	if seeded, err := Seed(db, day2); err != nil || !seeded {
+		t.Fatalf("next day: seeded %v, %v; want a fresh day", seeded, err)
+	}
+	if r, _ := db.Room("eiger"); r.Name != "Eiger (renamed)" {
+		t.Errorf("the admin's change was lost: %+v", r)
+	}
+	busy := false
+	for _, room := range []string{"matterhorn", "eiger", "jungfrau", "saentis", "pilatus"} {
+		evs, _ := db.Events(room)
+		for _, e := range evs {
+			if e.End.Before(day2.Add(-24 * time.Hour)) {
+				t.Errorf("%s: yesterday's meeting %q is still there", room, e.Subject)
+			}
+			busy = busy || (!e.Start.After(day2) && e.End.After(day2))
+		}
+	}
+	if !busy {
+		t.Error("no demo room is in a meeting on the fresh day")
+	}
+}

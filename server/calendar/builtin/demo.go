@@ -14,20 +14,79 @@ const DemoTimeZone = "Europe/Zurich"
 // around now: a room in a meeting with more back to back, one whose next
 // meeting starts in a few minutes, a private meeting, a meeting whose
 // subject is only the organizer's name (what Exchange does to room
-// calendars by default), a room awaiting check-in, and a free room. It does
-// nothing when the store already has rooms, so a restart keeps the admin's
-// changes. It reports whether it seeded.
+// calendars by default), a room awaiting check-in, and a free room.
+//
+// On a store that has rooms it keeps the admin's changes, with one
+// exception: when every demo room still there has no meeting left that
+// ends after now (the demo was started on an earlier day), their meetings
+// are replaced by a fresh day, so a demo started again tomorrow is not an
+// empty building. It reports whether it seeded or refreshed.
 func Seed(db *store.DB, now time.Time) (bool, error) {
 	rooms, err := db.Rooms()
 	if err != nil {
 		return false, fmt.Errorf("builtin: seed: %w", err)
 	}
-	if len(rooms) > 0 {
-		return false, nil
-	}
-	loc, err := time.LoadLocation(DemoTimeZone)
+	demo, err := demoDay(now)
 	if err != nil {
 		return false, fmt.Errorf("builtin: seed: %w", err)
+	}
+	if len(rooms) == 0 {
+		for _, d := range demo {
+			if err := db.PutRoom(d.room); err != nil {
+				return false, fmt.Errorf("builtin: seed: %w", err)
+			}
+			if err := putEvents(db, d.room.ID, d.events); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	present := map[string]bool{}
+	for _, r := range rooms {
+		present[r.ID] = true
+	}
+	var stale []demoRoom
+	for _, d := range demo {
+		if !present[d.room.ID] {
+			continue
+		}
+		evs, err := db.Events(d.room.ID)
+		if err != nil {
+			return false, fmt.Errorf("builtin: seed: %w", err)
+		}
+		for _, e := range evs {
+			if e.End.After(now) {
+				return false, nil // the demo's day is not over: keep it
+			}
+		}
+		stale = append(stale, d)
+	}
+	for _, d := range stale {
+		if err := putEvents(db, d.room.ID, d.events); err != nil {
+			return false, err
+		}
+	}
+	return len(stale) > 0, nil
+}
+
+func putEvents(db *store.DB, room string, events []store.Event) error {
+	if err := db.UpdateEvents(room, func([]store.Event) ([]store.Event, error) { return events, nil }); err != nil {
+		return fmt.Errorf("builtin: seed: %w", err)
+	}
+	return nil
+}
+
+// demoRoom is a demo room with its meetings.
+type demoRoom struct {
+	room   store.Room
+	events []store.Event
+}
+
+// demoDay makes the demo rooms and their meetings around now.
+func demoDay(now time.Time) ([]demoRoom, error) {
+	loc, err := time.LoadLocation(DemoTimeZone)
+	if err != nil {
+		return nil, err
 	}
 	// Meetings sit on a 5-minute grid, like real ones.
 	base := now.In(loc).Truncate(5 * time.Minute)
@@ -44,10 +103,7 @@ func Seed(db *store.DB, now time.Time) (bool, error) {
 	checkIn := booking
 	checkIn.CheckIn, checkIn.AutoRelease = true, true
 
-	demo := []struct {
-		room   store.Room
-		events []store.Event
-	}{
+	demo := []demoRoom{
 		{
 			room: store.Room{ID: "matterhorn", Name: "Matterhorn", Display: store.DisplayTitle, Booking: booking},
 			events: []store.Event{
@@ -86,15 +142,8 @@ func Seed(db *store.DB, now time.Time) (bool, error) {
 			events: []store.Event{ev("Offsite prep", "Anna Keller", 480, 540)},
 		},
 	}
-	for _, d := range demo {
-		d.room.Calendar, d.room.TimeZone = d.room.ID, DemoTimeZone
-		if err := db.PutRoom(d.room); err != nil {
-			return false, fmt.Errorf("builtin: seed: %w", err)
-		}
-		events := d.events
-		if err := db.UpdateEvents(d.room.ID, func([]store.Event) ([]store.Event, error) { return events, nil }); err != nil {
-			return false, fmt.Errorf("builtin: seed: %w", err)
-		}
+	for i := range demo {
+		demo[i].room.Calendar, demo[i].room.TimeZone = demo[i].room.ID, DemoTimeZone
 	}
-	return true, nil
+	return demo, nil
 }
