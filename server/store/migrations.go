@@ -36,6 +36,19 @@ var migrations = []func(tx *bolt.Tx) error{
 		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(checkinsBucket)
 		return err
 	},
+	// 3 -> 4: alerts (active ones and the log of sent messages).
+	func(tx *bolt.Tx) error {
+		a, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(alertsBucket)
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{alertActiveBucket, alertLogBucket} {
+			if _, err := a.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version a store has after Open.

@@ -18,6 +18,8 @@
 //	  sessions/  <sha256(session id), hex> -> Session (JSON)
 //	  apitokens/ <sha256(token), hex> -> APIToken (JSON)
 //	  checkins/  <room id>/<event id> -> RFC 3339 time of the check-in
+//	  alerts/    active/ <alert key> -> active alert (JSON, opaque here)
+//	             log/ <uint64 sequence> -> a sent alert message (JSON, opaque here)
 //
 // Values are JSON: readable with bbolt's own tools when something goes wrong,
 // and forgiving when a field is added.

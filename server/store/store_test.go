@@ -190,6 +190,34 @@ var migrationTests = map[int]func(t *testing.T){
 			t.Errorf("admin lost in migration: %+v %v", a, err)
 		}
 	},
+	3: func(t *testing.T) {
+		path := storeAt(t, 3, func(r *bolt.Bucket) error {
+			if r.Bucket(alertsBucket) != nil {
+				return errors.New("a version 3 store has alerts already: the test builds the wrong version")
+			}
+			if err := r.Bucket(checkinsBucket).Put([]byte("r1/e1"), []byte("2026-03-10T09:00:00Z")); err != nil {
+				return err
+			}
+			return r.Bucket(settingsBucket).Put([]byte("connector"), []byte(`{"kind":"builtin"}`))
+		})
+		db := openPath(t, path)
+		if err := db.PutActiveAlert("panel_offline/d1", map[string]string{"subject": "x"}); err != nil {
+			t.Fatalf("alerts bucket missing after migration 3 -> 4: %v", err)
+		}
+		if err := db.AppendAlertLog(map[string]int{"n": 1}, 10); err != nil {
+			t.Fatalf("alert log missing after migration 3 -> 4: %v", err)
+		}
+		if active, err := db.ActiveAlerts(); err != nil || len(active) != 1 {
+			t.Errorf("active alerts after migration: %v %v", active, err)
+		}
+		if !db.CheckedIn("r1", "e1") {
+			t.Error("check-in lost in migration")
+		}
+		var c map[string]string
+		if err := db.Setting("connector", &c); err != nil || c["kind"] != "builtin" {
+			t.Errorf("setting lost in migration: %v %v", c, err)
+		}
+	},
 }
 
 // TestMigrations runs each migration's test, and fails for a migration
@@ -366,5 +394,39 @@ func TestOutcomes(t *testing.T) {
 	all, _ := db.Outcomes(1)
 	if len(all) != 1 || all[0].ID != "2" {
 		t.Errorf("newest first: %+v", all)
+	}
+}
+
+// TestAlertLogKeepsTheNewest: the log is bounded and read newest first.
+func TestAlertLogKeepsTheNewest(t *testing.T) {
+	db := openTemp(t)
+	for i := range 12 {
+		if err := db.AppendAlertLog(map[string]int{"n": i}, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.AlertLog(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ns []string
+	for _, raw := range got {
+		ns = append(ns, string(raw))
+	}
+	want := []string{`{"n":11}`, `{"n":10}`, `{"n":9}`, `{"n":8}`, `{"n":7}`}
+	if strings.Join(ns, " ") != strings.Join(want, " ") {
+		t.Errorf("log %v, want %v", ns, want)
+	}
+	if got, _ := db.AlertLog(2); len(got) != 2 {
+		t.Errorf("AlertLog(2) returned %d entries", len(got))
+	}
+	db.PutActiveAlert("k", map[string]int{"a": 1})
+	db.DeleteActiveAlert("k")
+	db.DeleteActiveAlert("never there")
+	if active, _ := db.ActiveAlerts(); len(active) != 0 {
+		t.Errorf("active after delete: %v", active)
+	}
+	if err := db.PutActiveAlert("", 1); err == nil {
+		t.Error("an empty alert key was stored")
 	}
 }

@@ -1,0 +1,106 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+)
+
+// sendTimeout bounds one delivery on one channel.
+const sendTimeout = 20 * time.Second
+
+// Email sends alerts through an SMTP relay, over STARTTLS (required) or
+// TLS, with the password of EmailSettings.Username when one is set.
+type Email struct {
+	settings EmailSettings
+	password string
+	net      Net
+}
+
+// Channel implements Notifier.
+func (e *Email) Channel() string { return "e-mail" }
+
+// Notify implements Notifier: one message to every recipient.
+func (e *Email) Notify(ctx context.Context, m Message) error {
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	s := e.settings
+	opts := []mail.Option{
+		mail.WithPort(s.port()),
+		mail.WithTimeout(sendTimeout),
+		mail.WithTLSConfig(e.net.tlsConfig(s.Host)),
+		mail.WithDialContextFunc(e.net.dial),
+	}
+	if s.Security == "tls" {
+		opts = append(opts, mail.WithSSL())
+	} else {
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	}
+	if s.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.Username), mail.WithPassword(e.password))
+	}
+	c, err := mail.NewClient(s.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("e-mail: %w", err)
+	}
+	msg := mail.NewMsg()
+	if err := msg.From(s.From); err != nil {
+		return fmt.Errorf("e-mail: from %q: %w", s.From, err)
+	}
+	if err := msg.To(s.To...); err != nil {
+		return fmt.Errorf("e-mail: to: %w", err)
+	}
+	msg.Subject("[Lintel] " + m.Headline())
+	msg.SetDateWithValue(m.At)
+	msg.SetMessageID()
+	// Replies and auto-responders go nowhere useful; say so to mail
+	// systems.
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetBodyString(mail.TypeTextPlain, emailBody(m))
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("e-mail via %s:%d: %w", s.Host, s.port(), err)
+	}
+	return nil
+}
+
+// emailBody is the plain-text body: what, since when, what to do, where
+// to look.
+func emailBody(m Message) string {
+	var b strings.Builder
+	switch m.Event {
+	case Firing:
+		fmt.Fprintf(&b, "ALERT: %s\n\n", m.Alert.Subject)
+	case Resolved:
+		fmt.Fprintf(&b, "RESOLVED: %s\n\nThis alert has cleared.\n\n", m.Alert.Subject)
+	case Reported:
+		fmt.Fprintf(&b, "REPORTED: %s\n\n", m.Alert.Subject)
+	default:
+		fmt.Fprintf(&b, "TEST: %s\n\n", m.Alert.Subject)
+	}
+	if m.Alert.Detail != "" {
+		fmt.Fprintf(&b, "%s\n\n", m.Alert.Detail)
+	}
+	if m.Alert.Kind != "" && m.Alert.Kind != "test" {
+		fmt.Fprintf(&b, "Kind:  %s\n", m.Alert.Kind.Title())
+	}
+	if m.Alert.Room != "" {
+		fmt.Fprintf(&b, "Room:  %s\n", m.Alert.Room)
+	}
+	if m.Alert.Device != "" {
+		fmt.Fprintf(&b, "Panel: %s\n", m.Alert.Device)
+	}
+	if !m.Alert.Since.IsZero() && m.Event != Test {
+		fmt.Fprintf(&b, "Since: %s\n", m.Alert.Since.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	fmt.Fprintf(&b, "At:    %s\n", m.At.UTC().Format("2006-01-02 15:04 UTC"))
+	if m.Held > 0 {
+		fmt.Fprintf(&b, "\n%d other alert message(s) were held back by the rate limit since the last one: see Alerts in the admin UI.\n", m.Held)
+	}
+	if m.Server != "" {
+		fmt.Fprintf(&b, "\nLintel admin: %s/alerts\n", strings.TrimSuffix(m.Server, "/"))
+	}
+	return b.String()
+}
