@@ -2,7 +2,9 @@ package alert
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -32,15 +34,32 @@ func (e *Email) Notify(ctx context.Context, m Message) error {
 		mail.WithPort(s.port()),
 		mail.WithTimeout(sendTimeout),
 		mail.WithTLSConfig(e.net.tlsConfig(s.Host)),
-		mail.WithDialContextFunc(e.net.dial),
 	}
 	if s.Security == "tls" {
-		opts = append(opts, mail.WithSSL())
+		// TLS from the first byte. go-mail makes its own TLS dialer only
+		// without a custom one, so the dial wraps the connection itself.
+		opts = append(opts, mail.WithSSL(), mail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			raw, err := e.net.dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(raw, e.net.tlsConfig(s.Host))
+			if err := tc.HandshakeContext(ctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return tc, nil
+		}))
 	} else {
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+		// STARTTLS is required: a relay that does not offer it is refused
+		// before anything, the password above all, is sent.
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithDialContextFunc(e.net.dial))
 	}
 	if s.Username != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.Username), mail.WithPassword(e.password))
+		// The strongest mechanism the relay offers, among those go-mail
+		// speaks; all of them only over TLS.
+		opts = append(opts, mail.WithOpportunisticSMTPAuth(mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1, mail.SMTPAuthPlain, mail.SMTPAuthLogin),
+			mail.WithUsername(s.Username), mail.WithPassword(e.password))
 	}
 	c, err := mail.NewClient(s.Host, opts...)
 	if err != nil {
