@@ -18,6 +18,7 @@ import (
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/alert"
 	"github.com/lintelhq/lintel/server/booking"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
@@ -55,6 +56,14 @@ type config struct {
 	// Now is the clock every part of the server reads the time of day
 	// from (clock.FromEnv: the machine's, or LINTEL_TEST_NOW's).
 	Now clock.Func
+	// AlertNet is how alerts reach SMTP relays and webhooks (the zero
+	// value: the system's dialer and CAs; tests point it at loopback).
+	AlertNet alert.Net
+	// OIDC is the Entra ID sign-in set by flags (nil: what the admin saved).
+	OIDC *admin.OIDCSettings
+	// OIDCClient, when set, is the HTTP client for the identity provider
+	// (tests trust their provider's certificate with it).
+	OIDCClient *http.Client
 }
 
 func serve(ctx context.Context, c Context, args []string) error {
@@ -72,6 +81,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.DurationVar(&cfg.OfflineAfter, "offline-after", 10*time.Minute, "flag a panel not seen for this long")
 	fs.BoolVar(&cfg.M365Sim, "m365-sim", false, "read the demo rooms from a Microsoft Graph emulator run in-process, through the real Microsoft 365 connector")
 	m365 := c.connectorFlags(fs)
+	oidcFlags := c.oidcFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +90,9 @@ func serve(ctx context.Context, c Context, args []string) error {
 	cfg.DataDir = *data
 	var err error
 	if cfg.Connector, err = m365(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if cfg.OIDC, err = oidcFlags(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -259,6 +272,7 @@ type app struct {
 	metrics   *metrics
 	connector *connector
 	sim       *graphtest.Server // the Graph emulator, with --m365-sim
+	alerts    *alerts
 
 	offlineAfter time.Duration
 	// serving is set while the hub serves panels: from start until
@@ -347,11 +361,20 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 
 		OfflineAfter: a.offlineAfter,
 		Now:          cfg.Now,
+		OIDC:         cfg.OIDC,
+		OIDCClient:   cfg.OIDCClient,
+		DataDir:      cfg.DataDir,
+		PublicURL:    cfg.PublicURL,
 	})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	if a.alerts, err = newAlerts(a, cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.admin.SetAlerts(a.alerts)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
 	mux.HandleFunc("GET /healthz", a.health)
@@ -366,8 +389,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 // auto-release of no-shows.
 func (a *app) start(ctx context.Context) {
 	a.serving.Store(true)
-	a.wg.Add(3)
+	a.wg.Add(4)
 	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
+	go func() { defer a.wg.Done(); a.alerts.engine.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.booking.RunAutoRelease(ctx, 30*time.Second) }()
 	go func() { defer a.wg.Done(); a.watchHealth(ctx, time.Minute) }()
 }
@@ -460,6 +484,9 @@ func (p *panelHandler) Request(ctx context.Context, d hub.Device, id string, r p
 
 func (p *panelHandler) Report(ctx context.Context, d hub.Device, r proto.Report) {
 	p.app.admin.Report(ctx, d.ID, d.Room, r)
+	if r.Kind == "problem" {
+		p.app.alerts.problemReported(d.ID, d.Room, r.Problem)
+	}
 }
 
 func (p *panelHandler) connected(d hub.Device, c hub.ConnInfo) {

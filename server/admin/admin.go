@@ -50,6 +50,16 @@ type Opts struct {
 	OfflineAfter time.Duration
 	Logger       *slog.Logger     // default: discard
 	Now          func() time.Time // default: time.Now
+	// OIDC is Entra ID sign-in as the server's flags set it (nil: what
+	// the admin saved in the UI, if anything).
+	OIDC *OIDCSettings
+	// OIDCClient talks to the identity provider (default: 15 s timeout).
+	OIDCClient *http.Client
+	// DataDir holds the sign-in client secret's 0600 file.
+	DataDir string
+	// PublicURL is the server's address as browsers reach it: the sign-in
+	// redirect URI is made from it.
+	PublicURL string
 }
 
 // Server is the admin HTTP handler.
@@ -65,6 +75,9 @@ type Server struct {
 
 	testsMu  gosync.Mutex // the last "test all", for the rooms page
 	lastTest *Report
+
+	alerts Alerts // see SetAlerts
+	signin signin // Entra ID sign-in (oidc.go)
 }
 
 // New returns the admin server.
@@ -84,8 +97,13 @@ func New(opts Opts) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), logins: newLimiter(loginLimit, loginSpan),
 		pages: parsePages(opts.Now), shots: newScreenshots(), renderer: renderer}
+	if err := s.loadOIDC(); err != nil {
+		return nil, err
+	}
 	s.routes()
 	s.uiRoutes()
+	s.alertRoutes()
+	s.oidcRoutes()
 	return s, nil
 }
 

@@ -57,9 +57,15 @@ func (s *Server) session(r *http.Request) (store.Session, string, bool) {
 // startSession logs an admin in: a fresh random session id in an
 // HttpOnly, SameSite=Strict cookie (Secure under TLS), stored only hashed.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, admin string) error {
+	return s.startSessionAs(w, r, admin, "")
+}
+
+// startSessionAs is startSession with the role a person signed in with
+// Entra ID was mapped to ("" for a local account).
+func (s *Server) startSessionAs(w http.ResponseWriter, r *http.Request, admin, role string) error {
 	id := randomToken()
 	now := s.opts.Now()
-	sess := store.Session{Admin: admin, CSRF: randomToken(), Created: now.UTC(), Expires: now.Add(sessionLifetime).UTC()}
+	sess := store.Session{Admin: admin, Role: role, CSRF: randomToken(), Created: now.UTC(), Expires: now.Add(sessionLifetime).UTC()}
 	if err := s.opts.Store.PutSession(devices.HashToken(id), sess); err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func parsePages(now func() time.Time) map[string]*template.Template {
 		"title":    title,
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector", "day"} {
+	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector", "day", "alerts", "signin"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiFS, "ui/layout.html", "ui/"+name+".html"))
 	}
 	return pages
@@ -42,6 +42,7 @@ type page struct {
 	Title string
 	Nav   string
 	Admin string
+	Role  string // "admin" or "helpdesk" for an Entra ID session, "" for a local account
 	CSRF  string
 	Flash string
 	Error string
@@ -62,7 +63,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, name, title
 
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title, errText string, data any) {
 	sess := sessionOf(r)
-	p := page{Title: title, Nav: name, Admin: sess.Admin, CSRF: sess.CSRF, Data: data,
+	p := page{Title: title, Nav: name, Admin: sess.Admin, Role: sess.Role, CSRF: sess.CSRF, Data: data,
 		Flash: r.URL.Query().Get("msg"), Error: errText}
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, p); err != nil {
@@ -125,7 +126,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/rooms", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, "login", "Log in", map[string]string{"Next": r.URL.Query().Get("next")})
+	s.render(w, r, "login", "Log in", s.loginData(r.URL.Query().Get("next")))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -136,14 +137,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.logins.blocked(addr, now) {
 		s.log.Warn("login rate limit hit", "addr", addr)
-		s.renderPage(w, r, http.StatusTooManyRequests, "login", "Log in", "Too many failed logins from your address: wait a minute.", map[string]string{"Next": next})
+		s.renderPage(w, r, http.StatusTooManyRequests, "login", "Log in", "Too many failed logins from your address: wait a minute.", s.loginData(next))
 		return
 	}
 	user := r.PostFormValue("username")
 	if !CheckPassword(s.opts.Store, user, r.PostFormValue("password")) {
 		s.logins.fail(addr, now)
 		s.log.Warn("failed login", "addr", addr, "username", user)
-		s.renderPage(w, r, http.StatusUnauthorized, "login", "Log in", "Wrong username or password.", map[string]string{"Next": next})
+		s.renderPage(w, r, http.StatusUnauthorized, "login", "Log in", "Wrong username or password.", s.loginData(next))
 		return
 	}
 	if err := s.startSession(w, r, user); err != nil {

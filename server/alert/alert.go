@@ -675,3 +675,13 @@ func (e *Engine) Log(n int) ([]Sent, error) {
 	}
 	return out, nil
 }
+
+// SetMaxPerHour changes the rate limit (0: the default, 20).
+func (e *Engine) SetMaxPerHour(n int) {
+	if n <= 0 {
+		n = 20
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opts.MaxPerHour = n
+}

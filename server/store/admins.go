@@ -19,7 +19,10 @@ type Admin struct {
 // Session is a logged-in admin's browser session. The store keys it by the
 // hash of the cookie's value.
 type Session struct {
-	Admin   string    `json:"admin"`
+	Admin string `json:"admin"`
+	// Role is "admin" or "helpdesk" for a person signed in with Entra ID
+	// (from the group or app role mapping); empty for a local account.
+	Role    string    `json:"role,omitempty"`
 	CSRF    string    `json:"csrf"` // the token forms must echo
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`

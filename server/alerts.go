@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/alert"
+	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/calendar/graph"
+	"github.com/lintelhq/lintel/server/store"
+)
+
+// alertsKey is where the alert settings live in the store, and
+// smtpPasswordFile the SMTP password's 0600 file in the data directory.
+const (
+	alertsKey        = "alerts"
+	smtpPasswordFile = "alerts-smtp-password"
+)
+
+// credentialWarning is how long before a client secret or certificate
+// expires the credential alert starts.
+const credentialWarning = 30 * 24 * time.Hour
+
+// alerts wires the alert engine into the server: its probes read the
+// panels, the calendar's health and the credentials; its settings are
+// the admin's (admin.Alerts).
+type alerts struct {
+	app     *app
+	engine  *alert.Engine
+	dataDir string
+	net     alert.Net
+	log     *slog.Logger
+	started time.Time // when the server started
+
+	mu       gosync.Mutex
+	settings alert.Settings // as stored: full webhook URLs
+}
+
+var _ admin.Alerts = (*alerts)(nil)
+
+func newAlerts(a *app, cfg config) (*alerts, error) {
+	al := &alerts{app: a, dataDir: cfg.DataDir, net: cfg.AlertNet, log: a.log.With("component", "alerts"), started: a.now()}
+	if err := a.db.Setting(alertsKey, &al.settings); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	e, err := alert.New(alert.Opts{
+		Store: a.db,
+		Probes: []alert.Probe{
+			{Kind: alert.KindPanelOffline, Check: al.offlinePanels},
+			{Kind: alert.KindCalendar, Check: al.calendars},
+			{Kind: alert.KindCredential, Check: al.credentials},
+		},
+		Hold:       map[alert.Kind]time.Duration{alert.KindPanelOffline: a.offlineAfter, alert.KindCalendar: 10 * time.Minute},
+		MaxPerHour: al.settings.MaxPerHour,
+		Server:     cfg.PublicURL,
+		Logger:     al.log,
+		Now:        a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	al.engine = e
+	al.configure(al.settings)
+	return al, nil
+}
+
+// configure points the engine at the channels s names.
+func (al *alerts) configure(s alert.Settings) {
+	password := ""
+	if s.Email.Username != "" {
+		b, err := os.ReadFile(filepath.Join(al.dataDir, smtpPasswordFile))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			al.log.Error("cannot read the SMTP password file", "err", err)
+		}
+		password = strings.TrimSpace(string(b))
+	}
+	al.engine.SetNotifiers(alert.Notifiers(s, password, al.net), s.Mute)
+	al.engine.SetMaxPerHour(s.MaxPerHour)
+}
+
+// Settings implements admin.Alerts: webhook URLs shortened, the password
+// only as "stored".
+func (al *alerts) Settings() alert.Settings {
+	al.mu.Lock()
+	s := al.settings.Redact()
+	al.mu.Unlock()
+	if s.Email.Username != "" {
+		_, err := os.Stat(filepath.Join(al.dataDir, smtpPasswordFile))
+		s.Email.HasPassword = err == nil
+	}
+	return s
+}
+
+// Apply implements admin.Alerts: it checks the settings, keeps the stored
+// webhook URLs that come back shortened, writes a new SMTP password to its
+// 0600 file (and removes it with the username), saves, and switches the
+// channels at once.
+func (al *alerts) Apply(ctx context.Context, s alert.Settings, password string) error {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	s.Email.HasPassword = false
+	merged, err := alert.Merge(al.settings, s)
+	if err != nil {
+		return err
+	}
+	if err := merged.Validate(); err != nil {
+		return err
+	}
+	path := filepath.Join(al.dataDir, smtpPasswordFile)
+	switch {
+	case merged.Email.Username == "":
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove the SMTP password: %w", err)
+		}
+	case password != "":
+		if len(password) > 1024 {
+			return errors.New("the SMTP password is longer than 1024 characters")
+		}
+		if err := writeSecretFile(path, password); err != nil {
+			return fmt.Errorf("save the SMTP password: %w", err)
+		}
+	}
+	if err := al.app.db.PutSetting(alertsKey, merged); err != nil {
+		return fmt.Errorf("save the alert settings: %w", err)
+	}
+	al.settings = merged
+	al.configure(merged)
+	return nil
+}
+
+// SendTest implements admin.Alerts.
+func (al *alerts) SendTest(ctx context.Context) []alert.Result {
+	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	defer cancel()
+	return al.engine.SendTest(ctx)
+}
+
+// Active implements admin.Alerts.
+func (al *alerts) Active() []alert.Active { return al.engine.Active() }
+
+// Log implements admin.Alerts.
+func (al *alerts) Log(n int) ([]alert.Sent, error) { return al.engine.Log(n) }
+
+// offlinePanels lists every paired panel that is not connected now, with
+// when it was last seen; the engine alerts once one has been away for the
+// hold time (--offline-after, 10 minutes).
+func (al *alerts) offlinePanels(context.Context) ([]alert.Alert, error) {
+	online := map[string]bool{}
+	for _, c := range al.app.hub.Connections() {
+		if c.Paired {
+			online[c.DeviceID] = true
+		}
+	}
+	devs, err := al.app.db.Devices()
+	if err != nil {
+		return nil, err
+	}
+	var out []alert.Alert
+	for _, d := range devs {
+		if d.Revoked || online[d.ID] {
+			continue
+		}
+		seen := d.LastSeen
+		if seen.IsZero() {
+			seen = d.Created
+		}
+		// While this server was down nobody could see the panel: it gets
+		// the hold time from the start to come back before it is news.
+		since := seen
+		if since.Before(al.started) {
+			since = al.started
+		}
+		name := d.Name
+		if name == "" {
+			name = d.ID
+		}
+		detail := fmt.Sprintf("Panel %s of room %s was last seen at %s", name, al.roomName(d.Room), seen.UTC().Format("2006-01-02 15:04 UTC"))
+		if d.Addr != "" {
+			detail += " from " + d.Addr
+		}
+		detail += ". It keeps showing its cached schedule but cannot book. Check its power and network at the door; the Panels page shows it when it is back."
+		out = append(out, alert.Alert{Key: string(alert.KindPanelOffline) + "/" + d.ID,
+			Subject: fmt.Sprintf("Panel %s (%s) is offline", name, al.roomName(d.Room)),
+			Detail:  detail, Room: d.Room, Device: name, Since: since})
+	}
+	return out, nil
+}
+
+func (al *alerts) roomName(id string) string {
+	if r, err := al.app.db.Room(id); err == nil && r.Name != "" {
+		return r.Name
+	}
+	return id
+}
+
+// calendars alerts on calendars that cannot be read: one alert when the
+// calendar fails as a whole (sign-in refused, Microsoft 365 down), else
+// one per room, in doctor's words.
+func (al *alerts) calendars(context.Context) ([]alert.Alert, error) {
+	h := al.app.connector.Health()
+	if h.Problem != nil {
+		return []alert.Alert{{Key: string(alert.KindCalendar) + "/all", Since: h.LastSuccess,
+			Subject: "Room calendars cannot be read (" + h.Provider + ")",
+			Detail:  sentence(h.Problem.Detail) + fixText(*h.Problem) + " Panels keep showing their last schedule."}}, nil
+	}
+	rooms, err := al.app.db.Rooms()
+	if err != nil {
+		return nil, err
+	}
+	var out []alert.Alert
+	for _, r := range rooms {
+		rh, ok := h.Rooms[r.Calendar]
+		if !ok || rh.Diagnosis.Status == calendar.StatusOK {
+			continue
+		}
+		out = append(out, alert.Alert{Key: string(alert.KindCalendar) + "/" + r.ID, Room: r.ID, Since: rh.LastGood,
+			Subject: fmt.Sprintf("The calendar of room %s cannot be read", r.Name),
+			Detail:  fmt.Sprintf("Reading %s failed: %s%s", r.Calendar, sentence(rh.Diagnosis.Detail), fixText(rh.Diagnosis))})
+	}
+	return out, nil
+}
+
+func sentence(s string) string {
+	if s != "" && !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+func fixText(d calendar.Diagnosis) string {
+	if d.Fix == "" {
+		return ""
+	}
+	return " Fix: " + sentence(d.Fix)
+}
+
+// credentials alerts while the Microsoft 365 client secret or certificate
+// (and the Entra ID sign-in's client secret) expires within 30 days or
+// has expired.
+func (al *alerts) credentials(context.Context) ([]alert.Alert, error) {
+	now := al.app.now()
+	var out []alert.Alert
+	expiring := func(key, what string, at time.Time, fix string) {
+		if at.IsZero() || at.Sub(now) > credentialWarning {
+			return
+		}
+		subject := fmt.Sprintf("The %s expires on %s", what, at.UTC().Format(time.DateOnly))
+		if !at.After(now) {
+			subject = fmt.Sprintf("The %s expired on %s", what, at.UTC().Format(time.DateOnly))
+		}
+		// The day in the key: a renewed credential resolves the old alert.
+		out = append(out, alert.Alert{Key: string(alert.KindCredential) + "/" + key + "/" + at.UTC().Format(time.DateOnly),
+			Subject: subject, Detail: fix})
+	}
+	s := al.app.connector.Settings()
+	if s.Kind == "m365" {
+		if s.Auth == "certificate" && s.CertFile != "" {
+			at, err := graph.CertificateExpires(s.CertFile, os.Getenv("LINTEL_GRAPH_CERT_PASSWORD"))
+			if err != nil {
+				return nil, err
+			}
+			expiring("graph-certificate", "Microsoft 365 certificate", at,
+				fmt.Sprintf("Make a new certificate, upload its public part to app %s in Entra ID > Certificates & secrets, and give Lintel the new one (admin UI: Connection).", s.ClientID))
+		} else {
+			expiring("graph-secret", "Microsoft 365 client secret", s.SecretExpires,
+				fmt.Sprintf("Create a new client secret for app %s in Entra ID > Certificates & secrets and enter it with its expiry date in the admin UI (Connection); better, switch to a certificate.", s.ClientID))
+		}
+	}
+	if o := al.app.admin.OIDCSettings(); o.Enabled() {
+		expiring("signin-secret", "Entra ID sign-in client secret", o.SecretExpires,
+			fmt.Sprintf("Create a new client secret for the sign-in app %s in Entra ID > Certificates & secrets and enter it in the admin UI (Sign-in).", o.ClientID))
+	}
+	return out, nil
+}
+
+// problemReported sends a problem someone reported at a panel. The same
+// problem from the same panel is sent once per quiet time.
+func (al *alerts) problemReported(deviceID, room, problem string) {
+	problem = strings.TrimSpace(problem)
+	if len(problem) > 200 {
+		problem = problem[:200] + "…"
+	}
+	name := deviceID
+	if d, err := al.app.db.Device(deviceID); err == nil && d.Name != "" {
+		name = d.Name
+	}
+	sum := sha256.Sum256([]byte(strings.ToLower(problem)))
+	al.engine.Report(alert.Alert{Key: string(alert.KindProblem) + "/" + deviceID + "/" + hex.EncodeToString(sum[:6]), Kind: alert.KindProblem,
+		Subject: fmt.Sprintf("Problem reported in %s: %s", al.roomName(room), problem), Room: room, Device: name,
+		Detail: fmt.Sprintf("Someone at panel %s reported: %q. The Activity page lists every report.", name, problem)})
+}
