@@ -156,11 +156,20 @@ type signin struct {
 	settings OIDCSettings
 	provider *oidc.Provider // discovered for issuer, lazily
 	issuer   string
+	// fails bounds failed sign-ins per address: each costs a request to
+	// the identity provider.
+	fails *limiter
 }
+
+// Failed Entra ID sign-ins allowed per address per minute. Higher than
+// the password limit: nothing can be guessed here (Microsoft checks the
+// password), it only bounds the work.
+const oidcFailLimit = 20
 
 // loadOIDC starts with the flags' settings when given, else the saved
 // ones.
 func (s *Server) loadOIDC() error {
+	s.signin.fails = newLimiter(oidcFailLimit, time.Minute)
 	if s.opts.OIDC != nil {
 		o := *s.opts.OIDC
 		o.FromFlags = true
@@ -403,12 +412,12 @@ const maxCallbackParam = 4096
 // or app roles must map to a role.
 func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	addr, now := clientAddr(r), s.opts.Now()
-	if s.logins.blocked(addr, now) {
+	if s.signin.fails.blocked(addr, now) {
 		s.loginError(w, r, http.StatusTooManyRequests, "Too many failed sign-ins from your address: wait a minute.", "/rooms")
 		return
 	}
 	fail := func(status int, msg string, next string, logArgs ...any) {
-		s.logins.fail(addr, now)
+		s.signin.fails.fail(addr, now)
 		s.log.Warn("sign-in with Microsoft refused", append([]any{"addr", addr, "why", msg}, logArgs...)...)
 		s.loginError(w, r, status, msg, next)
 	}

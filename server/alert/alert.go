@@ -501,6 +501,10 @@ func (e *Engine) allow(key string, kind Kind, now time.Time) string {
 	if e.muted[kind] {
 		return "alerts of this kind are muted"
 	}
+	if len(e.notifiers) == 0 {
+		// Held, not lost: it goes out once a channel is set up.
+		return "no e-mail relay or webhook is set up"
+	}
 	if last, ok := e.lastFired[key]; ok && now.Sub(last) < e.opts.Quiet {
 		return fmt.Sprintf("it was sent less than %s ago", e.opts.Quiet)
 	}

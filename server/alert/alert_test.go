@@ -455,6 +455,7 @@ func TestQueueIsBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		e.SetNotifiers([]Notifier{&fake{name: "f"}}, nil)
 		// Not running: nothing drains the queue.
 		for i := range queueSize + 10 {
 			e.Report(Alert{Key: fmt.Sprintf("problem/d%d/x", i), Kind: KindProblem, Subject: "x"})
@@ -463,6 +464,25 @@ func TestQueueIsBounded(t *testing.T) {
 		defer e.mu.Unlock()
 		if e.inflight != queueSize || e.held != 10 {
 			t.Errorf("inflight %d, held %d; want %d and 10", e.inflight, e.held, queueSize)
+		}
+	})
+}
+
+// TestHeldUntilAChannelIsSetUp: an alert raised before any channel exists
+// is kept and sent once one is set up, if it still holds.
+func TestHeldUntilAChannelIsSetUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, f := engine(t, openStore(t), KindProblem, &conditions{}, Opts{})
+		e.SetNotifiers(nil, nil)
+		e.RolloutHalted("r1", "canaries did not come back")
+		if a := e.Active(); len(a) != 1 || a[0].Notified || a[0].HeldBecause != "no e-mail relay or webhook is set up" {
+			t.Fatalf("active: %+v", a)
+		}
+		e.SetNotifiers([]Notifier{f}, nil)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := f.got(); !same(got, []string{"firing rollout/r1"}) {
+			t.Fatalf("after a channel was set up: %v", got)
 		}
 	})
 }
