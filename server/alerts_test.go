@@ -32,7 +32,7 @@ type movingClock struct {
 	offset atomic.Int64
 }
 
-func (m *movingClock) now() time.Time         { return m.base().Add(time.Duration(m.offset.Load())) }
+func (m *movingClock) now() time.Time          { return m.base().Add(time.Duration(m.offset.Load())) }
 func (m *movingClock) advance(d time.Duration) { m.offset.Add(int64(d)) }
 
 // hooks records what webhooks receive, by path.
