@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"regexp"
@@ -15,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/alert"
+	"github.com/lintelhq/lintel/server/alert/alerttest"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/store"
@@ -178,7 +183,9 @@ func TestAPIDocExamples(t *testing.T) {
 		t.Fatalf("only %d examples in %s", len(examples), apiDoc)
 	}
 
-	builtinSrv := newTestServer(t)
+	// Alerts go to the document's relay and webhook hosts, which a test
+	// serves on loopback.
+	builtinSrv := newTestServerWith(t, func(c *config) { c.AlertNet = docAlertNet(t) })
 	m365Srv := newTestServerWith(t, func(c *config) { c.M365Sim = true })
 	// The emulator's rooms are left to import from Places, which the app
 	// may list.
@@ -204,6 +211,10 @@ func TestAPIDocExamples(t *testing.T) {
 		switch {
 		case strings.HasPrefix(ex.path, "/api/v1/connector"):
 			return "connector"
+		case strings.HasPrefix(ex.path, "/api/v1/alerts"):
+			return "alerts"
+		case strings.HasPrefix(ex.path, "/api/v1/signin"):
+			return "signin"
 		case strings.HasSuffix(ex.path, "/import-places"):
 			return "import-places"
 		case strings.Contains(ex.path, "/events"):
@@ -269,6 +280,19 @@ func TestAPIDocExamples(t *testing.T) {
 				}
 			}
 		}
+		// The documented test-send reaches every channel the document set.
+		if ex.path == "/api/v1/alerts/test" {
+			m, _ := answer.(map[string]any)
+			results, _ := m["results"].([]any)
+			for _, r := range results {
+				if r, _ := r.(map[string]any); r["ok"] != true {
+					t.Errorf("api.md:%d: the test-send failed on a channel: %v", ex.line, r)
+				}
+			}
+			if len(results) != 4 {
+				t.Errorf("api.md:%d: the test-send reached %d channels, want 4 (e-mail and 3 webhooks)", ex.line, len(results))
+			}
+		}
 		// Fill the placeholders later examples use.
 		if m, ok := answer.(map[string]any); ok {
 			switch {
@@ -293,7 +317,21 @@ func TestAPIDocExamples(t *testing.T) {
 			connectorKeys = append(connectorKeys, k)
 		}
 	}
+	alertKeys := []string{"email", "webhooks", "mute", "max_per_hour", "password"}
+	for _, k := range jsonKeys(alert.EmailSettings{}) {
+		if k != "has_password" { // answers only
+			alertKeys = append(alertKeys, "email."+k)
+		}
+	}
+	signinKeys := []string{"secret", "roles.admin", "roles.helpdesk"}
+	for _, k := range jsonKeys(admin.OIDCSettings{}) {
+		if k != "has_secret" && k != "from_flags" { // answers only
+			signinKeys = append(signinKeys, k)
+		}
+	}
 	bodies := map[string][]string{
+		"alerts":        alertKeys,
+		"signin":        signinKeys,
 		"room":          roomKeys,
 		"event":         jsonKeys(builtin.Input{}),
 		"connector":     append(connectorKeys, "secret"),
@@ -310,4 +348,38 @@ func TestAPIDocExamples(t *testing.T) {
 			}
 		}
 	}
+}
+
+// docAlertNet serves the hosts api.md's alert examples name on loopback:
+// the SMTP relay smtp.contoso.com (STARTTLS, the documented account) and
+// the webhook hosts, with certificates from a test CA.
+func docAlertNet(t *testing.T) alert.Net {
+	t.Helper()
+	ca, err := alerttest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpCert, _ := ca.Leaf("smtp.contoso.com")
+	relay, err := alerttest.NewSMTPServer(alerttest.SMTPOpts{Cert: smtpCert, Username: "lintel@contoso.com", Password: "the relay account's password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(relay.Close)
+	hooksCert, _ := ca.Leaf("contoso.webhook.office.com", "hooks.slack.com", "alerts.contoso.com")
+	hooks := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	hooks.TLS = &tls.Config{Certificates: []tls.Certificate{hooksCert}}
+	hooks.StartTLS()
+	t.Cleanup(hooks.Close)
+	return alert.Net{RootCAs: ca.Pool, Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		switch host, _, _ := net.SplitHostPort(addr); host {
+		case "smtp.contoso.com":
+			return d.DialContext(ctx, network, relay.Addr)
+		case "contoso.webhook.office.com", "hooks.slack.com", "alerts.contoso.com":
+			return d.DialContext(ctx, network, hooks.Listener.Addr().String())
+		}
+		return nil, fmt.Errorf("the API document's examples reach no %s in tests", addr)
+	}}
 }
