@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"mime"
+	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,7 +77,9 @@ type alertRig struct {
 	hooks *hooks
 }
 
-func newAlertRig(t *testing.T) *alertRig {
+func newAlertRig(t *testing.T) *alertRig { return newAlertRigWith(t, func(*config) {}) }
+
+func newAlertRigWith(t *testing.T, change func(*config)) *alertRig {
 	t.Helper()
 	ca, err := alerttest.NewCA()
 	if err != nil {
@@ -104,6 +109,7 @@ func newAlertRig(t *testing.T) *alertRig {
 	rig.ts = newTestServerWith(t, func(c *config) {
 		c.Now = rig.clock.now
 		c.AlertNet = alert.Net{Dial: dial, RootCAs: ca.Pool}
+		change(c)
 	})
 	rig.ts.now = rig.clock.now // panels share the moved clock
 	return rig
@@ -192,9 +198,13 @@ func TestOfflinePanelAlertsByMailAndWebhook(t *testing.T) {
 	if !mail.TLS || mail.AuthUser != "lintel@contoso.test" || mail.To[0] != "facilities@contoso.test" {
 		t.Errorf("mail: tls %v, auth %q, to %v", mail.TLS, mail.AuthUser, mail.To)
 	}
-	for _, want := range []string{"Subject: [Lintel] Alert: Panel", "(Rigi) is offline", "Room:  rigi", ts.http.URL + "/alerts"} {
-		if !strings.Contains(mail.Data, want) {
-			t.Errorf("the mail lacks %q:\n%s", want, mail.Data)
+	subject, text := parseMail(mail.Data)
+	if !strings.HasPrefix(subject, "[Lintel] Alert: Panel ") || !strings.HasSuffix(subject, " (Rigi) is offline") {
+		t.Errorf("subject %q", subject)
+	}
+	for _, want := range []string{"Room:  rigi", "was last seen at", ts.http.URL + "/alerts"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the mail lacks %q:\n%s", want, text)
 		}
 	}
 	ops := rig.hooks.bodies("/ops/s3cr3t")[0]
@@ -220,8 +230,8 @@ func TestOfflinePanelAlertsByMailAndWebhook(t *testing.T) {
 	if m, o, c := rig.counts(); m != 2 || o != 2 || c != 2 {
 		t.Fatalf("after the panel returned: %d mails, %d + %d webhooks; want 2 each", m, o, c)
 	}
-	if mail := rig.smtp.Mails()[1]; !strings.Contains(mail.Data, "Subject: [Lintel] Resolved: Panel") {
-		t.Errorf("the second mail is not the resolved one:\n%s", mail.Data)
+	if subject := rig.subjects()[1]; !strings.HasPrefix(subject, "[Lintel] Resolved: Panel ") {
+		t.Errorf("the second mail is not the resolved one: %q", subject)
 	}
 	if ev := rig.hooks.bodies("/ops/s3cr3t")[1]["event"]; ev != "resolved" {
 		t.Errorf("second JSON webhook event %v", ev)
@@ -260,8 +270,8 @@ func TestProblemReportAlertsOnce(t *testing.T) {
 	if m, o, c := rig.counts(); m != 1 || o != 1 || c != 1 {
 		t.Fatalf("3 identical reports: %d mails, %d + %d webhooks; want 1 each", m, o, c)
 	}
-	if mail := rig.smtp.Mails()[0]; !strings.Contains(mail.Data, "Subject: [Lintel] Reported: Problem reported in Rigi: Projector broken") {
-		t.Errorf("mail:\n%s", mail.Data)
+	if subject := rig.subjects()[0]; subject != "[Lintel] Reported: Problem reported in Rigi: Projector broken" {
+		t.Errorf("subject %q", subject)
 	}
 }
 
@@ -286,8 +296,8 @@ func TestAlertTestSendAndErrors(t *testing.T) {
 	if m, o, c := rig.counts(); m != 1 || o != 1 || c != 1 {
 		t.Errorf("test-send delivered %d mails, %d + %d webhooks", m, o, c)
 	}
-	if !strings.Contains(rig.smtp.Mails()[0].Data, "Subject: [Lintel] Test: Lintel test alert") {
-		t.Errorf("test mail:\n%s", rig.smtp.Mails()[0].Data)
+	if subject := rig.subjects()[0]; subject != "[Lintel] Test: Lintel test alert" {
+		t.Errorf("test mail subject %q", subject)
 	}
 	// A relay that refuses the password: the answer says so per channel.
 	body := map[string]any{"email": map[string]any{"host": "smtp.contoso.test", "username": "lintel@contoso.test",
@@ -405,5 +415,107 @@ func TestAlertsPageInTheBrowser(t *testing.T) {
 	ts.app.alerts.mu.Unlock()
 	if url != rig.hooks.srv.URL+"/teams/s3cr3t" || !ts.app.alerts.Settings().Email.HasPassword {
 		t.Errorf("saving the form again lost the stored URL (%q) or password", url)
+	}
+}
+
+// subjects lists the subjects of the mails received, in order.
+func (rig *alertRig) subjects() []string {
+	var out []string
+	for _, m := range rig.smtp.Mails() {
+		subject, _ := parseMail(m.Data)
+		out = append(out, subject)
+	}
+	return out
+}
+
+// parseMail reads a received mail as a mail program would: the subject
+// (unfolded, decoded) and the text body (quoted-printable decoded).
+func parseMail(data string) (subject, body string) {
+	msg, err := mail.ReadMessage(strings.NewReader(data))
+	if err != nil {
+		return "unreadable mail: " + err.Error(), ""
+	}
+	subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	var r io.Reader = msg.Body
+	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		r = quotedprintable.NewReader(r)
+	}
+	b, _ := io.ReadAll(r)
+	return subject, string(b)
+}
+
+// TestCalendarAndCredentialAlerts: through the real Microsoft 365
+// connector on the Graph emulator, a room whose mailbox Lintel may no
+// longer read alerts after 10 minutes with doctor's words and resolves
+// when it can again; a client secret that expires in 20 days alerts and
+// resolves when a new one is entered; so does the sign-in app's secret.
+func TestCalendarAndCredentialAlerts(t *testing.T) {
+	rig := newAlertRigWith(t, func(c *config) { c.M365Sim = true })
+	ts := rig.ts
+	rig.configure(t)
+	rooms, err := ts.app.db.Rooms()
+	if err != nil || len(rooms) < 2 {
+		t.Fatalf("rooms of the emulator: %v %v", rooms, err)
+	}
+	room := rooms[0]
+	ctx := context.Background()
+	if err := ts.app.sync.SyncAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rig.check(t)
+	if got := rig.subjects(); len(got) != 0 {
+		t.Fatalf("alerts with everything working: %v", got)
+	}
+
+	// The room's mailbox is taken out of the app's reach.
+	ts.app.sim.Deny(room.Calendar)
+	rig.clock.advance(time.Minute)
+	ts.app.sync.SyncAll(ctx) // every room, as the poll reads them
+	rig.check(t)
+	rig.clock.advance(5 * time.Minute)
+	ts.app.sync.SyncAll(ctx) // every room, as the poll reads them
+	rig.check(t)
+	if got := rig.subjects(); len(got) != 0 {
+		t.Fatalf("alerted before 10 minutes: %v", got)
+	}
+	rig.clock.advance(5 * time.Minute)
+	ts.app.sync.SyncAll(ctx) // every room, as the poll reads them
+	rig.check(t)
+	want := "[Lintel] Alert: The calendar of room " + room.Name + " cannot be read"
+	if got := rig.subjects(); len(got) != 1 || got[0] != want {
+		t.Fatalf("after 11 minutes: %v, want [%s]", got, want)
+	}
+	if _, body := parseMail(rig.smtp.Mails()[0].Data); !strings.Contains(body, "Fix:") || !strings.Contains(body, room.Calendar) {
+		t.Errorf("the calendar alert lacks doctor's diagnosis and fix:\n%s", body)
+	}
+	ts.app.sim.Allow(room.Calendar)
+	ts.app.sync.SyncAll(ctx) // every room, as the poll reads them
+	rig.check(t)
+	if got := rig.subjects(); len(got) != 2 || got[1] != "[Lintel] Resolved: The calendar of room "+room.Name+" cannot be read" {
+		t.Fatalf("after the room can be read again: %v", got)
+	}
+
+	// The client secret expires in 20 days; then a new one is entered.
+	ts.useSecret(t, ts.simSecret(t), rig.clock.now().Add(20*24*time.Hour))
+	rig.check(t)
+	got := rig.subjects()
+	if len(got) != 3 || !strings.HasPrefix(got[2], "[Lintel] Alert: The Microsoft 365 client secret expires on ") {
+		t.Fatalf("secret expiring in 20 days: %v", got)
+	}
+	ts.useSecret(t, ts.simSecret(t), rig.clock.now().Add(400*24*time.Hour))
+	rig.check(t)
+	if got := rig.subjects(); len(got) != 4 || !strings.HasPrefix(got[3], "[Lintel] Resolved: The Microsoft 365 client secret expires on ") {
+		t.Fatalf("after a new secret: %v", got)
+	}
+
+	// The sign-in app's secret: expired already.
+	body := map[string]any{"tenant_id": "contoso.onmicrosoft.com", "client_id": "6731de76-14a6-49ae-97bc-6eba6914391e", "secret": "s",
+		"secret_expires": rig.clock.now().Add(-24 * time.Hour).Format(time.RFC3339), "roles": map[string][]string{"admin": {"Lintel.Admin"}}}
+	if code := ts.api("PUT", "/api/v1/signin", body, nil); code != http.StatusOK {
+		t.Fatalf("PUT /api/v1/signin: %d", code)
+	}
+	rig.check(t)
+	if got := rig.subjects(); len(got) != 5 || !strings.HasPrefix(got[4], "[Lintel] Alert: The Entra ID sign-in client secret expired on ") {
+		t.Fatalf("an expired sign-in secret: %v", got)
 	}
 }
