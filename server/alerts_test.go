@@ -40,10 +40,9 @@ func (m *movingClock) advance(d time.Duration) { m.offset.Add(int64(d)) }
 
 // hooks records what webhooks receive, by path.
 type hooks struct {
-	mu   gosync.Mutex
-	got  map[string][]map[string]any
-	srv  *httptest.Server
-	fail atomic.Bool
+	mu  gosync.Mutex
+	got map[string][]map[string]any
+	srv *httptest.Server
 }
 
 func newHooks(t *testing.T) *hooks {

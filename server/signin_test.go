@@ -89,7 +89,7 @@ func TestSignInWithEntraIDInTheBrowser(t *testing.T) {
 	}
 
 	// A member of the admins group: admin, back on the page asked for.
-	page := signIn("ada@contoso.test", `ul.devices, p.empty`)
+	signIn("ada@contoso.test", `ul.devices, p.empty`)
 	if who := text(t, ctx, `#who`); who != "ada@contoso.test (admin)" {
 		t.Errorf("header says %q", who)
 	}
@@ -124,7 +124,7 @@ func TestSignInWithEntraIDInTheBrowser(t *testing.T) {
 	logout()
 
 	// In no mapped group: refused, and told why.
-	page = signIn("eve@contoso.test", `.flash.err`)
+	page := signIn("eve@contoso.test", `.flash.err`)
 	if msg := text(t, ctx, `.flash.err`); !strings.Contains(msg, "eve@contoso.test") || !strings.Contains(msg, "in no Entra group or app role that Lintel maps to admin or helpdesk") {
 		t.Errorf("refusal: %q", msg)
 	}
@@ -300,4 +300,43 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// TestOIDCFlags: the sign-in flags and their environment variables make
+// settings, need a secret that is never a flag, and say which flag is
+// wrong.
+func TestOIDCFlags(t *testing.T) {
+	parse := func(env map[string]string, args ...string) (*admin.OIDCSettings, error) {
+		c := Context{Getenv: func(k string) string { return env[k] }, Stderr: &strings.Builder{}}
+		fs := c.flags("serve")
+		get := c.oidcFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		return get()
+	}
+	if o, err := parse(nil); o != nil || err != nil {
+		t.Errorf("no flags: %+v %v", o, err)
+	}
+	o, err := parse(map[string]string{"LINTEL_OIDC_CLIENT_SECRET": "s", "LINTEL_OIDC_HELPDESK": "Lintel.Helpdesk"},
+		"--oidc-tenant", "contoso.onmicrosoft.com", "--oidc-client", "6731de76-14a6-49ae-97bc-6eba6914391e",
+		"--oidc-admins", "g1, Lintel.Admin", "--oidc-secret-expires", "2027-06-30")
+	if err != nil || o.SecretEnv != "LINTEL_OIDC_CLIENT_SECRET" || strings.Join(o.Roles["admin"], "|") != "g1|Lintel.Admin" ||
+		o.Roles["helpdesk"][0] != "Lintel.Helpdesk" || o.SecretExpires.Format("2006-01-02") != "2027-06-30" {
+		t.Errorf("flags: %+v %v", o, err)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--oidc-tenant", "t", "--oidc-client", "c", "--oidc-admins", "a"}, "--oidc-secret-file or LINTEL_OIDC_CLIENT_SECRET"},
+		{map[string]string{"LINTEL_OIDC_CLIENT_SECRET": "s"}, []string{"--oidc-tenant", "common", "--oidc-client", "c", "--oidc-admins", "a"}, "--oidc-tenant"},
+		{map[string]string{"LINTEL_OIDC_CLIENT_SECRET": "s"}, []string{"--oidc-tenant", "t", "--oidc-client", "c"}, "--oidc-admins/--oidc-helpdesk"},
+		{map[string]string{"LINTEL_OIDC_CLIENT_SECRET": "s"}, []string{"--oidc-tenant", "t", "--oidc-client", "c", "--oidc-admins", "a", "--oidc-secret-expires", "June"}, "not a date"},
+	} {
+		if _, err := parse(c.env, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: want %q, got %v", c.args, c.want, err)
+		}
+	}
 }
