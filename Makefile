@@ -70,6 +70,14 @@ lint: tidy-check ## go.mod tidy, gofmt, go vet and staticcheck
 tidy-check: ## fail when go.mod or go.sum differ from what `go mod tidy` writes
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result" >&2; exit 1; }
 
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
+	@GO=$(GO) ./deploy/dev/fuzz.sh
+
+.PHONY: soak
+soak: ## run the server under a bounded mixed hostile load for LINTEL_SOAK_DURATION (default 3m); it must return to its baseline
+	LINTEL_SOAK_DURATION=$${LINTEL_SOAK_DURATION:-3m} $(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 30m -v ./server/
+
 .PHONY: bench
 bench: ## run the benchmarks (fan-out, rendering, booking, sync)
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

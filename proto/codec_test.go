@@ -123,6 +123,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"type":"request","id":"1","request":{"action":"book","minutes":30}}`))
 	f.Add([]byte(`{"type":"hello","hello":{"protocol":1,"firmware":"1"}}`))
 	f.Add([]byte(`{"type":"error","error":{"code":"x","message":"y"}}`))
+	f.Add([]byte(`{"type":"state","state":{"room":{"id":"r","name":"R","tz":"UTC"},"server_time":"2026-03-10T09:00:00Z","meetings":[],"omitted":1200,"features":{},"rules":{}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Decode(data)
 		if err != nil {

@@ -93,8 +93,12 @@ type State struct {
 	Stale    bool      `json:"stale,omitempty"`
 	LastSync time.Time `json:"last_sync,omitzero"`
 	Reason   Reason    `json:"reason,omitempty"`
-	Features Features  `json:"features"`
-	Rules    Rules     `json:"rules"`
+	// Omitted counts the meetings of the window left out because the
+	// whole agenda would not fit in a frame (MaxFrameBytes): the server
+	// keeps what is on now and next, drops the rest, and says so here.
+	Omitted  int      `json:"omitted,omitempty"`
+	Features Features `json:"features"`
+	Rules    Rules    `json:"rules"`
 }
 
 // Room names the room a panel stands at.

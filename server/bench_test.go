@@ -97,7 +97,7 @@ func startBenchServer(b *testing.B) (url, token string) {
 	var handler http.Handler = http.NotFoundHandler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, config{DataDir: dir, Poll: time.Hour, PublicURL: srv.URL}, log)
+	a, err := newApp(ctx, config{DataDir: dir, Init: true, Poll: time.Hour, PublicURL: srv.URL}, log)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -28,8 +28,15 @@ func (c Context) dataFlag(fs interface {
 	return fs.String("data", c.env("LINTEL_DATA", "var/lintel"), "the data directory holding lintel.db (env LINTEL_DATA)")
 }
 
-func openStore(dataDir string) (*store.DB, error) {
-	return store.Open(filepath.Join(dataDir, "lintel.db"))
+// openStore opens the data directory's store. Only create makes a new one
+// (serve --init, the demo, admin create): a missing or empty store
+// otherwise is an error that says how to start afresh or restore.
+func openStore(dataDir string, create bool) (*store.DB, error) {
+	path := filepath.Join(dataDir, "lintel.db")
+	if create {
+		return store.Open(path)
+	}
+	return store.OpenExisting(path)
 }
 
 func adminCreate(ctx context.Context, c Context, args []string) error {
@@ -45,7 +52,7 @@ func adminCreate(ctx context.Context, c Context, args []string) error {
 		return fmt.Errorf("admin create: read password: %w", err)
 	}
 	fmt.Fprintln(c.Stderr)
-	db, err := openStore(*data)
+	db, err := openStore(*data, true) // the first step of a new installation
 	if err != nil {
 		return fmt.Errorf("admin create: %w (the server holds the store while it runs: stop it first)", err)
 	}
@@ -68,7 +75,7 @@ func adminResetPassword(ctx context.Context, c Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(*data)
+	db, err := openStore(*data, false)
 	if err != nil {
 		return fmt.Errorf("admin reset-password: %w (the server holds the store while it runs: stop it first)", err)
 	}
@@ -101,7 +108,7 @@ func adminToken(ctx context.Context, c Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(*data)
+	db, err := openStore(*data, false)
 	if err != nil {
 		return fmt.Errorf("admin token: %w (the server holds the store while it runs: stop it first, or create tokens in the web UI)", err)
 	}

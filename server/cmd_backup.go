@@ -69,20 +69,13 @@ func backup(ctx context.Context, c Context, args []string) error {
 	return nil
 }
 
-// checkStoreFile opens a store file and reads its rooms.
-func checkStoreFile(path string) error {
-	db, err := store.Open(path)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	_, err = db.Rooms()
-	return err
-}
+// checkStoreFile verifies a store file without changing it.
+func checkStoreFile(path string) error { return store.Verify(path) }
 
-// restore puts a backup in place of the data directory's store. The
-// server must be stopped (its lock on the store says so); the old store is
-// kept beside it.
+// restore puts a backup in place of the data directory's store. The backup
+// is verified first, and its copy again before it replaces anything; the
+// server must be stopped (its lock on the store says so). The old store,
+// even a damaged one that cannot be opened, is kept beside it.
 func restore(ctx context.Context, c Context, args []string) error {
 	fs := c.flags("restore")
 	data := c.dataFlag(fs)
@@ -94,22 +87,36 @@ func restore(ctx context.Context, c Context, args []string) error {
 	}
 	src := fs.Arg(0)
 	if err := checkStoreFile(src); err != nil {
-		return fmt.Errorf("restore: %s is not a usable backup: %w", src, err)
+		return fmt.Errorf("restore: %s is not a usable backup, nothing changed: %w", src, err)
 	}
 	dest := filepath.Join(*data, "lintel.db")
+	if inUse(dest) {
+		return fmt.Errorf("restore: %s is in use: stop the server first", dest)
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	// Copy beside the store, verify the copy, and only then swap.
+	tmp, err := os.CreateTemp(*data, ".lintel-restore-*")
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	tmp.Close()
+	if err := copyFile(src, tmp.Name()); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := checkStoreFile(tmp.Name()); err != nil {
+		return fmt.Errorf("restore: the copy of %s does not verify, nothing changed: %w", src, err)
+	}
 	if _, err := os.Stat(dest); err == nil {
-		db, err := store.Open(dest) // fails while the server holds it
-		if err != nil {
-			return fmt.Errorf("restore: %w (stop the server first)", err)
-		}
-		db.Close()
 		old := dest + ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
 		if err := os.Rename(dest, old); err != nil {
 			return fmt.Errorf("restore: keep the old store: %w", err)
 		}
 		fmt.Fprintf(c.Stdout, "restore: the old store is kept as %s\n", old)
 	}
-	if err := copyFile(src, dest); err != nil {
+	if err := os.Rename(tmp.Name(), dest); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(c.Stdout, "restore: %s restored to %s; start the server\n", src, dest)

@@ -19,6 +19,7 @@ func devicesCmd(ctx context.Context, c Context, args []string) error {
 		"add":     {"add a panel to a room and print its credential (for scripted installs; panels normally pair)", devicesAdd},
 		"list":    {"list the panels, their rooms, when they were last seen and their firmware", devicesList},
 		"revoke":  {"revoke the panel DEVICE-ID: its credential stops working and it returns to pairing", devicesRevoke},
+		"delete":  {"remove the (revoked) panel DEVICE-ID from the list; its credential stays refused", devicesDelete},
 		"pending": {"list the panels waiting to be paired, with their codes", devicesPending},
 		"approve": {"pair the panel showing CODE with a room", devicesApprove},
 	})
@@ -131,6 +132,22 @@ func devicesRevoke(ctx context.Context, c Context, args []string) error {
 		return fmt.Errorf("devices revoke: %w", err)
 	}
 	fmt.Fprintf(c.Stdout, "device %s revoked; it returns to pairing\n", fs.Arg(0))
+	return nil
+}
+
+// devicesDelete removes a (revoked) device from the list.
+func devicesDelete(ctx context.Context, c Context, args []string) error {
+	fs, client, err := c.apiCommand("devices delete", args, nil)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: lintel-server devices delete DEVICE-ID")
+	}
+	if err := client.do(ctx, "DELETE", "/api/v1/devices/"+url.PathEscape(fs.Arg(0)), nil, nil); err != nil {
+		return fmt.Errorf("devices delete: %w", err)
+	}
+	fmt.Fprintf(c.Stdout, "device %s deleted; its credential stays refused\n", fs.Arg(0))
 	return nil
 }
 

@@ -252,7 +252,7 @@ func TestHealthcheckFollowsListenAndTLS(t *testing.T) {
 			done := make(chan error, 1)
 			out := &syncBuffer{}
 			go func() {
-				args := append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.flags...)
+				args := append([]string{"serve", "--init", "--listen", "127.0.0.1:0"}, tc.flags...)
 				c := Context{Stdout: out, Stderr: io.Discard, Args: args, Getenv: getenv}
 				done <- c.Execute(ctx)
 			}()

@@ -95,7 +95,7 @@ func TestDevTLSServesWSS(t *testing.T) {
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		c := Context{Stdout: out, Stderr: io.Discard, Args: []string{"serve", "--dev-tls", "--data", dir, "--listen", "127.0.0.1:0"}, Getenv: func(string) string { return "" }}
+		c := Context{Stdout: out, Stderr: io.Discard, Args: []string{"serve", "--init", "--dev-tls", "--data", dir, "--listen", "127.0.0.1:0"}, Getenv: func(string) string { return "" }}
 		done <- c.Execute(ctx)
 	}()
 	var url string

@@ -24,6 +24,7 @@ import (
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/hub"
+	"github.com/lintelhq/lintel/server/ratelimit"
 	"github.com/lintelhq/lintel/server/store"
 	"github.com/lintelhq/lintel/server/sync"
 )
@@ -32,8 +33,12 @@ import (
 type config struct {
 	Listen  string
 	DataDir string
-	Demo    bool
-	Poll    time.Duration
+	// Init creates a new store when there is none (or an empty file);
+	// without it (or Demo) a missing store is an error, so that a lost
+	// file never silently becomes an empty store.
+	Init bool
+	Demo bool
+	Poll time.Duration
 	// StaleAfter: a room whose calendar was last read longer ago than
 	// this shows as unknown on its panels (sent in its rules).
 	StaleAfter time.Duration
@@ -64,6 +69,12 @@ type config struct {
 	// OIDCClient, when set, is the HTTP client for the identity provider
 	// (tests trust their provider's certificate with it).
 	OIDCClient *http.Client
+	// Panel connection caps (hub.Opts); zero takes the hub's default.
+	// MaxConns is lowered to fit the file descriptor limit.
+	MaxConns, MaxUnpaired, MaxUnpairedPerAddr int
+	UnpairedLifetime                          time.Duration
+	// Retention of what grows with use; zero takes the store's defaults.
+	Retention store.Retention
 }
 
 func serve(ctx context.Context, c Context, args []string) error {
@@ -71,6 +82,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	var cfg config
 	fs.StringVar(&cfg.Listen, "listen", c.env("LINTEL_LISTEN", "127.0.0.1:8080"), "address to serve panels and the admin on (env LINTEL_LISTEN)")
 	data := c.dataFlag(fs)
+	fs.BoolVar(&cfg.Init, "init", false, "create a new, empty store when the data directory has none (a new installation); without it a missing or empty store is an error")
 	fs.BoolVar(&cfg.Demo, "demo", false, "seed the built-in calendar with demo rooms and meetings (only into an empty store), create the admin \"admin\" and print its password at every start")
 	fs.DurationVar(&cfg.Poll, "poll", 15*time.Second, "how often to read every room's calendar")
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 30*time.Minute, "panels show a room's schedule as unknown (never free) once its calendar was last read longer ago than this (whole minutes, at least 1m)")
@@ -80,6 +92,12 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.BoolVar(&cfg.DevTLS, "dev-tls", false, "serve HTTPS/WSS with a self-signed certificate kept in the data directory (for trials; panels pin its fingerprint)")
 	fs.DurationVar(&cfg.OfflineAfter, "offline-after", 10*time.Minute, "flag a panel not seen for this long")
 	fs.BoolVar(&cfg.M365Sim, "m365-sim", false, "read the demo rooms from a Microsoft Graph emulator run in-process, through the real Microsoft 365 connector")
+	fs.IntVar(&cfg.MaxConns, "max-conns", hub.DefaultMaxConns, "most panel connections at once (lowered to fit the open file limit)")
+	fs.IntVar(&cfg.MaxUnpaired, "max-unpaired", hub.DefaultMaxUnpaired, "most connections without a credential (unpaired panels) at once; the rest of --max-conns is kept for paired panels")
+	fs.IntVar(&cfg.MaxUnpairedPerAddr, "max-unpaired-per-addr", hub.DefaultMaxUnpairedPerAddr, "most connections without a credential from one address (IPv6: one /64)")
+	fs.DurationVar(&cfg.UnpairedLifetime, "unpaired-lifetime", hub.DefaultUnpairedLifetime, "an unpaired panel's connection (and its pairing code) lasts this long; the panel then reconnects for a new code")
+	fs.DurationVar(&cfg.Retention.Activity, "retention-activity", store.DefaultActivityRetention, "keep the activity log (and built-in calendar events after they ended) this long")
+	fs.DurationVar(&cfg.Retention.Requests, "retention-requests", store.DefaultRequestRetention, "keep panel requests' idempotency records and check-ins this long")
 	m365 := c.connectorFlags(fs)
 	oidcFlags := c.oidcFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -213,12 +231,16 @@ func serve(ctx context.Context, c Context, args []string) error {
 	return nil
 }
 
+// newLogger makes the server's logger: text or JSON, with each cause
+// limited to a few lines a minute (ratelimit.Log), so that a failure
+// repeated for every request (a full disk) cannot fill the disk further.
 func newLogger(w interface{ Write([]byte) (int, error) }, cfg config) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(ratelimit.Log(h, ratelimit.DefaultLogBurst, ratelimit.DefaultLogEvery))
 }
 
 // healthURLFile, in the data directory, holds the URL of the running
@@ -275,20 +297,21 @@ type app struct {
 	alerts    *alerts
 
 	offlineAfter time.Duration
+	retention    store.Retention
 	// serving is set while the hub serves panels: from start until
 	// shutdown begins. /readyz answers 200 only then.
 	serving atomic.Bool
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	db, err := openStore(cfg.DataDir)
+	db, err := openStore(cfg.DataDir, cfg.Init || cfg.Demo)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = clock.Real
 	}
-	a := &app{db: db, log: log, now: cfg.Now, offlineAfter: cfg.OfflineAfter}
+	a := &app{db: db, log: log, now: cfg.Now, offlineAfter: cfg.OfflineAfter, retention: cfg.Retention}
 	if a.offlineAfter <= 0 {
 		a.offlineAfter = 10 * time.Minute
 	}
@@ -318,7 +341,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.provider = a.connector
 	a.devices = devices.New(db, devices.Opts{Logger: log.With("component", "devices"), Now: cfg.Now})
 	a.pairer = devices.NewPairer(a.devices, cfg.PublicURL)
-	panels := &panelHandler{app: a}
+	panels := newPanelHandler(a)
 	a.hub = hub.New(hub.Opts{
 		Auth:         deviceAuth{a.devices},
 		Pairer:       a.pairer,
@@ -327,6 +350,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		OnConnect:    panels.connected,
 		OnDisconnect: panels.disconnected,
 		Now:          cfg.Now,
+
+		MaxConns:           fitConns(cfg.MaxConns, log),
+		MaxUnpaired:        cfg.MaxUnpaired,
+		MaxUnpairedPerAddr: cfg.MaxUnpairedPerAddr,
+		UnpairedLifetime:   cfg.UnpairedLifetime,
 	})
 	a.sync = sync.New(sync.Opts{
 		Provider:   a.provider,
@@ -385,15 +413,37 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-// start runs the background loops until ctx ends: calendar polling and
-// auto-release of no-shows.
+// start runs the background loops until ctx ends: calendar polling,
+// auto-release of no-shows, panel health, and pruning what is past its
+// retention.
 func (a *app) start(ctx context.Context) {
 	a.serving.Store(true)
-	a.wg.Add(4)
+	a.wg.Add(5)
 	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.alerts.engine.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.booking.RunAutoRelease(ctx, 30*time.Second) }()
 	go func() { defer a.wg.Done(); a.watchHealth(ctx, time.Minute) }()
+	go func() { defer a.wg.Done(); a.prune(ctx, time.Hour) }()
+}
+
+// prune removes what is past its retention now and then every interval.
+func (a *app) prune(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		p, err := a.db.Prune(a.now(), a.retention)
+		switch {
+		case err != nil:
+			a.log.Error("cannot prune the store", "err", err)
+		case p != (store.Pruned{}):
+			a.log.Info("pruned the store", "activity", p.Activity, "requests", p.Requests, "checkins", p.CheckIns, "events", p.Events)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // offlinePanels lists the paired panels that are not connected and were
@@ -468,14 +518,42 @@ func (a *app) closeSim() {
 	}
 }
 
+// Per-device limits of what a panel may send: a burst, then a steady
+// trickle. A person at the door books, extends or checks in a few times an
+// hour; a problem is reported now and then.
+const (
+	requestBurst = 10
+	requestEvery = 30 * time.Second
+	problemBurst = 3
+	problemEvery = 15 * time.Minute
+)
+
 // panelHandler routes what panels send: requests to booking, reports to
-// admin, and connection events to the devices' last-seen record.
-type panelHandler struct{ app *app }
+// admin, and connection events to the devices' last-seen record. Requests
+// and problem reports are rate-limited per device, so that a rogue panel
+// cannot fill the store (a refused request is not recorded).
+type panelHandler struct {
+	app      *app
+	requests *ratelimit.Limiter
+	problems *ratelimit.Limiter
+}
+
+func newPanelHandler(a *app) *panelHandler {
+	return &panelHandler{
+		app:      a,
+		requests: ratelimit.New(ratelimit.Opts{Burst: requestBurst, Every: requestEvery, Now: a.now}),
+		problems: ratelimit.New(ratelimit.Opts{Burst: problemBurst, Every: problemEvery, Now: a.now}),
+	}
+}
 
 // Request carries out a panel's request and times it for the booking
 // latency histogram (a duration, so the monotonic clock, not the injected
 // time of day).
 func (p *panelHandler) Request(ctx context.Context, d hub.Device, id string, r proto.Request) proto.Result {
+	if !p.requests.Allow(d.ID) {
+		p.app.log.Warn("panel sends too many requests: refused", "device", d.ID)
+		return proto.Result{Error: proto.NewError(proto.CodeRateLimited, "too many requests from this panel: wait a minute")}
+	}
 	start := time.Now()
 	res := p.app.booking.Request(ctx, d.ID, d.Room, id, r)
 	p.app.metrics.observeLatency(string(r.Action), time.Since(start))
@@ -483,6 +561,10 @@ func (p *panelHandler) Request(ctx context.Context, d hub.Device, id string, r p
 }
 
 func (p *panelHandler) Report(ctx context.Context, d hub.Device, r proto.Report) {
+	if r.Kind == "problem" && !p.problems.Allow(d.ID) {
+		p.app.log.Warn("panel reports too many problems: dropped", "device", d.ID)
+		return
+	}
 	p.app.admin.Report(ctx, d.ID, d.Room, r)
 	if r.Kind == "problem" {
 		p.app.alerts.problemReported(d.ID, d.Room, r.Problem)
@@ -504,7 +586,8 @@ func (p *panelHandler) disconnected(d hub.Device, c hub.ConnInfo) {
 // prepareDemo seeds the store for serve --demo (opening it for that
 // alone) and returns what to print at every start.
 func prepareDemo(cfg config, program string) (string, error) {
-	db, err := openStore(cfg.DataDir)
+	db, err := openStore(cfg.DataDir, true) // the demo makes its store
+
 	if err != nil {
 		return "", err
 	}
@@ -580,4 +663,12 @@ func (d deviceAuth) Authenticate(ctx context.Context, token string) (hub.Device,
 		return hub.Device{}, err
 	}
 	return hub.Device{ID: dev.ID, Room: dev.Room, Name: dev.Name}, nil
+}
+
+func (d deviceAuth) Check(ctx context.Context, deviceID string) error {
+	err := d.devices.Check(ctx, deviceID)
+	if errors.Is(err, devices.ErrRevoked) {
+		return fmt.Errorf("%w: %w", hub.ErrRevoked, err)
+	}
+	return err
 }

@@ -176,6 +176,28 @@ func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 		g, r := p.pins()
 		return os.IsNotExist(err) && len(ts.app.pairer.Pending()) == 1 && g == gpio.Low && r == gpio.Low
 	})
+	// The revoked panel stays listed, greyed, until it is deleted.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(ts.http.URL+"/devices"),
+		chromedp.WaitVisible(`li.device.revoked`),
+		shot("devices-revoked"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `li.device.revoked`); !strings.Contains(got, "Rigi door") || !strings.Contains(got, "revoked") {
+		t.Errorf("revoked device: %q", got)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(`li.device.revoked form[action$="/delete"] button`),
+		chromedp.WaitVisible(`.flash.ok`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `main`); !strings.Contains(got, "Rigi door was deleted") || !strings.Contains(got, "No panels yet") {
+		t.Errorf("after delete: %q", got)
+	}
 }
 
 // TestAPIRefusesWithoutRightsAndChangesNothing: no session, a wrong token,

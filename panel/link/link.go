@@ -13,7 +13,10 @@
 // atomically; it is never logged. Without one the panel is unpaired: it
 // connects without a token and shows the pairing codes the server sends,
 // until the server sends a credential. A server that says the credential is
-// revoked or unknown makes the panel forget it and pair again.
+// revoked makes the panel forget it and pair again; one that does not know
+// it (a store restored from an old backup, or started empty by mistake)
+// does not: the panel says so and keeps trying with the same credential,
+// so that restoring the right store brings every panel back.
 package link
 
 import (
@@ -489,7 +492,7 @@ func (l *Link) handle(m proto.Message, raw []byte, token string, out *outcome) (
 func (l *Link) handleError(e *proto.Error, token string, out *outcome) (done bool) {
 	err := fmt.Errorf("link: server says: %w", e)
 	switch e.Code {
-	case proto.CodeRevoked, proto.CodeUnauthorized:
+	case proto.CodeRevoked:
 		if token == "" {
 			break // refused while unpaired: nothing to forget
 		}

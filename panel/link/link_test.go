@@ -462,26 +462,44 @@ func TestPairingSavesCredentialAndReconnectsWithIt(t *testing.T) {
 }
 
 func TestRevokedForgetsCredential(t *testing.T) {
-	for _, code := range []proto.Code{proto.CodeRevoked, proto.CodeUnauthorized} {
-		t.Run(string(code), func(t *testing.T) {
-			cred := writeToken(t, "old-token")
-			srv := newTestServer(t)
-			l, _ := start(t, Opts{URL: srv.url, CredentialPath: cred})
-			c := srv.accept(t)
-			if c.auth != "Bearer old-token" {
-				t.Fatalf("Authorization = %q", c.auth)
-			}
-			c.send(t, proto.Message{Type: proto.TypeError, Error: proto.NewError(code, "pair it again")})
-			if ev := next(t, l, KindRevoked); proto.CodeOf(ev.Err) != code {
-				t.Errorf("revoked event err = %v", ev.Err)
-			}
-			if c := srv.accept(t); c.auth != "" {
-				t.Errorf("after revocation Authorization = %q, want none", c.auth)
-			}
-			if _, err := os.Stat(cred); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("credential still there: %v", err)
-			}
-		})
+	cred := writeToken(t, "old-token")
+	srv := newTestServer(t)
+	l, _ := start(t, Opts{URL: srv.url, CredentialPath: cred})
+	c := srv.accept(t)
+	if c.auth != "Bearer old-token" {
+		t.Fatalf("Authorization = %q", c.auth)
+	}
+	c.send(t, proto.Message{Type: proto.TypeError, Error: proto.NewError(proto.CodeRevoked, "pair it again")})
+	if ev := next(t, l, KindRevoked); proto.CodeOf(ev.Err) != proto.CodeRevoked {
+		t.Errorf("revoked event err = %v", ev.Err)
+	}
+	if c := srv.accept(t); c.auth != "" {
+		t.Errorf("after revocation Authorization = %q, want none", c.auth)
+	}
+	if _, err := os.Stat(cred); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("credential still there: %v", err)
+	}
+}
+
+// A server that does not know the token (a store restored from an old
+// backup, or started empty by mistake) must not make the panel forget it:
+// only an explicit "revoked" does. The panel says so and tries again
+// later with the same credential.
+func TestUnknownTokenKeepsCredential(t *testing.T) {
+	cred := writeToken(t, "old-token")
+	srv := newTestServer(t)
+	l, _ := start(t, Opts{URL: srv.url, CredentialPath: cred, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	c := srv.accept(t)
+	c.send(t, proto.Message{Type: proto.TypeError, Error: proto.NewError(proto.CodeUnauthorized, "unknown device token")})
+	if ev := next(t, l, KindError); proto.CodeOf(ev.Err) != proto.CodeUnauthorized {
+		t.Errorf("error event err = %v", ev.Err)
+	}
+	c.ws.Close()
+	if c := srv.accept(t); c.auth != "Bearer old-token" {
+		t.Errorf("after an unknown-token answer Authorization = %q, want the same credential", c.auth)
+	}
+	if b, err := os.ReadFile(cred); err != nil || strings.TrimSpace(string(b)) != "old-token" {
+		t.Errorf("credential file after an unknown-token answer: %q %v", b, err)
 	}
 }
 

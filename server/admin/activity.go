@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -50,15 +49,6 @@ func outcomeKey(o store.Outcome) string { return o.Device + "/" + o.ID }
 
 func cursorOf(o store.Outcome) activityCursor { return activityCursor{At: o.At, Key: outcomeKey(o)} }
 
-// after reports whether o comes before the place c in the listing (o is
-// newer).
-func (c activityCursor) after(o store.Outcome) bool {
-	return o.At.After(c.At) || (o.At.Equal(c.At) && outcomeKey(o) < c.Key)
-}
-
-// is reports whether c is o's own place.
-func (c activityCursor) is(o store.Outcome) bool { return o.At.Equal(c.At) && outcomeKey(o) == c.Key }
-
 // activityPage is one page of the listing, newest first, with the cursors
 // of the pages around it.
 type activityPage struct {
@@ -72,34 +62,26 @@ type activityPage struct {
 // listActivity returns a page of at most limit entries of the activity,
 // newest first: the newest ones (both cursors zero), those older than
 // older, or those newer than newer. It is the one place that reads the
-// activity for pages, so that it can move to a time-ordered index in the
-// store without the page or the API noticing.
+// activity for pages; the store's time-ordered index reads only the page's
+// own entries, however long the log.
 func listActivity(db *store.DB, older, newer activityCursor, limit int) (activityPage, error) {
-	all, err := db.Outcomes(0)
-	if err != nil {
-		return activityPage{}, err
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if !all[i].At.Equal(all[j].At) {
-			return all[i].At.After(all[j].At)
-		}
-		return outcomeKey(all[i]) < outcomeKey(all[j])
-	})
-	from, to := 0, min(limit, len(all))
-	switch {
-	case !older.IsZero():
-		from = sort.Search(len(all), func(i int) bool { return !older.after(all[i]) && !older.is(all[i]) })
-		to = min(from+limit, len(all))
-	case !newer.IsZero():
-		to = sort.Search(len(all), func(i int) bool { return !newer.after(all[i]) })
-		from = max(0, to-limit)
-	}
 	var p activityPage
-	p.Entries = all[from:to]
-	if from > 0 && len(p.Entries) > 0 {
+	var err error
+	var moreOlder, moreNewer bool
+	if !newer.IsZero() {
+		p.Entries, moreNewer, err = db.ActivityNewer(newer.At, newer.Key, limit)
+		moreOlder = true // the newer cursor's own entry is older
+	} else {
+		p.Entries, moreOlder, err = db.ActivityOlder(older.At, older.Key, limit)
+		moreNewer = !older.IsZero()
+	}
+	if err != nil || len(p.Entries) == 0 {
+		return p, err
+	}
+	if moreNewer {
 		p.Newer = cursorOf(p.Entries[0])
 	}
-	if to < len(all) && len(p.Entries) > 0 {
+	if moreOlder {
 		p.Older = cursorOf(p.Entries[len(p.Entries)-1])
 	}
 	return p, nil

@@ -127,6 +127,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/devices", s.listDevices)
 	api("POST /api/v1/devices", s.addDevice)
 	api("POST /api/v1/devices/{device}/revoke", s.revokeDevice)
+	api("DELETE /api/v1/devices/{device}", s.deleteDevice)
 	api("GET /api/v1/test", s.testAll)
 	api("GET /api/v1/connector", s.getConnector)
 	api("POST /api/v1/rooms/import-places", s.importPlaces)

@@ -223,6 +223,18 @@ func (s *Server) revokeDevice(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// deleteDevice removes a device from the list; its credential stays
+// refused as revoked.
+func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("device")
+	if err := s.opts.Devices.Delete(r.Context(), id); err != nil {
+		return err
+	}
+	s.opts.Panels.Disconnect(id, proto.CodeRevoked, "this panel was removed by an administrator; pair it again")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) testAll(w http.ResponseWriter, r *http.Request) error {
 	rep, err := s.runTest(r.Context())
 	if err != nil {

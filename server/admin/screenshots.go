@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"slices"
 	gosync "sync"
 	"time"
 
@@ -26,9 +27,14 @@ func newScreenshots() *screenshots {
 	return &screenshots{latest: map[string]shot{}, waiters: map[string][]chan struct{}{}}
 }
 
+// put keeps a screenshot for the requests waiting for it. One nobody asked
+// for is dropped: a panel cannot make the server hold its frames.
 func (s *screenshots) put(device string, png []byte, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.waiters[device]) == 0 {
+		return
+	}
 	s.latest[device] = shot{png: png, at: at}
 	for _, w := range s.waiters[device] {
 		close(w)
@@ -36,13 +42,24 @@ func (s *screenshots) put(device string, png []byte, at time.Time) {
 	delete(s.waiters, device)
 }
 
-// await returns a channel closed when device's next screenshot arrives.
-func (s *screenshots) await(device string) <-chan struct{} {
+// await returns a channel closed when device's next screenshot arrives,
+// and a function that stops waiting: a request that gives up leaves no
+// waiter behind.
+func (s *screenshots) await(device string) (<-chan struct{}, func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := make(chan struct{})
 	s.waiters[device] = append(s.waiters[device], w)
-	return w
+	return w, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		left := slices.DeleteFunc(s.waiters[device], func(c chan struct{}) bool { return c == w })
+		if len(left) == 0 {
+			delete(s.waiters, device)
+		} else {
+			s.waiters[device] = left
+		}
+	}
 }
 
 func (s *screenshots) get(device string) (shot, bool) {
@@ -60,7 +77,7 @@ func (s *Server) Report(ctx context.Context, deviceID, room string, r proto.Repo
 	case "screenshot":
 		s.shots.put(deviceID, r.PNG, s.opts.Now())
 	case "problem":
-		if err := s.opts.Store.PutOutcome(problemOutcome(deviceID, room, r.Problem, s.opts.Now())); err != nil {
+		if err := s.opts.Store.PutActivity(problemOutcome(deviceID, room, r.Problem, s.opts.Now())); err != nil {
 			s.log.Error("cannot record a reported problem", "device", deviceID, "err", err)
 			return
 		}
@@ -72,7 +89,8 @@ func (s *Server) Report(ctx context.Context, deviceID, room string, r proto.Repo
 
 // screenshot asks a panel for its current frame and waits for it.
 func (s *Server) screenshot(ctx context.Context, deviceID string) ([]byte, error) {
-	arrived := s.shots.await(deviceID)
+	arrived, stop := s.shots.await(deviceID)
+	defer stop()
 	if err := s.opts.Panels.Send(deviceID, proto.Message{Type: proto.TypeCommand, Command: &proto.Command{Name: "screenshot"}}); err != nil {
 		return nil, fmt.Errorf("the panel is not connected: %w", err)
 	}

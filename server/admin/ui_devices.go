@@ -48,12 +48,11 @@ func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	var rows []deviceRow
 	for _, d := range devs {
-		if d.Revoked {
-			continue
-		}
+		// A revoked device stays listed, greyed, until it is deleted: the
+		// admin sees that the panel is out.
 		row := deviceRow{Device: d, RoomName: names[d.Room], Conn: conns[d.ID]}
 		row.Online = row.Conn != nil
-		row.Flagged = !row.Online && now.Sub(d.LastSeen) > s.opts.OfflineAfter
+		row.Flagged = !d.Revoked && !row.Online && now.Sub(d.LastSeen) > s.opts.OfflineAfter
 		rows = append(rows, row)
 	}
 	s.render(w, r, "devices", "Panels", map[string]any{"Rows": rows, "Rooms": rooms, "OfflineAfter": s.opts.OfflineAfter})
@@ -102,6 +101,19 @@ func (s *Server) deviceAction(w http.ResponseWriter, r *http.Request) {
 		}
 		s.opts.Panels.Disconnect(id, proto.CodeRevoked, "this panel was removed by an administrator; pair it again")
 		back(w, r, "/devices", "msg", d.Name+" was revoked and returns to pairing.")
+	case "delete":
+		// Only a revoked panel is deleted from here: its credential
+		// stays refused, so nothing more is at stake than the row.
+		if !d.Revoked {
+			back(w, r, "/devices", "err", "Revoke "+d.Name+" first.")
+			return
+		}
+		if err := s.opts.Devices.Delete(r.Context(), id); err != nil {
+			back(w, r, "/devices", "err", err.Error())
+			return
+		}
+		s.opts.Panels.Disconnect(id, proto.CodeRevoked, "this panel was removed by an administrator; pair it again")
+		back(w, r, "/devices", "msg", d.Name+" was deleted.")
 	case "identify":
 		if err := s.opts.Panels.Send(id, proto.Message{Type: proto.TypeCommand, Command: &proto.Command{Name: "identify", Seconds: 30}}); err != nil {
 			back(w, r, "/devices", "err", d.Name+" is not connected.")

@@ -99,6 +99,7 @@ func roomFromForm(r *http.Request) store.Room {
 			Instant: on("instant"), Teams: on("teams"), ExtendEnd: on("extend_end"), CheckIn: on("check_in"),
 			AutoRelease: on("auto_release"), StepMinutes: num("step"), SoonMinutes: num("soon"),
 			CheckInBefore: num("checkin_before"), CheckInAfter: num("checkin_after"),
+			MaxMinutes: num("max_min"), OfficeEnd: strings.TrimSpace(r.PostFormValue("office_end")),
 		},
 	}
 }

@@ -191,8 +191,14 @@ func (s *Service) carryOut(ctx context.Context, deviceID, roomID, id string, req
 		loc = time.UTC
 	}
 	now := s.opts.Now()
-	from := now.Add(-24 * time.Hour)
-	got, err := s.opts.Provider.Events(ctx, []string{room.Calendar}, from, now.Add(36*time.Hour))
+	// The read covers every instant a booking or extension may reach, so
+	// conflicts are checked over the whole interval.
+	limit := bookingLimit(room, loc, now)
+	from, to := now.Add(-24*time.Hour), now.Add(36*time.Hour)
+	if to.Before(limit) {
+		to = limit.Add(time.Hour)
+	}
+	got, err := s.opts.Provider.Events(ctx, []string{room.Calendar}, from, to)
 	if err == nil {
 		err = got[room.Calendar].Err
 	}
@@ -210,9 +216,16 @@ func (s *Service) carryOut(ctx context.Context, deviceID, roomID, id string, req
 
 	switch req.Action {
 	case proto.ActionBook:
-		return s.book(ctx, room, loc, rules, meetings, now, deviceID, id, req)
+		// A retry whose first answer was lost (a timeout, a crash before
+		// the outcome was recorded) finds its own event by the
+		// transactionId before anything else is checked: the room is
+		// busy with its own booking, not someone else's.
+		if ev, ok := byTransaction(events, transactionID(deviceID, id)); ok {
+			return s.booked(room, loc, ev, now, " (the first answer was lost)")
+		}
+		return s.book(ctx, room, loc, rules, meetings, now, limit, deviceID, id, req)
 	case proto.ActionExtend:
-		return s.extend(ctx, room, loc, meetings, now, req)
+		return s.extend(ctx, room, loc, meetings, now, limit, req)
 	case proto.ActionEnd:
 		return s.end(ctx, room, meetings, now, req)
 	case proto.ActionCheckIn:
@@ -221,7 +234,48 @@ func (s *Service) carryOut(ctx context.Context, deviceID, roomID, id string, req
 	return fail(proto.CodeBadRequest, "", fmt.Sprintf("unknown action %q", req.Action))
 }
 
-func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location, rules proto.Rules, meetings []proto.Meeting, now time.Time, deviceID, id string, req proto.Request) (proto.Result, string) {
+// bookingLimit is the latest a booking made or extended at now may end:
+// the room's longest booking (store.DefaultMaxBookingMinutes, which is
+// proto.MaxBooking, unless set) from now, and today's end of office hours
+// when the room has them and they have not ended yet.
+func bookingLimit(room store.Room, loc *time.Location, now time.Time) time.Time {
+	longest := room.Booking.MaxMinutes
+	if longest <= 0 {
+		longest = store.DefaultMaxBookingMinutes
+	}
+	limit := now.Truncate(time.Minute).Add(time.Duration(longest) * time.Minute)
+	if clock, err := time.Parse("15:04", room.Booking.OfficeEnd); err == nil {
+		local := now.In(loc)
+		end := time.Date(local.Year(), local.Month(), local.Day(), clock.Hour(), clock.Minute(), 0, 0, loc)
+		if now.Before(end) && end.Before(limit) {
+			limit = end
+		}
+	}
+	return limit
+}
+
+// byTransaction finds the event a booking with transaction id tid created.
+func byTransaction(events []calendar.Event, tid string) (calendar.Event, bool) {
+	for _, e := range events {
+		if e.TransactionID == tid {
+			return e, true
+		}
+	}
+	return calendar.Event{}, false
+}
+
+// overlaps returns a meeting that overlaps [start, end), if any.
+func overlaps(meetings []proto.Meeting, start, end time.Time, loc *time.Location) (proto.Meeting, bool) {
+	for _, m := range meetings {
+		s, e := proto.Span(m, loc)
+		if s.Before(end) && start.Before(e) {
+			return m, true
+		}
+	}
+	return proto.Meeting{}, false
+}
+
+func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location, rules proto.Rules, meetings []proto.Meeting, now, limit time.Time, deviceID, id string, req proto.Request) (proto.Result, string) {
 	if !room.Booking.Instant {
 		return fail(proto.CodeNotAllowed, proto.ReasonBookingOff, "booking at the panel is not allowed in this room")
 	}
@@ -244,8 +298,20 @@ func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location,
 	if end.Sub(start) < proto.MinBooking {
 		return fail(proto.CodeBadRequest, proto.ReasonTooShort, "a booking lasts at least 5 minutes", "minutes", strconv.Itoa(int(proto.MinBooking.Minutes())))
 	}
-	if limit, free := proto.FreeUntil(meetings, now, loc); !free || (!limit.IsZero() && end.After(limit)) {
+	// Every booking is bounded by the room's longest booking and today's
+	// end of office hours: one asking for more gets the longest allowed
+	// here (the panel does not know these limits), which the answer shows.
+	if end.After(limit) {
+		end = limit
+		if end.Sub(start) < proto.MinBooking {
+			return fail(proto.CodeNotAllowed, proto.ReasonBookingOff, "bookings at the panel end by "+limit.In(loc).Format("15:04")+" in this room")
+		}
+	}
+	if next, free := proto.FreeUntil(meetings, now, loc); !free || (!next.IsZero() && end.After(next)) {
 		return fail(proto.CodeConflict, proto.ReasonTaken, "the room was just booked by someone else")
+	}
+	if _, busy := overlaps(meetings, start, end, loc); busy {
+		return fail(proto.CodeConflict, proto.ReasonTaken, "the room is booked during that time")
 	}
 	ev, err := s.opts.Provider.Book(ctx, room.Calendar, calendar.Booking{
 		Subject: s.subject(room), Start: start, End: end, Teams: req.Teams,
@@ -260,13 +326,18 @@ func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location,
 		s.log.Warn("booking failed", "room", room.ID, "err", err)
 		return fail(proto.CodeUnavailable, proto.ReasonCalendarDown, "the calendar could not be changed; try again in a minute")
 	}
+	return s.booked(room, loc, ev, now, "")
+}
+
+// booked is the answer to a booking that created ev.
+func (s *Service) booked(room store.Room, loc *time.Location, ev calendar.Event, now time.Time, note string) (proto.Result, string) {
 	// Whoever books at the door is in the room: that counts as checking in.
 	if err := s.opts.Store.PutCheckIn(room.ID, ev.ID, now); err != nil {
 		s.log.Error("cannot record the check-in of a booking", "room", room.ID, "err", err)
 	}
 	m := proto.Meeting{ID: ev.ID, Title: s.subject(room), Start: ev.Start, End: ev.End, Online: ev.Online, Booked: true}
 	return proto.Result{OK: true, Meeting: &m, JoinURL: ev.JoinURL},
-		fmt.Sprintf("booked %s to %s", ev.Start.In(loc).Format("15:04"), ev.End.In(loc).Format("15:04"))
+		fmt.Sprintf("booked %s to %s%s", ev.Start.In(loc).Format("15:04"), ev.End.In(loc).Format("15:04"), note)
 }
 
 // transactionID makes the provider's write idempotent per panel request.
@@ -284,7 +355,7 @@ func current(meetings []proto.Meeting, id string, now time.Time) (proto.Meeting,
 	return proto.Meeting{}, false
 }
 
-func (s *Service) extend(ctx context.Context, room store.Room, loc *time.Location, meetings []proto.Meeting, now time.Time, req proto.Request) (proto.Result, string) {
+func (s *Service) extend(ctx context.Context, room store.Room, loc *time.Location, meetings []proto.Meeting, now, limit time.Time, req proto.Request) (proto.Result, string) {
 	if !room.Booking.ExtendEnd {
 		return fail(proto.CodeNotAllowed, proto.ReasonExtendOff, "meetings cannot be extended at the panel in this room")
 	}
@@ -293,6 +364,12 @@ func (s *Service) extend(ctx context.Context, room store.Room, loc *time.Locatio
 		return fail(proto.CodeNotFound, proto.ReasonNotOn, "that meeting is not on now")
 	}
 	end := m.End.Add(time.Duration(req.Minutes) * time.Minute)
+	if end.After(limit) {
+		end = limit // bounded like a booking
+		if !end.After(m.End) {
+			return fail(proto.CodeNotAllowed, proto.ReasonExtendOff, "meetings cannot be extended at the panel past "+limit.In(loc).Format("15:04")+" in this room")
+		}
+	}
 	for _, o := range meetings {
 		if o.ID != m.ID && o.Start.Before(end) && o.End.After(m.End) {
 			return fail(proto.CodeConflict, proto.ReasonBookedNext, "the room is booked right after this meeting")

@@ -14,6 +14,7 @@ import (
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/booking"
+	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/graph"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/store"
@@ -26,6 +27,12 @@ func (nopRefresher) Refresh(context.Context, string) error { return nil }
 // graphFixture is the booking service on the real Microsoft 365 connector
 // against the Graph emulator.
 func graphFixture(t *testing.T) (*booking.Service, *graphtest.Server, string, *time.Time) {
+	t.Helper()
+	return graphFixtureWith(t, nil)
+}
+
+// graphFixtureWith is graphFixture with the provider wrapped by wrap.
+func graphFixtureWith(t *testing.T, wrap func(calendar.Provider) calendar.Provider) (*booking.Service, *graphtest.Server, string, *time.Time) {
 	t.Helper()
 	srv := graphtest.NewServer(graphtest.Options{})
 	t.Cleanup(srv.Close)
@@ -52,7 +59,11 @@ func graphFixture(t *testing.T) (*booking.Service, *graphtest.Server, string, *t
 	t.Cleanup(func() { db.Close() })
 	db.PutRoom(store.Room{ID: "r1", Name: "R1", Calendar: room, TimeZone: "UTC", Display: store.DisplayTitle,
 		Booking: store.BookingSettings{Instant: true, Teams: true, ExtendEnd: true, CheckIn: true, AutoRelease: true}})
-	s := booking.New(booking.Opts{Provider: p, Store: db, Sync: nopRefresher{}, Now: func() time.Time { return now }})
+	var prov calendar.Provider = p
+	if wrap != nil {
+		prov = wrap(p)
+	}
+	s := booking.New(booking.Opts{Provider: prov, Store: db, Sync: nopRefresher{}, Now: func() time.Time { return now }})
 	t.Cleanup(s.Close)
 	return s, srv, room, &now
 }

@@ -27,6 +27,9 @@ type Event struct {
 	Private   bool   // sensitivity private or confidential
 	Online    bool   // an online (Teams) meeting
 	JoinURL   string // the online meeting's join URL, when there is one
+	// TransactionID is the Booking.TransactionID the event was created
+	// with ("" for others): a retry finds its own booking by it.
+	TransactionID string
 }
 
 // Booking asks a provider to create an event in a room's calendar.

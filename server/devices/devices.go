@@ -112,12 +112,38 @@ func (s *Service) Authenticate(ctx context.Context, token string) (store.Device,
 	return d, nil
 }
 
-// Revoke makes a device's credential worthless at once.
+// Check tells whether a device that authenticated earlier may still be
+// served: nil, or ErrRevoked when it was revoked or deleted since.
+func (s *Service) Check(ctx context.Context, id string) error {
+	d, err := s.db.Device(id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrRevoked // deleted
+	case err != nil:
+		return fmt.Errorf("devices: check: %w", err)
+	case d.Revoked:
+		return ErrRevoked
+	}
+	return nil
+}
+
+// Revoke makes a device's credential worthless at once. The device stays
+// listed, revoked, until it is deleted.
 func (s *Service) Revoke(ctx context.Context, id string) error {
 	if err := s.db.RevokeDevice(id); err != nil {
 		return fmt.Errorf("devices: revoke: %w", err)
 	}
 	s.log.Info("device revoked", "device", id)
+	return nil
+}
+
+// Delete removes a device from the list. Its credential stays refused as
+// revoked.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if err := s.db.DeleteDevice(id); err != nil {
+		return fmt.Errorf("devices: delete: %w", err)
+	}
+	s.log.Info("device deleted", "device", id)
 	return nil
 }
 

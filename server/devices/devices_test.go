@@ -47,8 +47,23 @@ func TestAddAuthenticateRevoke(t *testing.T) {
 	if err := s.Revoke(ctx, d.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(ctx, token); !errors.Is(err, ErrUnknownToken) && !errors.Is(err, ErrRevoked) {
-		t.Errorf("revoked token: %v", err)
+	if _, err := s.Authenticate(ctx, token); !errors.Is(err, ErrRevoked) {
+		t.Errorf("revoked token: %v, want ErrRevoked", err)
+	}
+	if err := s.Check(ctx, d.ID); !errors.Is(err, ErrRevoked) {
+		t.Errorf("check of a revoked device: %v, want ErrRevoked", err)
+	}
+	if err := s.Check(ctx, other.ID); err != nil {
+		t.Errorf("check of a good device: %v", err)
+	}
+	if err := s.Delete(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, token); !errors.Is(err, ErrRevoked) {
+		t.Errorf("deleted device's token: %v, want ErrRevoked", err)
+	}
+	if err := s.Check(ctx, d.ID); !errors.Is(err, ErrRevoked) {
+		t.Errorf("check of a deleted device: %v, want ErrRevoked", err)
 	}
 	if _, err := s.Authenticate(ctx, token2); err != nil {
 		t.Errorf("revoking one device broke another: %v", err)

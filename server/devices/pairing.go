@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -27,6 +28,27 @@ const (
 	wrongCodeLimit = 10               // wrong codes per address per window
 	wrongCodeSpan  = 10 * time.Minute
 	rememberCodes  = time.Hour // how long used and expired codes are told apart from unknown ones
+
+	// MaxWaiting caps the panels waiting to be paired at once: the admin's
+	// list stays short, and many addresses cannot grow it without bound.
+	MaxWaiting = 100
+	// CodeBurst and CodeEvery limit the codes handed to one address (an
+	// IPv4 address or an IPv6 /64): CodeBurst at once, then one more every
+	// CodeEvery. A panel needs one code per connection (one per
+	// CodeLifetime while it waits), so twenty panels unboxed behind one
+	// NAT all pair, while a client that reconnects in a loop gets nothing.
+	CodeBurst = 20
+	CodeEvery = 30 * time.Second
+
+	// maxPastCodes bounds the used and expired codes remembered, and
+	// maxAddresses the addresses whose code issuance is tracked; past
+	// them, expired codes are simply forgotten sooner, and new addresses
+	// get no code until old entries expire.
+	maxPastCodes = 10_000
+	maxAddresses = 50_000
+	// sweepEvery is how often old entries are removed: at most once a
+	// minute, by whichever call comes first.
+	sweepEvery = time.Minute
 )
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U, so a code read
@@ -84,6 +106,12 @@ type pastCode struct {
 	at   time.Time
 }
 
+// bucket is a token bucket of codes for one address.
+type bucket struct {
+	tokens float64
+	at     time.Time // when tokens was last brought up to date
+}
+
 // Pairer hands out pairing codes to unpaired panels and pairs them when an
 // admin approves a code. Codes live in memory: after a restart a panel
 // simply gets a new one.
@@ -92,34 +120,50 @@ type Pairer struct {
 	adminURL string
 	lifetime time.Duration // of a code; CodeLifetime except in tests
 
-	mu      gosync.Mutex
-	live    map[string]*waiting // by code
-	past    map[string]pastCode // used or expired codes
-	wrong   map[string][]time.Time
-	changed chan struct{} // closed and replaced whenever the pending list changes
+	mu        gosync.Mutex
+	live      map[string]*waiting // by code
+	past      map[string]pastCode // used or expired codes
+	wrong     map[string][]time.Time
+	issued    map[string]*bucket // codes handed out, by address key
+	lastSweep time.Time
+	changed   chan struct{} // closed and replaced whenever the pending list changes
 }
 
 // NewPairer returns a Pairer whose QR codes point at adminURL (the admin
 // UI's base URL, e.g. https://lintel.example.com).
 func NewPairer(svc *Service, adminURL string) *Pairer {
 	return &Pairer{svc: svc, adminURL: strings.TrimRight(adminURL, "/"), lifetime: CodeLifetime, live: map[string]*waiting{},
-		past: map[string]pastCode{}, wrong: map[string][]time.Time{}, changed: make(chan struct{})}
+		past: map[string]pastCode{}, wrong: map[string][]time.Time{}, issued: map[string]*bucket{}, changed: make(chan struct{})}
 }
 
 // Pair runs while an unpaired panel at addr is connected: it sends the
 // panel a code, renews it before it expires, and returns the credential
 // once an admin approves the code. It implements hub.Pairer.
+//
+// A code never outlives ctx's deadline (the hub gives an unpaired
+// connection a lifetime; the panel reconnects for a new code). An address
+// that asked for too many codes gets a CodeRateLimited *proto.Error, and
+// CodeUnavailable when MaxWaiting panels wait already.
 func (p *Pairer) Pair(ctx context.Context, addr string, send func(proto.Message) error) (proto.Credential, error) {
 	for {
-		w := p.newWaiting(addr)
-		err := send(proto.Message{Type: proto.TypePairing, Pairing: &proto.Pairing{
+		if err := ctx.Err(); err != nil {
+			return proto.Credential{}, err // the code expired with the connection
+		}
+		w, err := p.newWaiting(ctx, addr)
+		if err != nil {
+			return proto.Credential{}, err
+		}
+		// The wait is measured before the code goes out: once it has, the
+		// panel (or an admin) may act at once.
+		wait := w.expires.Sub(p.svc.now())
+		err = send(proto.Message{Type: proto.TypePairing, Pairing: &proto.Pairing{
 			Code: FormatCode(w.code), URL: p.adminURL + "/pair?code=" + w.code, Expires: w.expires,
 		}})
 		if err != nil {
 			p.retire(w.code, false)
 			return proto.Credential{}, fmt.Errorf("devices: send pairing code: %w", err)
 		}
-		timer := time.NewTimer(w.expires.Sub(p.svc.now()))
+		timer := time.NewTimer(wait)
 		select {
 		case cred := <-w.done:
 			timer.Stop()
@@ -134,18 +178,77 @@ func (p *Pairer) Pair(ctx context.Context, addr string, send func(proto.Message)
 	}
 }
 
-func (p *Pairer) newWaiting(addr string) *waiting {
+// newWaiting issues a code to addr, within the address's rate and the cap
+// on waiting panels.
+func (p *Pairer) newWaiting(ctx context.Context, addr string) (*waiting, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.svc.now()
+	p.sweepLocked(now)
+	if len(p.live) >= MaxWaiting {
+		return nil, proto.NewError(proto.CodeUnavailable, fmt.Sprintf("%d panels are waiting to be paired already: pair or switch off some of them; this panel tries again", MaxWaiting))
+	}
+	if !p.takeCodeLocked(addrKey(addr), now) {
+		return nil, proto.NewError(proto.CodeRateLimited, fmt.Sprintf("too many pairing codes for this network address (at most %d, then one every %s): this panel tries again", CodeBurst, CodeEvery))
+	}
 	code := NewCode()
 	for p.live[code] != nil || p.past[code] != (pastCode{}) {
 		code = NewCode()
 	}
-	now := p.svc.now()
-	w := &waiting{code: code, addr: addr, since: now, expires: now.Add(p.lifetime), done: make(chan proto.Credential, 1)}
+	expires := now.Add(p.lifetime)
+	if deadline, ok := ctx.Deadline(); ok {
+		// The deadline is on the wall clock, p.svc.now may be moved:
+		// compare what remains.
+		if left := time.Until(deadline); left < p.lifetime {
+			expires = now.Add(left)
+		}
+	}
+	w := &waiting{code: code, addr: addr, since: now, expires: expires, done: make(chan proto.Credential, 1)}
 	p.live[code] = w
 	p.notifyLocked()
-	return w
+	return w, nil
+}
+
+// takeCodeLocked takes one code from the address's bucket.
+func (p *Pairer) takeCodeLocked(key string, now time.Time) bool {
+	b := p.issued[key]
+	if b == nil {
+		if len(p.issued) >= maxAddresses {
+			return false
+		}
+		b = &bucket{tokens: CodeBurst, at: now}
+		p.issued[key] = b
+	}
+	b.refill(now)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (b *bucket) refill(now time.Time) {
+	if now.After(b.at) {
+		b.tokens = min(CodeBurst, b.tokens+float64(now.Sub(b.at))/float64(CodeEvery))
+		b.at = now
+	}
+}
+
+// addrKey is what code issuance is limited by: the IP address without its
+// port, and for IPv6 its /64, which one client usually has whole.
+func addrKey(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return ip.String()
 }
 
 // retire moves a live code to the past, as used or expired.
@@ -153,7 +256,9 @@ func (p *Pairer) retire(code string, used bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.live, code)
-	p.past[code] = pastCode{used: used, at: p.svc.now()}
+	if len(p.past) < maxPastCodes {
+		p.past[code] = pastCode{used: used, at: p.svc.now()}
+	}
 	p.notifyLocked()
 }
 
@@ -174,6 +279,7 @@ func (p *Pairer) Changed() <-chan struct{} {
 func (p *Pairer) Pending() []Pending {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.sweepLocked(p.svc.now())
 	out := make([]Pending, 0, len(p.live))
 	for _, w := range p.live {
 		out = append(out, Pending{Code: FormatCode(w.code), Addr: w.addr, Since: w.since, Expires: w.expires})
@@ -189,7 +295,7 @@ func (p *Pairer) Approve(ctx context.Context, from, code, room, name string) (De
 	code = NormalizeCode(code)
 	p.mu.Lock()
 	now := p.svc.now()
-	p.gcLocked(now)
+	p.sweepLocked(now)
 	if len(p.wrong[from]) >= wrongCodeLimit {
 		p.mu.Unlock()
 		return Device{}, ErrTooManyCodes
@@ -233,8 +339,19 @@ type Device struct {
 	Room string `json:"room"`
 }
 
-// gcLocked forgets old wrong attempts and past codes.
-func (p *Pairer) gcLocked(now time.Time) {
+// sweepLocked forgets old wrong attempts, past codes and the issuance of
+// addresses whose bucket is full again. It does the work at most once
+// every sweepEvery, so that calling it on every request costs nothing.
+func (p *Pairer) sweepLocked(now time.Time) {
+	if now.Sub(p.lastSweep) < sweepEvery && now.After(p.lastSweep) {
+		return
+	}
+	p.lastSweep = now
+	for key, b := range p.issued {
+		if b.refill(now); b.tokens >= CodeBurst {
+			delete(p.issued, key)
+		}
+	}
 	for addr, ts := range p.wrong {
 		kept := ts[:0]
 		for _, t := range ts {

@@ -36,6 +36,8 @@ func (benchAuth) Authenticate(ctx context.Context, token string) (hub.Device, er
 	return hub.Device{ID: token, Room: "bench"}, nil
 }
 
+func (benchAuth) Check(ctx context.Context, deviceID string) error { return nil }
+
 // BenchmarkFanout measures how long one Publish takes to reach every panel
 // of a room (p50-ms, p99-ms over the iterations) and the server's memory
 // per connected panel: B/panel is heap, stack-B/panel the goroutine stacks.

@@ -26,6 +26,7 @@ type conn struct {
 	since  time.Time
 	dev    Device // as authenticated; the current room is in room
 	paired bool
+	slot   admission // its place in the hub's connection caps
 
 	// ctx ends when the connection ends or the hub closes; the handlers
 	// and the pairer run under it.
@@ -45,6 +46,7 @@ type conn struct {
 	room      string
 	hello     proto.Hello
 	helloDone bool
+	cut       bool // Disconnect closes it: it may not register
 }
 
 // finalFrame is how a connection is to end: an optional last frame, then a
@@ -56,7 +58,7 @@ type finalFrame struct {
 	drain  bool
 }
 
-func (h *Hub) newConn(ws *websocket.Conn, remote string, dev Device, paired bool) *conn {
+func (h *Hub) newConn(ws *websocket.Conn, remote string, dev Device, paired bool, slot admission) *conn {
 	ctx, cancel := context.WithCancel(h.ctx)
 	log := h.log.With("remote", remote)
 	if paired {
@@ -70,6 +72,7 @@ func (h *Hub) newConn(ws *websocket.Conn, remote string, dev Device, paired bool
 		since:    time.Now(),
 		dev:      dev,
 		paired:   paired,
+		slot:     slot,
 		ctx:      ctx,
 		cancel:   cancel,
 		send:     make(chan []byte, h.opts.SendQueue),
@@ -265,7 +268,21 @@ func (c *conn) readLoop(refusal *proto.Error) {
 		}
 		return
 	}
-	if old := c.h.register(c, hello); old != nil {
+	if c.paired {
+		// The credential was checked before the upgrade; an admin may
+		// have revoked it since.
+		if refusal := c.h.refusal(c.h.opts.Auth.Check(c.ctx, c.dev.ID), c.remote); refusal != nil {
+			c.log.Info("hub: panel refused at hello", "code", refusal.Code)
+			c.refuse(refusal)
+			return
+		}
+	}
+	old, ok := c.h.register(c, hello)
+	if !ok {
+		c.refuse(nil) // Disconnect has queued the goodbye
+		return
+	}
+	if old != nil {
 		old.log.Info("hub: panel connected again: closing its old connection")
 		old.kill()
 	}
@@ -306,9 +323,11 @@ func (c *conn) readLoop(refusal *proto.Error) {
 
 // refuse sends e and closes the connection, reading (and ignoring) what the
 // panel still sends until its close reply arrives, so that the closing
-// handshake completes.
+// handshake completes. With e nil, the goodbye was queued already.
 func (c *conn) refuse(e *proto.Error) {
-	c.closeWith(errorFrame(e), websocket.ClosePolicyViolation, string(e.Code), false)
+	if e != nil {
+		c.closeWith(errorFrame(e), websocket.ClosePolicyViolation, string(e.Code), false)
+	}
 	_ = c.ws.SetReadDeadline(time.Now().Add(finalWriteTimeout + closeGrace))
 	for {
 		if _, _, err := c.ws.NextReader(); err != nil {
@@ -384,6 +403,11 @@ func (c *conn) handle(m proto.Message) {
 		}
 		req := *m.Request
 		ok := c.async(func(ctx context.Context) {
+			if refusal := c.stillValid(ctx); refusal != nil {
+				c.reply(m.ID, proto.Result{Error: refusal})
+				c.cutIfRefused(refusal)
+				return
+			}
 			if c.h.opts.Handler == nil {
 				c.reply(m.ID, proto.Result{Error: proto.NewError(proto.CodeUnavailable, "this server does not take requests")})
 				return
@@ -398,7 +422,13 @@ func (c *conn) handle(m proto.Message) {
 			return
 		}
 		rep := *m.Report
-		if !c.async(func(ctx context.Context) { c.h.opts.Handler.Report(ctx, c.device(), rep) }) {
+		if !c.async(func(ctx context.Context) {
+			if refusal := c.stillValid(ctx); refusal != nil {
+				c.cutIfRefused(refusal)
+				return
+			}
+			c.h.opts.Handler.Report(ctx, c.device(), rep)
+		}) {
 			c.log.Warn("hub: too many reports at once: dropped one", "kind", rep.Kind)
 		}
 	case proto.TypeError:
@@ -412,6 +442,28 @@ func (c *conn) handle(m proto.Message) {
 			c.drop("its send queue is full")
 		}
 	}
+}
+
+// stillValid checks the panel's credential again before a request or a
+// report is acted on: nil, or the refusal to answer with.
+func (c *conn) stillValid(ctx context.Context) *proto.Error {
+	return c.h.refusal(c.h.opts.Auth.Check(ctx, c.dev.ID), c.remote)
+}
+
+// cutIfRefused closes the connection of a panel whose credential is no
+// longer valid, after what is queued (the answer to its request). A
+// temporary failure to check leaves it connected.
+func (c *conn) cutIfRefused(refusal *proto.Error) {
+	if refusal.Code != proto.CodeRevoked && refusal.Code != proto.CodeUnauthorized {
+		return
+	}
+	c.log.Info("hub: credential no longer valid: closing", "code", refusal.Code)
+	c.h.mu.Lock()
+	c.cut = true
+	c.h.unsubscribe(c)
+	c.h.mu.Unlock()
+	c.closeWith(errorFrame(refusal), websocket.ClosePolicyViolation, string(refusal.Code), true)
+	time.AfterFunc(cutDeadline, c.kill)
 }
 
 // async runs f in its own goroutine under the connection's context, if
@@ -451,9 +503,13 @@ func (c *conn) reply(id string, res proto.Result) {
 
 // startPairing hands an unpaired panel to the Pairer. Its pairing codes go
 // through the send queue; once approved, the panel gets its credential,
-// then the connection closes so that the panel reconnects with it.
+// then the connection closes so that the panel reconnects with it. The
+// Pairer's context ends after UnpairedLifetime: the connection then closes
+// normally, and the panel reconnects for a new code.
 func (c *conn) startPairing() {
-	ok := c.async(func(ctx context.Context) {
+	ok := c.async(func(connCtx context.Context) {
+		ctx, cancel := context.WithTimeout(connCtx, c.h.opts.UnpairedLifetime)
+		defer cancel()
 		send := func(m proto.Message) error {
 			b, err := proto.Encode(m)
 			if err != nil {
@@ -466,8 +522,13 @@ func (c *conn) startPairing() {
 			return nil
 		}
 		cred, err := c.h.opts.Pairer.Pair(ctx, c.remote, send)
-		if ctx.Err() != nil {
+		if connCtx.Err() != nil {
 			return // the panel left or the hub is closing
+		}
+		if ctx.Err() != nil {
+			c.log.Info("hub: unpaired connection reached its lifetime")
+			c.closeWith(nil, websocket.CloseNormalClosure, "pairing code expired: reconnect for a new one", true)
+			return
 		}
 		if err != nil {
 			c.log.Warn("hub: pairing failed", "err", err)

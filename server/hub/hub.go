@@ -5,16 +5,28 @@
 // A connection goes through these steps:
 //
 //  1. The panel connects with "Authorization: Bearer <token>", or without a
-//     token when it is not paired yet. The token is checked before the
-//     upgrade; a refused panel is still upgraded so that it can read an
-//     error frame (CodeUnauthorized, CodeRevoked) that says why, then closed.
+//     token when it is not paired yet. Connections are capped before the
+//     upgrade (Opts.MaxConns in all; Opts.MaxUnpaired and
+//     Opts.MaxUnpairedPerAddr for those without a valid credential, so
+//     that paired panels keep a reserve; two per device), and refused
+//     with 503 or 429. The token is checked before the upgrade; a refused
+//     panel is still upgraded so that it can read an error frame
+//     (CodeUnauthorized, CodeRevoked) that says why, then closed.
 //  2. The panel's first frame must be a hello, within Opts.HelloTimeout. A
 //     protocol version this server does not speak gets CodeUnsupportedVersion
-//     and a close: the panel shows an "update firmware" screen.
+//     and a close: the panel shows an "update firmware" screen. A paired
+//     panel's credential is checked again (Authenticator.Check): it may
+//     have been revoked since the upgrade.
 //  3. A paired panel then gets its room's last state at once and every state
-//     published for the room after it. An unpaired panel is handed to the
-//     Pairer, whose pairing codes it shows until an admin approves it; it
-//     then gets its credential and is closed so that it reconnects with it.
+//     published for the room after it; its credential is checked again
+//     before each request and report. An unpaired panel is handed to the
+//     Pairer, whose pairing code it shows until an admin approves it (it
+//     then gets its credential and is closed so that it reconnects with
+//     it) or until Opts.UnpairedLifetime ends the connection; the panel
+//     reconnects for a new code.
+//
+// Disconnect cuts every connection of a device, whatever its state, within
+// a second: an admin's revocation takes effect at once.
 //
 // Every connection has one reader and one writer goroutine (gorilla's pump
 // pattern: a gorilla Conn supports one concurrent reader and one writer).
@@ -40,6 +52,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -67,7 +80,17 @@ const (
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultPingInterval = 30 * time.Second
 	DefaultHelloTimeout = 10 * time.Second
+
+	DefaultMaxConns           = 10_000
+	DefaultMaxUnpaired        = 1_000
+	DefaultMaxUnpairedPerAddr = 16
+	DefaultUnpairedLifetime   = 10 * time.Minute
 )
+
+// maxConnsPerDevice is how many connections one credential holds at once:
+// the live one and the half-open leftover of a panel that just rebooted.
+// A third (a rogue panel opening sockets in a loop) closes the oldest.
+const maxConnsPerDevice = 2
 
 const (
 	// finalWriteTimeout and closeGrace bound how long a connection takes to
@@ -79,6 +102,9 @@ const (
 	// closeWait bounds how long Close waits for the panels' close replies
 	// before it cuts the remaining connections.
 	closeWait = time.Second
+	// cutDeadline is when Disconnect closes the socket of a panel whose
+	// goodbye could not be written by then.
+	cutDeadline = 900 * time.Millisecond
 
 	// maxInFlight bounds the requests and reports of one panel being
 	// handled at once, so a misbehaving panel cannot start goroutines
@@ -102,8 +128,14 @@ type Device struct {
 // Authenticator checks the token a panel presents. It returns an error
 // wrapping ErrUnknownToken or ErrRevoked when the token is refused; any
 // other error is taken as temporary (CodeUnavailable: try again later).
+//
+// Check tells whether a device authenticated earlier may still be served,
+// with the same errors: the hub asks at hello and before every request and
+// report, so a device revoked while connected is refused even if nobody
+// called Disconnect.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (Device, error)
+	Check(ctx context.Context, deviceID string) error
 }
 
 // Pairer pairs panels that connect without a token.
@@ -174,6 +206,29 @@ type Opts struct {
 	OnDisconnect func(Device, ConnInfo)
 	// Now is the clock that stamps a late joiner's state. Default time.Now.
 	Now func() time.Time
+
+	// MaxConns caps the connections open at once, paired or not; one
+	// more is refused with 503 before the upgrade, so the server keeps
+	// file descriptors and memory for the admin and the API. Default
+	// 10,000.
+	MaxConns int
+	// MaxUnpaired caps the connections without a valid credential:
+	// unpaired panels, and refused ones while they are told why. The
+	// rest of MaxConns is the reserve of paired panels, which therefore
+	// reconnect even while anonymous sockets flood the server. Default
+	// 1,000.
+	MaxUnpaired int
+	// MaxUnpairedPerAddr caps those per source address (an IPv4 address,
+	// or an IPv6 /64); one more gets 429. Default 16.
+	MaxUnpairedPerAddr int
+	// UnpairedLifetime ends an unpaired connection with a normal close
+	// (its pairing code expires with it); the panel reconnects for a new
+	// code. Default 10 minutes.
+	UnpairedLifetime time.Duration
+	// ClientAddr returns the address a request comes from, for the
+	// per-address cap and the pairing list. Default: r.RemoteAddr. Behind
+	// a trusted reverse proxy, the address it forwards.
+	ClientAddr func(*http.Request) string
 }
 
 // Hub is the panel websocket endpoint. It is an http.Handler; Close stops
@@ -188,12 +243,18 @@ type Hub struct {
 	// wg counts every goroutine the hub started.
 	wg sync.WaitGroup
 
-	mu      sync.Mutex
-	closed  bool
-	conns   map[*conn]struct{}            // every open connection
-	devices map[string]*conn              // paired connections past hello, by device id
-	rooms   map[string]map[*conn]struct{} // paired connections past hello, by room
-	last    map[string]proto.State        // each room's last state
+	mu       sync.Mutex
+	closed   bool
+	conns    map[*conn]struct{}            // every open connection
+	byDevice map[string][]*conn            // paired connections in any state, oldest first
+	devices  map[string]*conn              // paired connections past hello, by device id
+	rooms    map[string]map[*conn]struct{} // paired connections past hello, by room
+	last     map[string]proto.State        // each room's last state
+	// Admitted connections, counted from before the upgrade until the
+	// connection ends: all, those without a credential, and those by
+	// source address.
+	open, anon int
+	anonByAddr map[string]int
 }
 
 // New returns a Hub configured by opts.
@@ -219,6 +280,21 @@ func New(opts Opts) *Hub {
 	if opts.MaxFrameBytes <= 0 {
 		opts.MaxFrameBytes = proto.MaxFrameBytes
 	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	if opts.MaxUnpaired <= 0 {
+		opts.MaxUnpaired = DefaultMaxUnpaired
+	}
+	if opts.MaxUnpairedPerAddr <= 0 {
+		opts.MaxUnpairedPerAddr = DefaultMaxUnpairedPerAddr
+	}
+	if opts.UnpairedLifetime <= 0 {
+		opts.UnpairedLifetime = DefaultUnpairedLifetime
+	}
+	if opts.ClientAddr == nil {
+		opts.ClientAddr = func(r *http.Request) string { return r.RemoteAddr }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
 		opts: opts,
@@ -228,12 +304,14 @@ func New(opts Opts) *Hub {
 			WriteBufferSize: writeBufferSize,
 			WriteBufferPool: &sync.Pool{},
 		},
-		ctx:     ctx,
-		cancel:  cancel,
-		conns:   make(map[*conn]struct{}),
-		devices: make(map[string]*conn),
-		rooms:   make(map[string]map[*conn]struct{}),
-		last:    make(map[string]proto.State),
+		ctx:        ctx,
+		cancel:     cancel,
+		conns:      make(map[*conn]struct{}),
+		byDevice:   make(map[string][]*conn),
+		devices:    make(map[string]*conn),
+		rooms:      make(map[string]map[*conn]struct{}),
+		last:       make(map[string]proto.State),
+		anonByAddr: make(map[string]int),
 	}
 }
 
@@ -244,21 +322,118 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "hub: shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	remote := h.opts.ClientAddr(r)
+	if h.full() {
+		// Refused before anything else, the token check included: a
+		// flood costs as little as possible.
+		refuseHTTP(w, http.StatusServiceUnavailable, "hub: too many panel connections: try again later")
+		return
+	}
 	dev, paired, refusal := h.authenticate(r)
+	slot := admission{addr: addrKey(remote), anon: !paired}
+	if status, why := h.admit(slot); status != 0 {
+		h.log.Debug("hub: connection refused", "remote", remote, "why", why)
+		refuseHTTP(w, status, why)
+		return
+	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// Upgrade has answered the request with an HTTP error already.
-		h.log.Debug("hub: websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		h.log.Debug("hub: websocket upgrade failed", "remote", remote, "err", err)
+		h.release(slot)
 		return
 	}
-	c := h.newConn(ws, r.RemoteAddr, dev, paired)
-	if !h.add(c) {
+	c := h.newConn(ws, remote, dev, paired, slot)
+	old, ok := h.add(c)
+	if !ok {
 		ws.Close()
 		c.cancel()
+		h.release(slot)
 		return
+	}
+	if old != nil {
+		old.log.Info("hub: a third connection with the same credential: closing the oldest")
+		old.kill()
 	}
 	go c.writeLoop()
 	go c.readLoop(refusal)
+}
+
+// refuseHTTP answers a connection the hub does not take, before the
+// upgrade; a panel backs off and tries again.
+func refuseHTTP(w http.ResponseWriter, status int, why string) {
+	w.Header().Set("Retry-After", "30")
+	w.Header().Set("Connection", "close")
+	http.Error(w, why, status)
+}
+
+// admission is a connection's place in the caps, from before the upgrade
+// until it ends.
+type admission struct {
+	addr string // addrKey of the source address
+	anon bool   // no valid credential
+}
+
+// full reports whether MaxConns connections are open.
+func (h *Hub) full() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.open >= h.opts.MaxConns
+}
+
+// admit counts a connection in, or says why it may not come in: the status
+// to answer and a sentence.
+func (h *Hub) admit(a admission) (status int, why string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.open >= h.opts.MaxConns:
+		return http.StatusServiceUnavailable, "hub: too many panel connections: try again later"
+	case a.anon && h.anonByAddr[a.addr] >= h.opts.MaxUnpairedPerAddr:
+		return http.StatusTooManyRequests, fmt.Sprintf("hub: too many connections without a credential from this address (at most %d): try again later", h.opts.MaxUnpairedPerAddr)
+	case a.anon && h.anon >= h.opts.MaxUnpaired:
+		return http.StatusServiceUnavailable, "hub: too many connections without a credential: try again later"
+	}
+	h.open++
+	if a.anon {
+		h.anon++
+		h.anonByAddr[a.addr]++
+	}
+	return 0, ""
+}
+
+// release counts a connection out.
+func (h *Hub) release(a admission) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.releaseLocked(a)
+}
+
+func (h *Hub) releaseLocked(a admission) {
+	h.open--
+	if a.anon {
+		h.anon--
+		if h.anonByAddr[a.addr]--; h.anonByAddr[a.addr] <= 0 {
+			delete(h.anonByAddr, a.addr)
+		}
+	}
+}
+
+// addrKey is what the per-address cap counts by: the IP address without
+// its port, and for IPv6 its /64, which one client usually has whole.
+func addrKey(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil:
+		return host
+	case ip.To4() == nil:
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return ip.String()
 }
 
 // authenticate decides who the panel is from its Authorization header.
@@ -279,19 +454,31 @@ func (h *Hub) authenticate(r *http.Request) (d Device, paired bool, refusal *pro
 		return Device{}, false, proto.NewError(proto.CodeUnauthorized, "unknown device token: pair the panel again")
 	}
 	d, err := h.opts.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
-	switch {
-	case errors.Is(err, ErrRevoked):
-		return Device{}, false, proto.NewError(proto.CodeRevoked, "this panel was removed by an administrator: pair it again")
-	case errors.Is(err, ErrUnknownToken):
-		return Device{}, false, proto.NewError(proto.CodeUnauthorized, "unknown device token: pair the panel again")
-	case err != nil:
-		h.log.Warn("hub: cannot check a device token", "remote", r.RemoteAddr, "err", err)
-		return Device{}, false, proto.NewError(proto.CodeUnavailable, "the server cannot check the panel's credential right now: it will try again")
-	case d.ID == "":
+	if refusal := h.refusal(err, r.RemoteAddr); refusal != nil {
+		return Device{}, false, refusal
+	}
+	if d.ID == "" {
 		h.log.Error("hub: authenticator returned a device without an id", "remote", r.RemoteAddr)
 		return Device{}, false, proto.NewError(proto.CodeInternal, "the server could not identify the panel")
 	}
 	return d, true, nil
+}
+
+// refusal turns an Authenticator's error into what the panel is told: nil
+// when there was no error. Only CodeRevoked makes a panel forget its
+// credential; an unknown token (a store restored from an old backup, say)
+// does not.
+func (h *Hub) refusal(err error, remote string) *proto.Error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrRevoked):
+		return proto.NewError(proto.CodeRevoked, "this panel was removed by an administrator: pair it again")
+	case errors.Is(err, ErrUnknownToken):
+		return proto.NewError(proto.CodeUnauthorized, "unknown device token: pair the panel again")
+	}
+	h.log.Warn("hub: cannot check a device's credential", "remote", remote, "err", err)
+	return proto.NewError(proto.CodeUnavailable, "the server cannot check the panel's credential right now: it will try again")
 }
 
 func (h *Hub) isClosed() bool {
@@ -303,29 +490,41 @@ func (h *Hub) isClosed() bool {
 // add tracks a new connection and counts its two goroutines. It reports
 // false when the hub is closed. The WaitGroup is added to under the lock,
 // so Close, which sets closed under the same lock, never waits while a
-// connection is still being added.
-func (h *Hub) add(c *conn) bool {
+// connection is still being added. A paired connection beyond
+// maxConnsPerDevice returns the device's oldest, for the caller to close.
+func (h *Hub) add(c *conn) (oldest *conn, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return nil, false
 	}
 	h.conns[c] = struct{}{}
+	if c.paired {
+		list := append(h.byDevice[c.dev.ID], c)
+		if len(list) > maxConnsPerDevice {
+			oldest, list = list[0], list[1:]
+		}
+		h.byDevice[c.dev.ID] = list
+	}
 	h.wg.Add(2)
-	return true
+	return oldest, true
 }
 
 // register subscribes a connection that said hello to its room (a paired
 // panel) and queues the room's last state. It runs under the lock that
 // Publish takes, so the panel gets the last state first and then every
-// later one, none twice and none missed.
-func (h *Hub) register(c *conn, hello proto.Hello) (replaced *conn) {
+// later one, none twice and none missed. It reports false for a
+// connection that Disconnect cut meanwhile.
+func (h *Hub) register(c *conn, hello proto.Hello) (replaced *conn, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if c.cut {
+		return nil, false
+	}
 	c.hello = hello
 	c.helloDone = true
 	if !c.paired {
-		return nil
+		return nil, true
 	}
 	if old := h.devices[c.dev.ID]; old != nil && old != c {
 		// The same device connected again: the old connection is a
@@ -335,7 +534,7 @@ func (h *Hub) register(c *conn, hello proto.Hello) (replaced *conn) {
 	}
 	h.devices[c.dev.ID] = c
 	h.subscribe(c, c.dev.Room)
-	return replaced
+	return replaced, true
 }
 
 // subscribe adds c to room's panels and queues the room's last state.
@@ -384,7 +583,19 @@ func (h *Hub) unsubscribe(c *conn) {
 func (h *Hub) remove(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := h.conns[c]; !ok {
+		return
+	}
 	delete(h.conns, c)
+	h.releaseLocked(c.slot)
+	if c.paired {
+		list := slices.DeleteFunc(h.byDevice[c.dev.ID], func(o *conn) bool { return o == c })
+		if len(list) == 0 {
+			delete(h.byDevice, c.dev.ID)
+		} else {
+			h.byDevice[c.dev.ID] = list
+		}
+	}
 	if c.helloDone {
 		h.unsubscribe(c)
 	}
@@ -436,23 +647,31 @@ func (h *Hub) Send(deviceID string, m proto.Message) error {
 	return nil
 }
 
-// Disconnect sends the device's panel an error frame with code and reason
-// and closes its connection, within a second. Use CodeRevoked when an admin
-// removed the device: the panel then forgets its credential and pairs
-// again (and, the token being revoked, cannot simply come back).
+// Disconnect sends every connection of the device an error frame with
+// code and reason and closes it within a second, whatever state it is in:
+// before its hello, idle, or in the middle of a request. Use CodeRevoked
+// when an admin removed the device: the panel then forgets its credential
+// and pairs again (and, the token being revoked, cannot simply come back).
 func (h *Hub) Disconnect(deviceID string, code proto.Code, reason string) {
 	h.mu.Lock()
-	c := h.devices[deviceID]
-	if c != nil {
-		// No more states for it, even if it were slow to close.
-		h.unsubscribe(c)
+	conns := slices.Clone(h.byDevice[deviceID])
+	for _, c := range conns {
+		// No more states for it, even if it were slow to close, and no
+		// hello taken from it from now on.
+		c.cut = true
+		if c.helloDone {
+			h.unsubscribe(c)
+		}
 	}
 	h.mu.Unlock()
-	if c == nil {
-		return
+	frame := errorFrame(proto.NewError(code, reason))
+	for _, c := range conns {
+		c.log.Info("hub: disconnecting panel", "code", code)
+		c.closeWith(frame, websocket.ClosePolicyViolation, string(code), false)
+		// The writer may be stuck in a write to a panel that does not
+		// read; the socket goes regardless.
+		time.AfterFunc(cutDeadline, c.kill)
 	}
-	c.log.Info("hub: disconnecting panel", "code", code)
-	c.closeWith(errorFrame(proto.NewError(code, reason)), websocket.ClosePolicyViolation, string(code), false)
 }
 
 // Move switches a connected device to another room: it stops getting the

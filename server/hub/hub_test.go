@@ -24,10 +24,11 @@ import (
 type fakeAuth struct {
 	mu      sync.Mutex
 	devices map[string]hub.Device // by token
+	revoked map[string]bool       // by device id
 }
 
 func newFakeAuth(devs ...hub.Device) *fakeAuth {
-	a := &fakeAuth{devices: make(map[string]hub.Device)}
+	a := &fakeAuth{devices: make(map[string]hub.Device), revoked: make(map[string]bool)}
 	for _, d := range devs {
 		a.add(d)
 	}
@@ -50,10 +51,29 @@ func (a *fakeAuth) Authenticate(ctx context.Context, token string) (hub.Device, 
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	d, ok := a.devices[token]
-	if !ok {
+	switch {
+	case !ok:
 		return hub.Device{}, fmt.Errorf("store: %w", hub.ErrUnknownToken)
+	case a.revoked[d.ID]:
+		return hub.Device{}, fmt.Errorf("store: device %s: %w", d.ID, hub.ErrRevoked)
 	}
 	return d, nil
+}
+
+// revoke revokes a device the way an admin does in the store.
+func (a *fakeAuth) revoke(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.revoked[id] = true
+}
+
+func (a *fakeAuth) Check(ctx context.Context, deviceID string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.revoked[deviceID] {
+		return fmt.Errorf("store: device %s: %w", deviceID, hub.ErrRevoked)
+	}
+	return nil
 }
 
 // fakeHandler answers requests: OK with a meeting named after the id, or,

@@ -28,7 +28,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs := flag.NewFlagSet("lintel-server load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lintel-server load [flags]\n\nConnects simulated panels to a server on this machine (loopback only) and measures\nconnecting, how fast calendar changes reach the panels, and booking round trips.\nThe rooms and devices it creates are removed afterwards (devices are revoked).\n\nflags:")
+		fmt.Fprintln(stderr, "usage: lintel-server load [flags]\n\nConnects simulated panels to a server on this machine (loopback only) and measures\nconnecting, how fast calendar changes reach the panels, and booking round trips.\nThe rooms and devices it creates are deleted afterwards.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	var o Opts

@@ -20,8 +20,7 @@
 //  5. Booking: one panel in every room books 15 minutes at the same time;
 //     the time from sending the request until its result.
 //  6. Cleanup (unless Opts.Keep): the panels disconnect, their devices are
-//     revoked and the rooms deleted. The API cannot delete devices, so the
-//     revoked devices stay listed.
+//     deleted and the rooms deleted.
 //
 // The panels and the server share the machine, so the figures are an upper
 // bound for the server's own work. Only loopback addresses are dialled: this
@@ -422,16 +421,16 @@ func (r *run) closePanels() {
 	wg.Wait()
 }
 
-// cleanup revokes the devices and deletes the rooms the run created.
+// cleanup deletes the devices and the rooms the run created.
 func (r *run) cleanup(ctx context.Context) error {
 	err := parallel(ctx, len(r.devices), r.opts.Concurrency, func(ctx context.Context, i int) error {
 		if r.devices[i].id == "" {
 			return nil
 		}
-		return r.api.do(ctx, "POST", "/api/v1/devices/"+r.devices[i].id+"/revoke", nil, nil)
+		return r.api.do(ctx, "DELETE", "/api/v1/devices/"+r.devices[i].id, nil, nil)
 	})
 	if err != nil {
-		return fmt.Errorf("loadtest: cleanup: revoke devices: %w", err)
+		return fmt.Errorf("loadtest: cleanup: delete devices: %w", err)
 	}
 	err = parallel(ctx, len(r.rooms), r.opts.Concurrency, func(ctx context.Context, i int) error {
 		return r.api.do(ctx, "DELETE", "/api/v1/rooms/"+r.rooms[i], nil, nil)
@@ -439,7 +438,7 @@ func (r *run) cleanup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loadtest: cleanup: delete rooms: %w", err)
 	}
-	r.log.Info("cleaned up: rooms deleted, devices revoked", "rooms", len(r.rooms), "devices", len(r.devices))
+	r.log.Info("cleaned up: rooms and devices deleted", "rooms", len(r.rooms), "devices", len(r.devices))
 	return nil
 }
 

@@ -41,10 +41,16 @@ func (db *DB) AddDevice(d Device, tokenHash string) error {
 }
 
 // DeviceByToken returns the device whose token hashes to tokenHash, or
-// ErrNotFound.
+// ErrNotFound. The token of a revoked device returns it marked Revoked, and
+// that of a deleted one a Device with only its ID and Revoked set: such a
+// panel is told it was revoked, not that its token is unknown.
 func (db *DB) DeviceByToken(tokenHash string) (Device, error) {
 	var d Device
 	err := db.view(func(tx *bolt.Tx) error {
+		if id := root(tx, revokedBucket).Get([]byte(tokenHash)); id != nil {
+			d = Device{ID: string(id), Revoked: true}
+			return nil
+		}
 		id := root(tx, tokensBucket).Get([]byte(tokenHash))
 		if id == nil {
 			return ErrNotFound
@@ -106,8 +112,9 @@ func (db *DB) UpdateDevice(id string, fn func(*Device) error) (Device, error) {
 	return d, err
 }
 
-// RevokeDevice marks a device revoked and forgets its token hash, so the
-// credential can never authenticate again.
+// RevokeDevice marks a device revoked. Its token hash stays, so that the
+// panel is told it was revoked (and forgets the credential) rather than
+// that its token is unknown; a revoked device never authenticates again.
 func (db *DB) RevokeDevice(id string) error {
 	return db.update(func(tx *bolt.Tx) error {
 		devs := root(tx, devicesBucket)
@@ -115,29 +122,36 @@ func (db *DB) RevokeDevice(id string) error {
 		if err := getJSON(devs, id, &d); err != nil {
 			return fmt.Errorf("store: device %q: %w", id, err)
 		}
-		if err := deleteTokensOf(root(tx, tokensBucket), id); err != nil {
-			return err
-		}
 		d.Revoked = true
 		return putJSON(devs, id, d)
 	})
 }
 
-// DeleteDevice removes a device and its token hash.
+// DeleteDevice removes a device. Its token hashes move to the revoked
+// bucket: the panel, if it still runs, is told it was revoked.
 func (db *DB) DeleteDevice(id string) error {
 	return db.update(func(tx *bolt.Tx) error {
 		devs := root(tx, devicesBucket)
 		if devs.Get([]byte(id)) == nil {
 			return fmt.Errorf("store: device %q: %w", id, ErrNotFound)
 		}
-		if err := deleteTokensOf(root(tx, tokensBucket), id); err != nil {
+		hashes, err := tokensOf(root(tx, tokensBucket), id)
+		if err != nil {
 			return err
+		}
+		for _, h := range hashes {
+			if err := root(tx, tokensBucket).Delete(h); err != nil {
+				return err
+			}
+			if err := root(tx, revokedBucket).Put(h, []byte(id)); err != nil {
+				return err
+			}
 		}
 		return devs.Delete([]byte(id))
 	})
 }
 
-func deleteTokensOf(tokens *bolt.Bucket, id string) error {
+func tokensOf(tokens *bolt.Bucket, id string) ([][]byte, error) {
 	var hashes [][]byte
 	err := tokens.ForEach(func(k, v []byte) error {
 		if string(v) == id {
@@ -145,13 +159,5 @@ func deleteTokensOf(tokens *bolt.Bucket, id string) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for _, h := range hashes {
-		if err := tokens.Delete(h); err != nil {
-			return err
-		}
-	}
-	return nil
+	return hashes, err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -36,7 +37,39 @@ var migrations = []func(tx *bolt.Tx) error{
 		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(checkinsBucket)
 		return err
 	},
-	// 3 -> 4: alerts (active ones and the log of sent messages).
+	// 3 -> 4: the token hashes of deleted devices. (Revoking used to
+	// delete a device's token hash; such panels are told their token is
+	// unknown, which no longer makes them forget it: delete and pair
+	// them again.)
+	func(tx *bolt.Tx) error {
+		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(revokedBucket)
+		return err
+	},
+	// 4 -> 5: the activity log and the requests indexed by time, so that
+	// the log is read a page at a time and both are pruned oldest first.
+	// The outcomes recorded so far are indexed.
+	func(tx *bolt.Tx) error {
+		r := tx.Bucket(rootBucket)
+		activity, err := r.CreateBucketIfNotExists(activityBucket)
+		if err != nil {
+			return err
+		}
+		log, err := r.CreateBucketIfNotExists(requestLogBucket)
+		if err != nil {
+			return err
+		}
+		return r.Bucket(requestsBucket).ForEach(func(k, v []byte) error {
+			var o Outcome
+			if err := json.Unmarshal(v, &o); err != nil {
+				return fmt.Errorf("decode outcome %s: %w", k, err)
+			}
+			if err := log.Put(timeKey(o.At, k), nil); err != nil {
+				return err
+			}
+			return activity.Put(timeKey(o.At, k), v)
+		})
+	},
+	// 5 -> 6: alerts (active ones and the log of sent messages).
 	func(tx *bolt.Tx) error {
 		a, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(alertsBucket)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -43,7 +44,20 @@ type BookingSettings struct {
 	SoonMinutes   int  `json:"soon_min,omitempty"`
 	CheckInBefore int  `json:"checkin_before_min,omitempty"`
 	CheckInAfter  int  `json:"checkin_after_min,omitempty"`
+	// MaxMinutes bounds a booking made or extended at the panel. Default
+	// and most: DefaultMaxBookingMinutes.
+	MaxMinutes int `json:"max_min,omitempty"`
+	// OfficeEnd, "HH:MM" in the room's time zone, is when office hours
+	// end: a booking made or extended before it ends by then. Empty: no
+	// office hours.
+	OfficeEnd string `json:"office_end,omitempty"`
 }
+
+// DefaultMaxBookingMinutes bounds a booking at the panel when a room sets
+// no MaxMinutes, and MaxMinutes: it is the longest booking the protocol
+// takes from a panel (proto.MaxBooking; a test in package booking holds
+// them equal).
+const DefaultMaxBookingMinutes = 3 * 60
 
 // Validate checks what a room needs before it is stored.
 func (r Room) Validate() error {
@@ -64,6 +78,14 @@ func (r Room) Validate() error {
 	}
 	if r.Hours != 0 && r.Hours != 12 && r.Hours != 24 {
 		return fmt.Errorf("room %s: hours %d is not 12 or 24 (or 0: each panel's language decides)", r.ID, r.Hours)
+	}
+	if m := r.Booking.MaxMinutes; m < 0 || m > DefaultMaxBookingMinutes {
+		return fmt.Errorf("room %s: the longest booking (%d minutes) must be from 1 to %d minutes, or 0 for %[3]d", r.ID, m, DefaultMaxBookingMinutes)
+	}
+	if e := r.Booking.OfficeEnd; e != "" {
+		if _, err := time.Parse("15:04", e); err != nil {
+			return fmt.Errorf("room %s: the end of office hours %q must be a time of day such as 18:00", r.ID, e)
+		}
 	}
 	return nil
 }

@@ -13,6 +13,8 @@
 //	  states/    <room id> -> the room's last published state (JSON, opaque here)
 //	  events/    <room id>/ <event id> -> Event (JSON): the built-in calendar
 //	  requests/  <device id>/<request id> -> Outcome (JSON): idempotency
+//	  requestlog/ <time><device id>/<request id> -> nothing: requests by age, for pruning
+//	  activity/  <time><device id>/<id> -> Outcome (JSON): the activity log, oldest first
 //	  settings/  <key> -> JSON
 //	  admins/    <username> -> Admin (JSON, password as a bcrypt hash)
 //	  sessions/  <sha256(session id), hex> -> Session (JSON)
@@ -20,6 +22,12 @@
 //	  checkins/  <room id>/<event id> -> RFC 3339 time of the check-in
 //	  alerts/    active/ <alert key> -> active alert (JSON, opaque here)
 //	             log/ <uint64 sequence> -> a sent alert message (JSON, opaque here)
+//	  revoked/   <sha256(token), hex> -> device id, for deleted devices
+//
+// <time> is 8 big-endian bytes of Unix nanoseconds, so that a cursor walks
+// those buckets in time order. What grows with use is pruned (Prune):
+// activity and old built-in events after 90 days, idempotency records and
+// check-ins after 7, by default.
 //
 // Values are JSON: readable with bbolt's own tools when something goes wrong,
 // and forgiving when a field is added.
@@ -29,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -41,22 +50,29 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrNoStore: OpenExisting found no store (missing or empty file).
+	ErrNoStore = errors.New("no store")
+	// ErrCorrupt: the file is damaged; the error says how to restore it.
+	ErrCorrupt = errors.New("corrupt store")
 )
 
 var (
-	rootBucket      = []byte("v1")
-	metaBucket      = []byte("meta")
-	roomsBucket     = []byte("rooms")
-	devicesBucket   = []byte("devices")
-	tokensBucket    = []byte("tokens")
-	statesBucket    = []byte("states")
-	eventsBucket    = []byte("events")
-	requestsBucket  = []byte("requests")
-	settingsBucket  = []byte("settings")
-	adminsBucket    = []byte("admins")
-	sessionsBucket  = []byte("sessions")
-	apiTokensBucket = []byte("apitokens")
-	checkinsBucket  = []byte("checkins")
+	rootBucket       = []byte("v1")
+	metaBucket       = []byte("meta")
+	roomsBucket      = []byte("rooms")
+	devicesBucket    = []byte("devices")
+	tokensBucket     = []byte("tokens")
+	statesBucket     = []byte("states")
+	eventsBucket     = []byte("events")
+	requestsBucket   = []byte("requests")
+	settingsBucket   = []byte("settings")
+	adminsBucket     = []byte("admins")
+	sessionsBucket   = []byte("sessions")
+	apiTokensBucket  = []byte("apitokens")
+	checkinsBucket   = []byte("checkins")
+	revokedBucket    = []byte("revoked")
+	activityBucket   = []byte("activity")
+	requestLogBucket = []byte("requestlog")
 )
 
 // DB is an open store. It is safe for concurrent use.
@@ -65,21 +81,47 @@ type DB struct {
 	path string
 }
 
-// Open opens or creates the store at path, creating its directory (0700)
-// and the file (0600). A file held by another process, or one that is not a
-// Lintel database, gives an error that names the file and what to do.
-func Open(path string) (*DB, error) {
+// Open opens the store at path, or creates it (with its directory, 0700,
+// and the file, 0600) when the file is missing or empty. It is for setting
+// up a new installation (serve --init, the demo, admin create) and for
+// tests; a server that should find its data uses OpenExisting.
+//
+// Like OpenExisting, it checks the file first (see Verify): a damaged
+// store gives an error that names the file and the restore command, never
+// a crash.
+func Open(path string) (*DB, error) { return open(path, true) }
+
+// OpenExisting opens the store at path, which must exist: a missing or
+// empty (0 byte) file is an error wrapping ErrNoStore that says how to
+// start afresh or restore, so that a lost file never silently becomes an
+// empty store whose panels are then told their credentials are unknown.
+func OpenExisting(path string) (*DB, error) { return open(path, false) }
+
+func open(path string, create bool) (*DB, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !create:
+		return nil, fmt.Errorf("store: no store at %s: %w; for a new installation run `lintel-server serve --init` (or `lintel-server admin create`) once; to bring back your data run `lintel-server restore --data %s BACKUP-FILE`", path, ErrNoStore, filepath.Dir(path))
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	case err == nil && fi.Size() == 0 && !create:
+		return nil, fmt.Errorf("store: %s is empty (0 bytes): %w; it lost its data: restore the last backup with `lintel-server restore --data %s BACKUP-FILE`, or start afresh with `lintel-server serve --init` (every panel must then be paired again)", path, ErrNoStore, filepath.Dir(path))
+	case err == nil && fi.Size() > 0:
+		if err := Verify(path); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("store: %s is locked by another process; is another lintel-server running with the same data directory?", path)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-		return nil, fmt.Errorf("store: %s is not a valid Lintel database (corrupt or another kind of file); restore it from a backup or move it away to start afresh: %w", path, err)
-	case err != nil:
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	var b *bolt.DB
+	err = protect(path, func() error {
+		var err error
+		b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+		return err
+	})
+	if err != nil {
+		return nil, openError(path, err)
 	}
 	db := &DB{bolt: b, path: path}
 	if err := db.migrate(); err != nil {
@@ -87,6 +129,19 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// openError says what to do about a file bbolt would not open.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		return err
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("store: %s is locked by another process; is another lintel-server running with the same data directory?", path)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+		return fmt.Errorf("store: %s is not a valid Lintel database (corrupt or another kind of file): %w; restore the last backup with `lintel-server restore --data %s BACKUP-FILE`, or move it away and start afresh with `lintel-server serve --init`", path, err, filepath.Dir(path))
+	}
+	return fmt.Errorf("store: open %s: %w", path, err)
 }
 
 // Path is the file the store lives in.
@@ -105,16 +160,23 @@ func root(tx *bolt.Tx, name []byte) *bolt.Bucket {
 	return tx.Bucket(rootBucket).Bucket(name)
 }
 
-func (db *DB) view(fn func(tx *bolt.Tx) error) error { return db.bolt.View(fn) }
+// view runs fn in a read transaction. A panic inside bbolt (a page
+// damaged while the server runs) becomes an ErrCorrupt error naming the
+// file and the restore command, rather than a crash.
+func (db *DB) view(fn func(tx *bolt.Tx) error) error {
+	return protect(db.path, func() error { return db.bolt.View(fn) })
+}
 
 // update runs fn in a write transaction. A failure to commit (a full disk,
 // say) is wrapped with the file's name; fn's own errors come back as they
 // are. Either way nothing is half written.
 func (db *DB) update(fn func(tx *bolt.Tx) error) error {
 	var fnErr error
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		fnErr = fn(tx)
-		return fnErr
+	err := protect(db.path, func() error {
+		return db.bolt.Update(func(tx *bolt.Tx) error {
+			fnErr = fn(tx)
+			return fnErr
+		})
 	})
 	if err != nil && fnErr == nil {
 		return fmt.Errorf("store: write %s: %w", db.path, err)

@@ -192,8 +192,50 @@ var migrationTests = map[int]func(t *testing.T){
 	},
 	3: func(t *testing.T) {
 		path := storeAt(t, 3, func(r *bolt.Bucket) error {
+			if err := r.Bucket(devicesBucket).Put([]byte("d1"), []byte(`{"id":"d1","name":"Door","room":"r1"}`)); err != nil {
+				return err
+			}
+			return r.Bucket(tokensBucket).Put([]byte("hash-1"), []byte("d1"))
+		})
+		db := openPath(t, path)
+		if d, err := db.DeviceByToken("hash-1"); err != nil || d.Name != "Door" {
+			t.Fatalf("device lost in migration: %+v %v", d, err)
+		}
+		if err := db.DeleteDevice("d1"); err != nil {
+			t.Fatalf("delete after migration 3 -> 4: %v", err)
+		}
+		if d, err := db.DeviceByToken("hash-1"); err != nil || !d.Revoked {
+			t.Errorf("deleted device's token: %+v %v", d, err)
+		}
+	},
+	4: func(t *testing.T) {
+		t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+		path := storeAt(t, 4, func(r *bolt.Bucket) error {
+			for i := range 3 {
+				o := Outcome{Device: "d1", ID: fmt.Sprint(i), Room: "r1", Action: "book", At: t0.Add(time.Duration(i) * time.Hour), Result: []byte(`{"ok":true}`)}
+				if err := putJSON(r.Bucket(requestsBucket), "d1/"+o.ID, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		db := openPath(t, path)
+		page, err := db.Outcomes(10)
+		if err != nil || len(page) != 3 || page[0].ID != "2" {
+			t.Fatalf("activity after migration 4 -> 5: %+v %v", page, err)
+		}
+		if _, err := db.Outcome("d1", "0"); err != nil {
+			t.Errorf("idempotency record lost: %v", err)
+		}
+		got, _ := db.Prune(t0.Add(30*24*time.Hour), Retention{Activity: 90 * 24 * time.Hour, Requests: 7 * 24 * time.Hour})
+		if got.Requests != 3 {
+			t.Errorf("migrated requests not pruned: %+v", got)
+		}
+	},
+	5: func(t *testing.T) {
+		path := storeAt(t, 5, func(r *bolt.Bucket) error {
 			if r.Bucket(alertsBucket) != nil {
-				return errors.New("a version 3 store has alerts already: the test builds the wrong version")
+				return errors.New("a version 5 store has alerts already: the test builds the wrong version")
 			}
 			if err := r.Bucket(checkinsBucket).Put([]byte("r1/e1"), []byte("2026-03-10T09:00:00Z")); err != nil {
 				return err
@@ -202,10 +244,10 @@ var migrationTests = map[int]func(t *testing.T){
 		})
 		db := openPath(t, path)
 		if err := db.PutActiveAlert("panel_offline/d1", map[string]string{"subject": "x"}); err != nil {
-			t.Fatalf("alerts bucket missing after migration 3 -> 4: %v", err)
+			t.Fatalf("alerts bucket missing after migration 5 -> 6: %v", err)
 		}
 		if err := db.AppendAlertLog(map[string]int{"n": 1}, 10); err != nil {
-			t.Fatalf("alert log missing after migration 3 -> 4: %v", err)
+			t.Fatalf("alert log missing after migration 5 -> 6: %v", err)
 		}
 		if active, err := db.ActiveAlerts(); err != nil || len(active) != 1 {
 			t.Errorf("active alerts after migration: %v %v", active, err)
@@ -319,12 +361,28 @@ func TestDeviceTokensAndRevocation(t *testing.T) {
 	if err := db.RevokeDevice("d1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.DeviceByToken("hash-1"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("revoked token still authenticates: %v", err)
+	// A revoked token is still recognized, as revoked: the panel is told
+	// "revoked" (and forgets it), not "unknown".
+	if got, err := db.DeviceByToken("hash-1"); err != nil || got.ID != "d1" || !got.Revoked {
+		t.Errorf("revoked token: %+v %v, want device d1 marked revoked", got, err)
 	}
 	got, _ = db.Device("d1")
 	if !got.Revoked {
 		t.Error("device not marked revoked")
+	}
+	// Deleted: the device is gone from the list, its token still says
+	// revoked.
+	if err := db.DeleteDevice("d1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Device("d1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted device: %v", err)
+	}
+	if got, err := db.DeviceByToken("hash-1"); err != nil || got.ID != "d1" || !got.Revoked {
+		t.Errorf("deleted device's token: %+v %v, want d1 marked revoked", got, err)
+	}
+	if devs, _ := db.Devices(); len(devs) != 0 {
+		t.Errorf("devices after delete: %+v", devs)
 	}
 }
 

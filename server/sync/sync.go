@@ -12,8 +12,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	gosync "sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
@@ -61,6 +64,10 @@ type Opts struct {
 type Syncer struct {
 	opts Opts
 	log  *slog.Logger
+	// seq numbers polls in the order they start: of two overlapping
+	// polls of a room, the later one's state wins, even when both read
+	// the same clock.
+	seq atomic.Uint64
 
 	mu    gosync.Mutex
 	rooms map[string]*roomSync
@@ -68,10 +75,16 @@ type Syncer struct {
 
 // roomSync is what the syncer remembers of one room.
 type roomSync struct {
-	state    proto.State // last published
+	state    proto.State // last applied
 	key      []byte      // state without ServerTime, for change detection
-	polled   time.Time   // start of the poll whose result is published
+	seq      uint64      // the poll whose state is applied
 	lastGood time.Time   // last successful read of the calendar
+
+	// publishing serializes the room's store writes and publishes;
+	// published is the poll whose state went out last, so an older
+	// state never goes out after a newer one.
+	publishing gosync.Mutex
+	published  uint64
 }
 
 // New returns a Syncer.
@@ -149,7 +162,7 @@ func (s *Syncer) LoadStored() {
 		}
 		st.Stale = true
 		st.ServerTime = s.opts.Now().UTC()
-		s.apply(r.ID, st, time.Time{}, st.LastSync)
+		s.apply(r.ID, st, 0, st.LastSync)
 	}
 }
 
@@ -210,6 +223,7 @@ func (s *Syncer) Forget(roomID string) {
 // window starts at the room's local midnight) and applies the results.
 func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 	started := s.opts.Now()
+	seq := s.seq.Add(1)
 	byZone := map[string][]store.Room{}
 	for _, r := range rooms {
 		byZone[r.TimeZone] = append(byZone[r.TimeZone], r)
@@ -232,7 +246,7 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 		if err != nil {
 			errs = append(errs, err)
 			for _, r := range group {
-				s.markStale(r, started, err)
+				s.markStale(r, started, seq, err)
 			}
 			continue
 		}
@@ -244,10 +258,10 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 			}
 			if res.Err != nil {
 				s.log.Warn("cannot read room calendar; keeping its last good state", "room", r.ID, "calendar", r.Calendar, "err", res.Err)
-				s.markStale(r, started, res.Err)
+				s.markStale(r, started, seq, res.Err)
 				continue
 			}
-			s.apply(r.ID, s.build(r, res.Events, started, started, false, teams[r.Calendar]), started, started)
+			s.apply(r.ID, s.build(r, res.Events, started, started, false, teams[r.Calendar]), seq, started)
 		}
 	}
 	var err error
@@ -262,8 +276,8 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 
 // markStale republishes a room's last good state marked stale with why
 // the read failed, or, for a room never read, an empty stale state so its
-// panels say the schedule is unknown (never "free").
-func (s *Syncer) markStale(r store.Room, polled time.Time, err error) {
+// panels say the schedule is unknown (never "free"). seq is the poll's.
+func (s *Syncer) markStale(r store.Room, polled time.Time, seq uint64, err error) {
 	s.mu.Lock()
 	rs, ok := s.rooms[r.ID]
 	var st proto.State
@@ -279,7 +293,7 @@ func (s *Syncer) markStale(r store.Room, polled time.Time, err error) {
 	st.LastSync = lastGood
 	st.Reason = Reason(err)
 	st.ServerTime = polled.UTC()
-	s.apply(r.ID, st, polled, lastGood)
+	s.apply(r.ID, st, seq, lastGood)
 }
 
 // Reason is the code a panel words for why a calendar could not be read.
@@ -339,7 +353,82 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 		}
 		st.Meetings = append(st.Meetings, m)
 	}
+	if st.Omitted = fit(&st); st.Omitted > 0 {
+		s.log.Warn("room's agenda is too large for a panel: meetings left out", "room", r.ID, "meetings", len(events), "omitted", st.Omitted)
+	}
 	return st
+}
+
+// maxTitle bounds a meeting's title on the wire, in runes: a panel shows
+// a few dozen at most.
+const maxTitle = 200
+
+// stateBudget is the most a state may encode to, leaving room in a frame
+// (proto.MaxFrameBytes) for the message around it and a later ServerTime.
+const stateBudget = proto.MaxFrameBytes - 4096
+
+// fit makes a state small enough to be sent: titles are cut to maxTitle
+// runes, and when the agenda still does not fit, meetings are left out,
+// first those that ended (the oldest first), then the latest-starting. It
+// returns how many meetings were left out.
+func fit(st *proto.State) int {
+	for i := range st.Meetings {
+		st.Meetings[i].Title = cut(st.Meetings[i].Title)
+		st.Meetings[i].Organizer = cut(st.Meetings[i].Organizer)
+	}
+	if encodedSize(*st) <= stateBudget {
+		return 0
+	}
+	all := st.Meetings
+	now := st.ServerTime
+	// Priority order: on now or later by start, then ended ones by end,
+	// the most recent first.
+	byPriority := slices.Clone(all)
+	slices.SortStableFunc(byPriority, func(a, b proto.Meeting) int {
+		aEnded, bEnded := !a.End.After(now), !b.End.After(now)
+		switch {
+		case aEnded != bEnded:
+			if aEnded {
+				return 1
+			}
+			return -1
+		case aEnded:
+			return b.End.Compare(a.End)
+		}
+		return a.Start.Compare(b.Start)
+	})
+	keep := func(n int) []proto.Meeting {
+		kept := slices.Clone(byPriority[:n])
+		slices.SortStableFunc(kept, func(a, b proto.Meeting) int { return a.Start.Compare(b.Start) })
+		return kept
+	}
+	// The largest n whose state fits.
+	lo, hi := 0, len(all) // fits(lo) holds; fits(hi) does not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		st.Meetings = keep(mid)
+		if encodedSize(*st) <= stateBudget {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	st.Meetings = keep(lo)
+	return len(all) - lo
+}
+
+// cut shortens s to maxTitle runes, with an ellipsis.
+func cut(s string) string {
+	if utf8.RuneCountInString(s) <= maxTitle {
+		return s
+	}
+	return string([]rune(s)[:maxTitle-1]) + "…"
+}
+
+func encodedSize(st proto.State) int {
+	st.Omitted = len(st.Meetings) // the count's own digits, near enough
+	b, _ := json.Marshal(st)
+	return len(b)
 }
 
 // teams asks the provider which of the rooms that may offer Teams
@@ -401,8 +490,10 @@ func Organizer(mode string, e calendar.Event) string {
 // apply records a room's new state and publishes it if it differs from
 // the last one in more than its server time. A result from a poll that
 // started before the one already applied is dropped, so a slow poll never
-// overwrites a newer refresh.
-func (s *Syncer) apply(roomID string, st proto.State, polled, lastGood time.Time) {
+// overwrites a newer refresh; and the room's publishes are serialized
+// under its poll sequence, so an older state never reaches the panels
+// after a newer one.
+func (s *Syncer) apply(roomID string, st proto.State, seq uint64, lastGood time.Time) {
 	key := changeKey(st)
 	s.mu.Lock()
 	rs, ok := s.rooms[roomID]
@@ -410,11 +501,11 @@ func (s *Syncer) apply(roomID string, st proto.State, polled, lastGood time.Time
 		rs = &roomSync{}
 		s.rooms[roomID] = rs
 	}
-	if polled.Before(rs.polled) {
+	if seq < rs.seq {
 		s.mu.Unlock()
 		return
 	}
-	rs.polled = polled
+	rs.seq = seq
 	if !lastGood.IsZero() {
 		rs.lastGood = lastGood
 	}
@@ -426,6 +517,12 @@ func (s *Syncer) apply(roomID string, st proto.State, polled, lastGood time.Time
 	if !changed {
 		return
 	}
+	rs.publishing.Lock()
+	defer rs.publishing.Unlock()
+	if seq < rs.published {
+		return // a newer state went out meanwhile
+	}
+	rs.published = seq
 	if data, err := json.Marshal(st); err != nil {
 		s.log.Error("cannot encode room state", "room", roomID, "err", err)
 	} else if err := s.opts.Store.PutState(roomID, data); err != nil {

@@ -70,7 +70,7 @@ func toCalendar(e store.Event) calendar.Event {
 	return calendar.Event{
 		ID: e.ID, Subject: e.Subject, Organizer: e.Organizer,
 		Start: e.Start.UTC(), End: e.End.UTC(), AllDay: e.AllDay,
-		Private: e.Private, Online: e.Online, JoinURL: e.JoinURL,
+		Private: e.Private, Online: e.Online, JoinURL: e.JoinURL, TransactionID: e.TransactionID,
 	}
 }
 

@@ -89,6 +89,7 @@ const (
 var viewFields = []string{
 	"subject", "organizer", "start", "end", "sensitivity", "showAs",
 	"isCancelled", "isAllDay", "isOnlineMeeting", "onlineMeeting",
+	"transactionId", // so that a retried booking finds its own event
 }
 
 // New builds a Provider. It reads the credential from its file or
@@ -569,6 +570,7 @@ func toEvent(e models.Eventable) (ev calendar.Event, keep bool, err error) {
 		ev.Private = *s == models.PRIVATE_SENSITIVITY || *s == models.CONFIDENTIAL_SENSITIVITY
 	}
 	ev.Online = deref(e.GetIsOnlineMeeting())
+	ev.TransactionID = deref(e.GetTransactionId())
 	if om := e.GetOnlineMeeting(); om != nil {
 		ev.JoinURL = deref(om.GetJoinUrl())
 	}
