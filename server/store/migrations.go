@@ -82,6 +82,53 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 6 -> 7: roles and scoped API tokens. Every account so far is an
+	// admin and every API token may do everything (the CLI's token file
+	// keeps working); tokens get the ID they are listed and revoked by.
+	func(tx *bolt.Tx) error {
+		r := tx.Bucket(rootBucket)
+		if err := rewriteJSON(r.Bucket(adminsBucket), func(_ []byte, a *Admin) {
+			if a.Role == "" {
+				a.Role = "admin"
+			}
+		}); err != nil {
+			return err
+		}
+		return rewriteJSON(r.Bucket(apiTokensBucket), func(k []byte, t *APIToken) {
+			t.ID = tokenID(string(k))
+			if t.Scope == "" {
+				t.Scope = "admin"
+			}
+		})
+	},
+}
+
+// rewriteJSON decodes every value of b as a T, changes it and writes it
+// back.
+func rewriteJSON[T any](b *bolt.Bucket, change func(k []byte, v *T)) error {
+	out := map[string][]byte{}
+	err := b.ForEach(func(k, v []byte) error {
+		var t T
+		if err := json.Unmarshal(v, &t); err != nil {
+			return fmt.Errorf("decode %s: %w", k, err)
+		}
+		change(k, &t)
+		nv, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		out[string(k)] = nv
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, v := range out {
+		if err := b.Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion is the version a store has after Open.

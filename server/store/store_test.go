@@ -260,6 +260,27 @@ var migrationTests = map[int]func(t *testing.T){
 			t.Errorf("setting lost in migration: %v %v", c, err)
 		}
 	},
+	6: func(t *testing.T) {
+		const hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		path := storeAt(t, 6, func(r *bolt.Bucket) error {
+			if err := r.Bucket(adminsBucket).Put([]byte("ops"), []byte(`{"username":"ops","password_hash":"aGFzaA==","created":"2026-03-10T09:00:00Z"}`)); err != nil {
+				return err
+			}
+			// The CLI's token file from before scopes.
+			return r.Bucket(apiTokensBucket).Put([]byte(hash), []byte(`{"name":"demo cli","admin":"admin","created":"2026-03-10T09:00:00Z"}`))
+		})
+		db := openPath(t, path)
+		if a, err := db.Admin("ops"); err != nil || a.Role != "admin" || string(a.PasswordHash) != "hash" {
+			t.Errorf("admin after migration 6 -> 7: %+v %v", a, err)
+		}
+		tok, err := db.APIToken(hash)
+		if err != nil || tok.Scope != "admin" || tok.ID != hash[:16] || tok.Name != "demo cli" || !tok.Revoked.IsZero() || !tok.Expires.IsZero() {
+			t.Fatalf("API token after migration 6 -> 7: %+v %v", tok, err)
+		}
+		if _, err := db.RevokeAPIToken(hash[:16], time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC)); err != nil {
+			t.Errorf("revoke a migrated token by its ID: %v", err)
+		}
+	},
 }
 
 // TestMigrations runs each migration's test, and fails for a migration
@@ -486,5 +507,70 @@ func TestAlertLogKeepsTheNewest(t *testing.T) {
 	}
 	if err := db.PutActiveAlert("", 1); err == nil {
 		t.Error("an empty alert key was stored")
+	}
+}
+
+func TestAdminsRolesAndTheLastAdmin(t *testing.T) {
+	db := openTemp(t)
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	for _, a := range []Admin{{Username: "ann", Role: "admin"}, {Username: "hal", Role: "helpdesk"}} {
+		a.PasswordHash = []byte("h")
+		if err := db.PutAdmin(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteAdmin("ann", now); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("deleting the last admin: %v, want ErrLastAdmin", err)
+	}
+	if _, err := db.UpdateAdmin("ann", func(a *Admin) error { a.Role = "helpdesk"; return nil }); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("demoting the last admin: %v, want ErrLastAdmin", err)
+	}
+	if _, err := db.UpdateAdmin("hal", func(a *Admin) error { a.Role = "admin"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// hal's sessions and tokens go with hal; ann's stay.
+	db.PutSession("s-hal-1", Session{Admin: "hal", Expires: now.Add(time.Hour)})
+	db.PutSession("s-hal-2", Session{Admin: "hal", Expires: now.Add(time.Hour)})
+	db.PutSession("s-ann", Session{Admin: "ann", Expires: now.Add(time.Hour)})
+	db.PutAPIToken("aaaaaaaaaaaaaaaa-hal", APIToken{Name: "hal's", Admin: "hal", Scope: "read"})
+	db.PutAPIToken("bbbbbbbbbbbbbbbb-ann", APIToken{Name: "ann's", Admin: "ann", Scope: "read"})
+	if n, err := db.DeleteSessionsOf("hal", "s-hal-1"); err != nil || n != 1 {
+		t.Errorf("DeleteSessionsOf kept the current one? %d %v", n, err)
+	}
+	if _, err := db.Session("s-hal-1", now); err != nil {
+		t.Errorf("the kept session is gone: %v", err)
+	}
+	if err := db.DeleteAdmin("hal", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Session("s-hal-1", now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a removed admin's session lives on: %v", err)
+	}
+	if tok, _ := db.APIToken("aaaaaaaaaaaaaaaa-hal"); tok.Revoked.IsZero() {
+		t.Error("a removed admin's token was not revoked")
+	}
+	if tok, _ := db.APIToken("bbbbbbbbbbbbbbbb-ann"); !tok.Revoked.IsZero() {
+		t.Error("another admin's token was revoked")
+	}
+	if _, err := db.Session("s-ann", now); err != nil {
+		t.Errorf("another admin's session ended: %v", err)
+	}
+	if _, err := db.RevokeAPIToken("cccccccccccccccc", now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoking an unknown ID: %v", err)
+	}
+}
+
+func TestTouchAPITokenWritesAtMostOncePerMinute(t *testing.T) {
+	db := openTemp(t)
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	db.PutAPIToken("dddddddddddddddd", APIToken{Name: "x", Scope: "read"})
+	db.TouchAPIToken("dddddddddddddddd", now)
+	db.TouchAPIToken("dddddddddddddddd", now.Add(30*time.Second))
+	if tok, _ := db.APIToken("dddddddddddddddd"); !tok.LastUsed.Equal(now) {
+		t.Errorf("last used %v, want %v", tok.LastUsed, now)
+	}
+	db.TouchAPIToken("dddddddddddddddd", now.Add(2*time.Minute))
+	if tok, _ := db.APIToken("dddddddddddddddd"); !tok.LastUsed.Equal(now.Add(2 * time.Minute)) {
+		t.Errorf("last used %v after two minutes", tok.LastUsed)
 	}
 }
