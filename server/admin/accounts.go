@@ -2,10 +2,8 @@ package admin
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -15,20 +13,19 @@ import (
 // MinPasswordLength is the shortest admin password accepted.
 const MinPasswordLength = 12
 
-// CreateAdmin adds an admin (or sets a new password) with the password
-// stored as a bcrypt hash.
+// CreateAdmin adds an admin, or sets an existing account's password
+// (keeping its role), with the password stored as a bcrypt hash. It ends
+// no sessions: ChangePassword does, for a password change.
 func CreateAdmin(db *store.DB, username, password string, now time.Time) error {
-	if username == "" || len(username) > 64 {
-		return errors.New("admin: a username is 1 to 64 characters")
-	}
-	if utf8.RuneCountInString(password) < MinPasswordLength {
-		return fmt.Errorf("admin: the password must be at least %d characters", MinPasswordLength)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := hashPassword(username, password)
 	if err != nil {
-		return fmt.Errorf("admin: hash password: %w", err)
+		return err
 	}
-	if err := db.PutAdmin(store.Admin{Username: username, PasswordHash: hash, Created: now.UTC()}); err != nil {
+	a := store.Admin{Username: username, PasswordHash: hash, Created: now.UTC(), Role: RoleAdmin}
+	if old, err := db.Admin(username); err == nil {
+		a.Role, a.Created = accountRole(old), old.Created
+	}
+	if err := db.PutAdmin(a); err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
 	return nil

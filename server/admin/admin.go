@@ -5,8 +5,6 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +64,7 @@ type Opts struct {
 type Server struct {
 	opts   Opts
 	log    *slog.Logger
-	mux    *http.ServeMux
+	mux    *routeMux
 	logins *limiter
 	pages  map[string]*template.Template
 	shots  *screenshots
@@ -95,7 +93,7 @@ func New(opts Opts) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), logins: newLimiter(loginLimit, loginSpan),
+	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, logins: newLimiter(loginLimit, loginSpan),
 		pages: parsePages(opts.Now), shots: newScreenshots(), renderer: renderer}
 	if err := s.loadOIDC(); err != nil {
 		return nil, err
@@ -104,6 +102,7 @@ func New(opts Opts) (*Server, error) {
 	s.uiRoutes()
 	s.alertRoutes()
 	s.oidcRoutes()
+	s.accountRoutes()
 	return s, nil
 }
 
@@ -160,14 +159,19 @@ func httpError(status int, format string, args ...any) error {
 func (s *Server) requireAPI(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		var pr principal
 		switch {
 		case bearer && token != "":
-			if _, err := s.opts.Store.APIToken(devices.HashToken(token)); err != nil {
-				writeError(w, httpError(http.StatusUnauthorized, "the API token is not valid; create one with 'lintel-server admin token'"))
+			var err error
+			if pr, err = s.tokenPrincipal(token); err != nil {
+				writeError(w, err)
 				return
 			}
 		default:
 			sess, _, ok := s.session(r)
+			if ok {
+				pr, ok = s.sessionPrincipal(sess)
+			}
 			if !ok {
 				writeError(w, httpError(http.StatusUnauthorized, "this API needs an API token: send it as 'Authorization: Bearer <token>'"))
 				return
@@ -177,6 +181,11 @@ func (s *Server) requireAPI(h func(w http.ResponseWriter, r *http.Request) error
 				return
 			}
 		}
+		if ok, why := pr.may(r); !ok {
+			writeError(w, httpError(http.StatusForbidden, "%s", why))
+			return
+		}
+		r = withPrincipal(r, pr)
 		if err := h(w, r); err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) {
@@ -220,18 +229,6 @@ func readJSON(r *http.Request, v any) error {
 		return httpError(http.StatusBadRequest, "request body is not valid JSON for this endpoint: %v", err)
 	}
 	return nil
-}
-
-// NewAPIToken creates an API token for an admin and returns it; the store
-// keeps only its hash.
-func NewAPIToken(db *store.DB, name, admin string, now time.Time) (string, error) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := "lintel_api_" + base64.RawURLEncoding.EncodeToString(b)
-	if err := db.PutAPIToken(devices.HashToken(token), store.APIToken{Name: name, Admin: admin, Created: now.UTC()}); err != nil {
-		return "", fmt.Errorf("admin: create API token: %w", err)
-	}
-	return token, nil
 }
 
 // refresh re-reads a room's calendar so a change reaches its panels at once.

@@ -592,6 +592,10 @@ func (s *Server) adminRoleAPI(h func(w http.ResponseWriter, r *http.Request) err
 
 // who names the caller in logs.
 func who(r *http.Request) string {
+	pr := principalOf(r)
+	if pr.Token != nil {
+		return fmt.Sprintf("API token %q (%s)", pr.Token.Name, pr.Token.ID)
+	}
 	if sess, ok := r.Context().Value(sessionKey).(store.Session); ok {
 		return sess.Admin
 	}

@@ -100,7 +100,17 @@ func (s *Server) requireSession(h http.HandlerFunc) http.Handler {
 			http.Error(w, "this form has expired or did not come from Lintel: reload the page and try again", http.StatusForbidden)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey, sess)))
+		pr, ok := s.sessionPrincipal(sess)
+		if !ok { // the account was removed
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		r = withPrincipal(r.WithContext(context.WithValue(r.Context(), sessionKey, sess)), pr)
+		if ok, why := pr.may(r); !ok {
+			s.renderPage(w, r, http.StatusForbidden, "denied", "Not allowed", why, nil)
+			return
+		}
+		h(w, r)
 	})
 }
 

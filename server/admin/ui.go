@@ -31,7 +31,7 @@ func parsePages(now func() time.Time) map[string]*template.Template {
 		"title":    title,
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector", "day", "alerts", "signin"} {
+	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector", "day", "alerts", "signin", "denied", "users", "tokens", "account"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiFS, "ui/layout.html", "ui/"+name+".html"))
 	}
 	return pages
@@ -42,7 +42,8 @@ type page struct {
 	Title string
 	Nav   string
 	Admin string
-	Role  string // "admin" or "helpdesk" for an Entra ID session, "" for a local account
+	Role  string // "admin" or "helpdesk" for an Entra ID session, "helpdesk" for a local one, else ""
+	Can   can    // what the viewer may do: the page hides the rest
 	CSRF  string
 	Flash string
 	Error string
@@ -62,8 +63,12 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, name, title
 }
 
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name, title, errText string, data any) {
-	sess := sessionOf(r)
-	p := page{Title: title, Nav: name, Admin: sess.Admin, Role: sess.Role, CSRF: sess.CSRF, Data: data,
+	sess, pr := sessionOf(r), principalOf(r)
+	role := sess.Role
+	if role == "" && pr.Role != RoleAdmin {
+		role = pr.Role
+	}
+	p := page{Title: title, Nav: name, Admin: sess.Admin, Role: role, Can: canOf(pr), CSRF: sess.CSRF, Data: data,
 		Flash: r.URL.Query().Get("msg"), Error: errText}
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, p); err != nil {
