@@ -53,6 +53,8 @@ func commands() map[string]command {
 		"devices":       {"add, list, pair and revoke door panels (through the API)", devicesCmd},
 		"rooms":         {"list, add, change and remove rooms, import them from Microsoft 365 Places (through the API)", roomsCmd},
 		"admin":         {"create admins, reset their passwords and make API tokens (on the data directory, server stopped)", adminCmd},
+		"users":         {"list, add and remove admin and helpdesk accounts, set roles and passwords (through the API)", usersCmd},
+		"tokens":        {"make, list and revoke scoped API tokens (through the API)", tokensCmd},
 		"doctor":        {"test access to every room's calendar and explain each failure", doctor},
 		"backup":        {"write a consistent snapshot of the running server's store to FILE", backup},
 		"restore":       {"put the backup FILE in place of the store (server stopped)", restore},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -286,8 +287,17 @@ func TestAdminResetPassword(t *testing.T) {
 	if err := admin.CreateAdmin(db, "ops", testPassword, created); err != nil {
 		t.Fatal(err)
 	}
+	// Whoever had the old password logged in and made a token.
+	db.PutSession("stolen-session", store.Session{Admin: "ops", Expires: time.Now().Add(time.Hour)})
+	stolen, err := admin.NewAPIToken(db, "made with the stolen password", "ops", created)
+	if err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
-	stdout, _, err := runCLI(t, "", "admin", "reset-password", "--data", dir, "--username", "ops")
+	stdout, stderr, err := runCLI(t, "", "admin", "reset-password", "--data", dir, "--username", "ops")
+	if !strings.Contains(stderr, "1 session(s) ended, 1 API token(s) revoked") {
+		t.Errorf("reset-password says %q", stderr)
+	}
 	m := regexp.MustCompile(`^new password for ops: (\S{20})\n$`).FindStringSubmatch(stdout)
 	if err != nil || m == nil {
 		t.Fatalf("reset-password: %v %q", err, stdout)
@@ -299,8 +309,14 @@ func TestAdminResetPassword(t *testing.T) {
 	if !admin.CheckPassword(db, "ops", m[1]) || admin.CheckPassword(db, "ops", testPassword) {
 		t.Error("the new password does not log in, or the old one still does")
 	}
-	if a, _ := db.Admin("ops"); !a.Created.Equal(created) {
-		t.Errorf("created %v, want %v kept", a.Created, created)
+	if a, _ := db.Admin("ops"); !a.Created.Equal(created) || a.Role != admin.RoleAdmin {
+		t.Errorf("created %v role %q, want %v and admin kept", a.Created, a.Role, created)
+	}
+	if _, err := db.Session("stolen-session", time.Now()); err == nil {
+		t.Error("the session from before the reset still works")
+	}
+	if tok, _ := db.APIToken(devices.HashToken(stolen)); tok.Revoked.IsZero() {
+		t.Error("the token made before the reset still works")
 	}
 	db.Close()
 	if _, _, err := runCLI(t, "", "admin", "reset-password", "--data", dir, "--username", "nobody"); err == nil ||

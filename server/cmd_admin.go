@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -43,60 +42,73 @@ func adminCreate(ctx context.Context, c Context, args []string) error {
 	fs := c.flags("admin create")
 	data := c.dataFlag(fs)
 	user := fs.String("username", "admin", "the admin's username")
+	role := fs.String("role", admin.RoleAdmin, "the account's role when it is new: admin or helpdesk")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Stderr, "password for %s (at least %d characters, read from standard input): ", *user, admin.MinPasswordLength)
-	line, err := bufio.NewReader(c.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("admin create: read password: %w", err)
+	password, err := c.readPassword(*user)
+	if err != nil {
+		return fmt.Errorf("admin create: %w", err)
 	}
-	fmt.Fprintln(c.Stderr)
 	db, err := openStore(*data, true) // the first step of a new installation
 	if err != nil {
-		return fmt.Errorf("admin create: %w (the server holds the store while it runs: stop it first)", err)
+		return fmt.Errorf("admin create: %w (the server holds the store while it runs: stop it first, or use 'lintel-server users add')", err)
 	}
 	defer db.Close()
-	if err := admin.CreateAdmin(db, *user, strings.TrimRight(line, "\r\n"), time.Now()); err != nil {
+	if _, err := db.Admin(*user); err == nil {
+		// An existing account: a new password, its sessions ended.
+		ch, err := admin.ChangePassword(db, *user, password, "", false, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stdout, "new password for %s; %d session(s) ended\n", *user, ch.SessionsEnded)
+		return nil
+	}
+	if _, err := admin.CreateUser(db, *user, password, *role, time.Now()); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Stdout, "admin %s created\n", *user)
+	fmt.Fprintf(c.Stdout, "%s %s created\n", *role, *user)
 	return nil
 }
 
 // adminResetPassword gives an existing admin a new random password: the
 // way back in when the password is lost (the demo prints this command
-// when it no longer knows the admin's password).
+// when it no longer knows the admin's password). Whoever had the old
+// password may have logged in or made API tokens: the account's sessions
+// end and its tokens are revoked (--keep-tokens keeps them).
 func adminResetPassword(ctx context.Context, c Context, args []string) error {
 	fs := c.flags("admin reset-password")
 	data := c.dataFlag(fs)
 	user := fs.String("username", "admin", "the admin whose password to reset")
 	out := fs.String("out", "", "write the new password to this file (mode 0600) instead of printing it")
+	keepTokens := fs.Bool("keep-tokens", false, "keep the API tokens the admin made (they are revoked by default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	db, err := openStore(*data, false)
 	if err != nil {
-		return fmt.Errorf("admin reset-password: %w (the server holds the store while it runs: stop it first)", err)
+		return fmt.Errorf("admin reset-password: %w (the server holds the store while it runs: stop it first, or use 'lintel-server users password')", err)
 	}
 	defer db.Close()
-	existing, err := db.Admin(*user)
-	if err != nil {
+	if _, err := db.Admin(*user); err != nil {
 		names, _ := db.Admins()
 		return fmt.Errorf("admin reset-password: no admin %q in %s (admins: %s; add one with 'admin create')", *user, *data, strings.Join(names, ", "))
 	}
 	password := admin.GeneratePassword()
-	if err := admin.CreateAdmin(db, *user, password, existing.Created); err != nil {
+	ch, err := admin.ChangePassword(db, *user, password, "", !*keepTokens, time.Now())
+	if err != nil {
 		return fmt.Errorf("admin reset-password: %w", err)
 	}
+	ended := fmt.Sprintf("%d session(s) ended, %d API token(s) revoked", ch.SessionsEnded, ch.TokensRevoked)
 	if *out != "" {
 		if err := writeSecretFile(*out, password); err != nil {
 			return fmt.Errorf("admin reset-password: %w", err)
 		}
-		fmt.Fprintf(c.Stdout, "new password for %s written to %s\n", *user, *out)
+		fmt.Fprintf(c.Stdout, "new password for %s written to %s; %s\n", *user, *out, ended)
 		return nil
 	}
 	fmt.Fprintf(c.Stdout, "new password for %s: %s\n", *user, password)
+	fmt.Fprintln(c.Stderr, ended)
 	return nil
 }
 
@@ -104,16 +116,23 @@ func adminToken(ctx context.Context, c Context, args []string) error {
 	fs := c.flags("admin token")
 	data := c.dataFlag(fs)
 	name := fs.String("name", "cli", "what the token is for")
+	scope := fs.String("scope", admin.ScopeAdmin, "what it may do: read, devices or admin")
+	expires := fs.String("expires", "never", "when it stops working: days (90d), a duration (12h), a date (2027-06-30) or never")
 	out := fs.String("out", "", "write the token to this file (mode 0600) instead of printing it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	now := time.Now()
+	exp, err := parseExpiry(*expires, now)
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
 	db, err := openStore(*data, false)
 	if err != nil {
-		return fmt.Errorf("admin token: %w (the server holds the store while it runs: stop it first, or create tokens in the web UI)", err)
+		return fmt.Errorf("admin token: %w (the server holds the store while it runs: stop it first, or use 'lintel-server tokens create' or the API tokens page)", err)
 	}
 	defer db.Close()
-	token, err := admin.NewAPIToken(db, *name, "", time.Now())
+	token, info, err := admin.CreateAPIToken(db, admin.TokenSpec{Name: *name, Scope: *scope, Expires: exp}, now)
 	if err != nil {
 		return err
 	}
@@ -121,9 +140,9 @@ func adminToken(ctx context.Context, c Context, args []string) error {
 		if err := writeSecretFile(*out, token); err != nil {
 			return fmt.Errorf("admin token: %w", err)
 		}
-		fmt.Fprintf(c.Stdout, "API token %q written to %s\n", *name, *out)
+		fmt.Fprintf(c.Stdout, "API token %q (%s, %s scope) written to %s\n", *name, info.ID, info.Scope, *out)
 		return nil
 	}
-	fmt.Fprintf(c.Stdout, "API token %q (shown once): %s\n", *name, token)
+	fmt.Fprintf(c.Stdout, "API token %q (%s, %s scope; shown once): %s\n", *name, info.ID, info.Scope, token)
 	return nil
 }

@@ -420,7 +420,9 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request) {
 		back(w, r, "/users", "err", "No such user.")
 		return
 	}
-	fail := func(err error) { back(w, r, "/users", "err", title(strings.TrimPrefix(strings.TrimPrefix(err.Error(), "admin: "), "store: "))) }
+	fail := func(err error) {
+		back(w, r, "/users", "err", title(strings.TrimPrefix(strings.TrimPrefix(err.Error(), "admin: "), "store: ")))
+	}
 	switch r.PathValue("action") {
 	case "role":
 		u, err := SetRole(s.opts.Store, name, r.PostFormValue("role"))
