@@ -186,6 +186,10 @@ func TestAPIDocExamples(t *testing.T) {
 	// Alerts go to the document's relay and webhook hosts, which a test
 	// serves on loopback.
 	builtinSrv := newTestServerWith(t, func(c *config) { c.AlertNet = docAlertNet(t) })
+	// A server has an admin: the users examples add and remove another.
+	if _, err := admin.CreateUser(builtinSrv.app.db, "ann", testPassword, admin.RoleAdmin, builtinSrv.now()); err != nil {
+		t.Fatal(err)
+	}
 	m365Srv := newTestServerWith(t, func(c *config) { c.M365Sim = true })
 	// The emulator's rooms are left to import from Places, which the app
 	// may list.
@@ -215,6 +219,10 @@ func TestAPIDocExamples(t *testing.T) {
 			return "alerts"
 		case strings.HasPrefix(ex.path, "/api/v1/signin"):
 			return "signin"
+		case strings.HasPrefix(ex.path, "/api/v1/users"):
+			return "user"
+		case strings.HasPrefix(ex.path, "/api/v1/tokens"):
+			return "token"
 		case strings.HasSuffix(ex.path, "/import-places"):
 			return "import-places"
 		case strings.Contains(ex.path, "/events"):
@@ -298,6 +306,10 @@ func TestAPIDocExamples(t *testing.T) {
 			switch {
 			case ex.method == "POST" && strings.HasSuffix(ex.path, "/events"):
 				placeholders["{event}"], _ = m["id"].(string)
+			case ex.method == "POST" && ex.path == "/api/v1/tokens":
+				if info, ok := m["info"].(map[string]any); ok {
+					placeholders["{token}"], _ = info["id"].(string)
+				}
 			case ex.method == "POST" && ex.path == "/api/v1/devices":
 				if d, ok := m["device"].(map[string]any); ok {
 					placeholders["{device}"], _ = d["id"].(string)
@@ -337,6 +349,8 @@ func TestAPIDocExamples(t *testing.T) {
 		"connector":     append(connectorKeys, "secret"),
 		"device":        {"room", "name"}, // the bodies of POST /devices and POST /pairing/{code}/approve (admin/api.go)
 		"import-places": {"tz"},
+		"user":          {"username", "role", "password", "revoke_tokens"}, // admin/users.go createUser, putUser
+		"token":         {"name", "scope", "expires"},                      // admin/users.go createToken
 	}
 	for kind, keys := range bodies {
 		for _, k := range keys {
