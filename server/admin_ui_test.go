@@ -236,6 +236,9 @@ func TestAdminPagesAtDesktopAndPhoneWidth(t *testing.T) {
 		{"pair", "/pair?code=K7Q4-MX2P", `.pairform`},
 		{"activity", "/activity", `table.activity`},
 		{"connector", "/connector", `#connector`},
+		{"users", "/users", `#add-user`},
+		{"tokens", "/tokens", `#create-token`},
+		{"account", "/account", `#change-password`},
 	} {
 		u.look(t, p.name, p.path, p.ready)
 	}
