@@ -117,7 +117,7 @@ func TestRoutesByRoleAndScope(t *testing.T) {
 
 	call := func(c caller, method, path string) (int, string) {
 		var body io.Reader
-		req, _ := http.NewRequest(method, ts.http.URL+path, nil)
+		var req *http.Request
 		api := strings.HasPrefix(path, "/api/")
 		if api && method != "GET" {
 			body = strings.NewReader("{}")
