@@ -306,29 +306,29 @@ func displayAddr(a net.Addr) string {
 // app is the whole server, wired: what serve runs and what tests drive
 // in-process.
 type app struct {
-	db       *store.DB
-	provider *connector
-	devices  *devices.Service
-	pairer   *devices.Pairer
-	hub      *hub.Hub
-	sync     *sync.Syncer
-	booking  *booking.Service
-	admin    *admin.Server
-	handler  http.Handler
-	// metricsHandler serves /metrics (behind the bearer token, if any):
-	// in handler, or on its own listener with --metrics-listen.
-	metricsHandler http.Handler
-	demoNote       string // what --m365-sim prints at the start: the emulator's address
-	log            *slog.Logger
-	now            clock.Func
-	wg             gosync.WaitGroup // the background loops start starts
-	metrics        *metrics
-	connector      *connector
-	sim            *graphtest.Server // the Graph emulator, with --m365-sim
-	alerts         *alerts
+	db        *store.DB
+	provider  *connector
+	devices   *devices.Service
+	pairer    *devices.Pairer
+	hub       *hub.Hub
+	sync      *sync.Syncer
+	booking   *booking.Service
+	admin     *admin.Server
+	handler   http.Handler
+	demoNote  string // what --m365-sim prints at the start: the emulator's address
+	log       *slog.Logger
+	now       clock.Func
+	wg        gosync.WaitGroup // the background loops start starts
+	metrics   *metrics
+	connector *connector
+	sim       *graphtest.Server // the Graph emulator, with --m365-sim
+	alerts    *alerts
 
 	offlineAfter time.Duration
 	retention    store.Retention
+	// metricsHandler serves /metrics (behind the bearer token, if any):
+	// in handler, or on its own listener with --metrics-listen.
+	metricsHandler http.Handler
 	// serving is set while the hub serves panels: from start until
 	// shutdown begins. /readyz answers 200 only then.
 	serving atomic.Bool
