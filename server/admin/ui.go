@@ -95,8 +95,10 @@ func (s *Server) uiRoutes() {
 	ui := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.requireSession(h)) }
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
-	static, _ := fs.Sub(uiFS, "ui")
-	s.mux.Handle("GET /static/", http.FileServerFS(static))
+	// Only the static folder: a path such as /static/%2e%2e/login.html
+	// (the mux does not clean escaped dots) must not reach the templates.
+	static, _ := fs.Sub(uiFS, "ui/static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static", http.FileServerFS(static)))
 	ui("POST /logout", s.logout)
 	ui("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/rooms", http.StatusSeeOther) })
 	ui("GET /rooms", s.roomsPage)
