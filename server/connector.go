@@ -127,7 +127,10 @@ func (c *connector) Settings() admin.ConnectorSettings {
 // uploaded in the admin UI is checked, then kept in the data directory
 // (0600) and used from there.
 func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, cred admin.Credentials) error {
-	if err := c.needsCredential(s, cred); err != nil {
+	c.mu.RLock()
+	old := c.settings
+	c.mu.RUnlock()
+	if err := admin.NeedsCredential(old, s, cred); err != nil {
 		return err
 	}
 	if s.Kind == "m365" && s.Auth != "certificate" && cred.Secret != "" {
@@ -151,42 +154,6 @@ func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, cred a
 	s.HasSecret, s.FromFlags = false, false
 	if err := c.db.PutSetting(connectorKey, s); err != nil {
 		return fmt.Errorf("save the connector settings: %w", err)
-	}
-	return nil
-}
-
-// errCredentialAgain refuses a change of where the credential goes without
-// the credential.
-var errCredentialAgain = errors.New("changing the cloud, authority host, Graph URL, tenant or client id (or switching to Microsoft 365) needs the client secret's Value (or the certificate) again: the stored one is never sent anywhere new")
-
-// needsCredential refuses new settings that would send the stored
-// secret (or a token signed with the stored certificate) somewhere it was
-// not sent before: to another cloud, authority host, Graph URL, tenant or
-// app. Whoever changes those must bring the credential again, so that an
-// API token alone cannot exfiltrate the write-only secret.
-func (c *connector) needsCredential(s admin.ConnectorSettings, cred admin.Credentials) error {
-	if s.Kind != "m365" {
-		return nil
-	}
-	if s.Auth == "certificate" && len(cred.Certificate) > 0 || s.Auth != "certificate" && cred.Secret != "" {
-		return nil
-	}
-	c.mu.RLock()
-	old := c.settings
-	c.mu.RUnlock()
-	same := func(a, b string) bool {
-		return strings.EqualFold(strings.TrimRight(strings.TrimSpace(a), "/"), strings.TrimRight(strings.TrimSpace(b), "/"))
-	}
-	cloud := func(s string) string {
-		if s == "" {
-			return "global"
-		}
-		return s
-	}
-	if old.Kind != "m365" || !same(cloud(old.Cloud), cloud(s.Cloud)) || !same(old.AuthorityHost, s.AuthorityHost) ||
-		!same(old.GraphBaseURL, s.GraphBaseURL) || !same(old.TenantID, s.TenantID) || !same(old.ClientID, s.ClientID) ||
-		s.Auth == "certificate" && s.CertFile != "" && s.CertFile != old.CertFile {
-		return errCredentialAgain
 	}
 	return nil
 }
