@@ -127,6 +127,12 @@ func (c *connector) Settings() admin.ConnectorSettings {
 // uploaded in the admin UI is checked, then kept in the data directory
 // (0600) and used from there.
 func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, cred admin.Credentials) error {
+	c.mu.RLock()
+	old := c.settings
+	c.mu.RUnlock()
+	if err := admin.NeedsCredential(old, s, cred); err != nil {
+		return err
+	}
 	if s.Kind == "m365" && s.Auth != "certificate" && cred.Secret != "" {
 		if err := writeSecretFile(filepath.Join(c.dataDir, secretFileName), cred.Secret); err != nil {
 			return fmt.Errorf("save the client secret: %w", err)

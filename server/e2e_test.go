@@ -68,11 +68,15 @@ func newTestServerWith(t *testing.T, change func(*config)) *testServer {
 	ts := &testServer{t: t, dir: dir, logs: logs, now: clock.ForTests(os.Getenv)}
 	// The handler is set once the app exists: the pairing URL needs the
 	// test server's address first.
+	// The server runs as serve runs it (newHTTPServer: its timeouts).
 	var handler http.Handler = http.NotFoundHandler()
-	ts.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) })
+	ts.http = httptest.NewUnstartedServer(h)
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := config{DataDir: dir, Init: true, Poll: time.Hour, PublicURL: ts.http.URL, Now: ts.now}
+	cfg := config{DataDir: dir, Init: true, Poll: time.Hour, PublicURL: "http://" + ts.http.Listener.Addr().String(), Now: ts.now}
 	change(&cfg)
+	ts.http.Config = newHTTPServer(h, cfg.HTTP, log)
+	ts.http.Start()
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -230,4 +237,48 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	t.m.httpRequests.WithLabelValues(code).Inc()
 	return resp, err
+}
+
+// requireBearer lets through only requests with "Authorization: Bearer
+// token" (everything when token is empty): the metrics show occupancy.
+func requireBearer(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lintel metrics"`)
+			http.Error(w, "metrics: send the token of --metrics-token-file as 'Authorization: Bearer <token>'", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// metricsToken reads the metrics token from file, or creates the file
+// (0600) with a random token when there is none.
+func metricsToken(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		token := "lintel_metrics_" + hex.EncodeToString(randomBytes(24))
+		if err := writeSecretFile(file, token); err != nil {
+			return "", err
+		}
+		return token, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	token := strings.TrimSpace(string(b))
+	if len(token) < 16 {
+		return "", fmt.Errorf("the token in %s is shorter than 16 characters", file)
+	}
+	return token, nil
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/lintelhq/lintel/server/booking"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/clientaddr"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/ratelimit"
@@ -75,6 +76,15 @@ type config struct {
 	UnpairedLifetime                          time.Duration
 	// Retention of what grows with use; zero takes the store's defaults.
 	Retention store.Retention
+	// TrustedProxy: the reverse proxies whose X-Forwarded-For (or
+	// Forwarded) tells the client's address (nil: none).
+	TrustedProxy *clientaddr.Resolver
+	// HTTP are the server's timeouts; zero takes the defaults.
+	HTTP httpTimeouts
+	// MetricsToken, when set, is the bearer token /metrics asks for.
+	MetricsToken string
+	// MetricsListen, when set, serves /metrics there and not on Listen.
+	MetricsListen string
 }
 
 func serve(ctx context.Context, c Context, args []string) error {
@@ -98,6 +108,9 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.DurationVar(&cfg.UnpairedLifetime, "unpaired-lifetime", hub.DefaultUnpairedLifetime, "an unpaired panel's connection (and its pairing code) lasts this long; the panel then reconnects for a new code")
 	fs.DurationVar(&cfg.Retention.Activity, "retention-activity", store.DefaultActivityRetention, "keep the activity log (and built-in calendar events after they ended) this long")
 	fs.DurationVar(&cfg.Retention.Requests, "retention-requests", store.DefaultRequestRetention, "keep panel requests' idempotency records and check-ins this long")
+	trustedProxy := fs.String("trusted-proxy", c.env("LINTEL_TRUSTED_PROXY", ""), "comma-separated CIDRs of reverse proxies (e.g. 127.0.0.1/32,::1): only from these is the client's address taken from X-Forwarded-For or Forwarded (env LINTEL_TRUSTED_PROXY)")
+	metricsTokenFile := fs.String("metrics-token-file", c.env("LINTEL_METRICS_TOKEN_FILE", ""), "/metrics asks for the bearer token in this file (created 0600 with a random token when missing; env LINTEL_METRICS_TOKEN_FILE)")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", c.env("LINTEL_METRICS_LISTEN", ""), "serve /metrics on this address (e.g. 127.0.0.1:9090) instead of --listen (env LINTEL_METRICS_LISTEN)")
 	m365 := c.connectorFlags(fs)
 	oidcFlags := c.oidcFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -107,6 +120,14 @@ func serve(ctx context.Context, c Context, args []string) error {
 	}
 	cfg.DataDir = *data
 	var err error
+	if cfg.TrustedProxy, err = clientaddr.Parse(*trustedProxy); err != nil {
+		return fmt.Errorf("serve: --trusted-proxy: %w", err)
+	}
+	if *metricsTokenFile != "" {
+		if cfg.MetricsToken, err = metricsToken(*metricsTokenFile); err != nil {
+			return fmt.Errorf("serve: --metrics-token-file: %w", err)
+		}
+	}
 	if cfg.Connector, err = m365(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -171,11 +192,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer a.Close()
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(a.handler, cfg.HTTP, log)
 	switch {
 	case cfg.TLSCert != "":
 		reloader, err := newCertReloader(cfg.TLSCert, cfg.TLSKey, log)
@@ -205,8 +222,19 @@ func serve(ctx context.Context, c Context, args []string) error {
 	}
 	defer os.Remove(healthFile)
 
+	errc := make(chan error, 2)
+	if cfg.MetricsListen != "" {
+		mln, err := listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("serve: --metrics-listen %s: %w", cfg.MetricsListen, err)
+		}
+		defer mln.Close()
+		msrv := newHTTPServer(a.metricsHandler, cfg.HTTP, log)
+		defer msrv.Close()
+		fmt.Fprintf(c.Stdout, "metrics at http://%s/metrics\n", displayAddr(mln.Addr()))
+		go func() { errc <- fmt.Errorf("metrics: %w", msrv.Serve(mln)) }()
+	}
 	a.start(ctx)
-	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -298,6 +326,9 @@ type app struct {
 
 	offlineAfter time.Duration
 	retention    store.Retention
+	// metricsHandler serves /metrics (behind the bearer token, if any):
+	// in handler, or on its own listener with --metrics-listen.
+	metricsHandler http.Handler
 	// serving is set while the hub serves panels: from start until
 	// shutdown begins. /readyz answers 200 only then.
 	serving atomic.Bool
@@ -355,6 +386,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		MaxUnpaired:        cfg.MaxUnpaired,
 		MaxUnpairedPerAddr: cfg.MaxUnpairedPerAddr,
 		UnpairedLifetime:   cfg.UnpairedLifetime,
+		ClientAddr:         cfg.TrustedProxy.Addr,
 	})
 	a.sync = sync.New(sync.Opts{
 		Provider:   a.provider,
@@ -393,6 +425,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		OIDCClient:   cfg.OIDCClient,
 		DataDir:      cfg.DataDir,
 		PublicURL:    cfg.PublicURL,
+		ClientAddr:   cfg.TrustedProxy.Addr,
 	})
 	if err != nil {
 		db.Close()
@@ -407,9 +440,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	mux.Handle("/ws", a.hub)
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.HandleFunc("GET /readyz", a.ready)
-	mux.Handle("GET /metrics", a.metrics.handler())
+	metricsMux := mux
+	if cfg.MetricsListen != "" {
+		metricsMux = http.NewServeMux()
+	}
+	metricsMux.Handle("GET /metrics", requireBearer(cfg.MetricsToken, a.metrics.handler()))
+	a.metricsHandler = guard(metricsMux)
 	mux.Handle("/", a.admin)
-	a.handler = mux
+	a.handler = guard(mux)
 	return a, nil
 }
 

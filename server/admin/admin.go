@@ -58,6 +58,10 @@ type Opts struct {
 	// PublicURL is the server's address as browsers reach it: the sign-in
 	// redirect URI is made from it.
 	PublicURL string
+	// ClientAddr returns the address a request comes from, for the login
+	// limits and logs. Default: the peer's. Behind a trusted reverse
+	// proxy, the address it forwards.
+	ClientAddr func(*http.Request) string
 }
 
 // Server is the admin HTTP handler.
@@ -65,7 +69,7 @@ type Server struct {
 	opts   Opts
 	log    *slog.Logger
 	mux    *routeMux
-	logins *limiter
+	logins *loginLimiter
 	pages  map[string]*template.Template
 	shots  *screenshots
 	// renderer draws room previews with the panel's own view code.
@@ -93,7 +97,7 @@ func New(opts Opts) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, logins: newLimiter(loginLimit, loginSpan),
+	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, logins: newLoginLimiter(),
 		pages: parsePages(opts.Now), shots: newScreenshots(), renderer: renderer}
 	if err := s.loadOIDC(); err != nil {
 		return nil, err
@@ -107,7 +111,12 @@ func New(opts Opts) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.ClientAddr != nil {
+		r = r.WithContext(context.WithValue(r.Context(), clientAddrKey, s.opts.ClientAddr(r)))
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) routes() {
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
@@ -221,15 +230,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// readJSON decodes a request body strictly, at most 1 MiB.
+// readJSON decodes a request body strictly, at most 1 MiB (413 beyond).
 func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSON))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return httpError(http.StatusRequestEntityTooLarge, "the request body is larger than %d KiB, the most this endpoint takes", mbe.Limit>>10)
+		}
 		return httpError(http.StatusBadRequest, "request body is not valid JSON for this endpoint: %v", err)
 	}
 	return nil
 }
+
+// maxJSON bounds a JSON request body.
+const maxJSON = 1 << 20
 
 // refresh re-reads a room's calendar so a change reaches its panels at once.
 func (s *Server) refresh(ctx context.Context, room string) {

@@ -351,6 +351,9 @@ func (s *Server) activity(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="lintel-backup.db"`)
+	// A large store over a slow link takes longer than the server's write
+	// timeout, meant for pages and API answers.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
 	if _, err := s.opts.Store.Snapshot(w); err != nil {
 		s.log.Error("backup failed midway", "err", err)
 		return nil // the body has started: the client sees a short file and the CLI checks it

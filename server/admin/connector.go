@@ -2,6 +2,8 @@ package admin
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/lintelhq/lintel/server/calendar"
@@ -39,6 +41,41 @@ type ConnectorSettings struct {
 type Credentials struct {
 	Secret      string // the client secret's Value
 	Certificate []byte // PEM (certificate and private key) or PFX
+}
+
+// ErrCredentialAgain refuses a change of where the credential goes without
+// the credential.
+var ErrCredentialAgain = errors.New("changing the cloud, authority host, Graph URL, tenant or client id (or switching to Microsoft 365) needs the client secret's Value (or the certificate) again: the stored one is never sent anywhere new")
+
+// NeedsCredential refuses new settings that would send the stored secret
+// (or a token signed with the stored certificate) somewhere it was not
+// sent with the old settings: to another cloud, authority host, Graph URL,
+// tenant or app (client id), or from the built-in calendar to Microsoft
+// 365. Whoever changes those brings the credential again, so that an API
+// token alone cannot exfiltrate the write-only secret. Every connector
+// applies it before anything else.
+func NeedsCredential(old, s ConnectorSettings, cred Credentials) error {
+	if s.Kind != "m365" {
+		return nil
+	}
+	if s.Auth == "certificate" && len(cred.Certificate) > 0 || s.Auth != "certificate" && cred.Secret != "" {
+		return nil
+	}
+	same := func(a, b string) bool {
+		return strings.EqualFold(strings.TrimRight(strings.TrimSpace(a), "/"), strings.TrimRight(strings.TrimSpace(b), "/"))
+	}
+	cloud := func(s string) string {
+		if s == "" {
+			return "global"
+		}
+		return s
+	}
+	if old.Kind != "m365" || !same(cloud(old.Cloud), cloud(s.Cloud)) || !same(old.AuthorityHost, s.AuthorityHost) ||
+		!same(old.GraphBaseURL, s.GraphBaseURL) || !same(old.TenantID, s.TenantID) || !same(old.ClientID, s.ClientID) ||
+		s.Auth == "certificate" && s.CertFile != "" && s.CertFile != old.CertFile {
+		return ErrCredentialAgain
+	}
+	return nil
 }
 
 // Check is one tenant-level finding of a test.

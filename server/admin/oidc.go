@@ -360,8 +360,25 @@ func (s *Server) oidcRoutes() {
 
 // safeNext keeps a redirect inside this site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/rooms"
+	// Only a path of this site: no scheme, no host, and nothing a browser
+	// reads as one ("//host", "/\\host", which it turns into "//host"), in
+	// raw or percent-encoded form; no control characters (a tab or newline
+	// is dropped by browsers, joining what it separated).
+	const home = "/rooms"
+	if next == "" || len(next) > 2048 || !strings.HasPrefix(next, "/") {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	for _, s := range []string{next, u.Path} {
+		if strings.HasPrefix(s, "//") || strings.ContainsRune(s, '\\') {
+			return home
+		}
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return home
+		}
 	}
 	return next
 }

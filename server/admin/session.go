@@ -18,14 +18,14 @@ import (
 const (
 	sessionCookie   = "lintel_session"
 	sessionLifetime = 12 * time.Hour
-	// Login attempts: at most loginLimit failures per address per loginSpan.
-	loginLimit = 5
-	loginSpan  = time.Minute
 )
 
 type ctxKey int
 
-const sessionKey ctxKey = iota
+const (
+	sessionKey ctxKey = iota
+	clientAddrKey
+)
 
 // sessionOf returns the logged-in session of a request that passed
 // requireSession.
@@ -122,7 +122,8 @@ func validCSRF(r *http.Request, sess store.Session) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRF)) == 1
 }
 
-// limiter counts failures per address in a sliding window.
+// limiter counts failures per address in a sliding window (sign-in with
+// Microsoft; the password login has loginLimiter).
 type limiter struct {
 	mu    gosync.Mutex
 	limit int
@@ -158,8 +159,12 @@ func (l *limiter) fail(addr string, now time.Time) {
 	l.fails[addr] = append(l.fails[addr], now)
 }
 
-// clientAddr is the address a request came from, without its port.
+// clientAddr is the address a request came from, without its port: as
+// Opts.ClientAddr tells it (ServeHTTP), else the peer's.
 func clientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientAddrKey).(string); ok && a != "" {
+		return a
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

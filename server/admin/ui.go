@@ -100,8 +100,10 @@ func (s *Server) uiRoutes() {
 	ui := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.requireSession(h)) }
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
-	static, _ := fs.Sub(uiFS, "ui")
-	s.mux.Handle("GET /static/", http.FileServerFS(static))
+	// Only the static folder: a path such as /static/%2e%2e/login.html
+	// (the mux does not clean escaped dots) must not reach the templates.
+	static, _ := fs.Sub(uiFS, "ui/static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static", http.FileServerFS(static)))
 	ui("POST /logout", s.logout)
 	ui("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/rooms", http.StatusSeeOther) })
 	ui("GET /rooms", s.roomsPage)
@@ -131,34 +133,56 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/rooms", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, "login", "Log in", s.loginData(r.URL.Query().Get("next")))
+	s.render(w, r, "login", "Log in", s.loginData(safeNext(r.URL.Query().Get("next"))))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	addr, now := clientAddr(r), s.opts.Now()
-	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
-		next = "/rooms" // only ever back into this site
-	}
-	if s.logins.blocked(addr, now) {
-		s.log.Warn("login rate limit hit", "addr", addr)
-		s.renderPage(w, r, http.StatusTooManyRequests, "login", "Log in", "Too many failed logins from your address: wait a minute.", s.loginData(next))
+	next := safeNext(r.PostFormValue("next"))
+	user := r.PostFormValue("username")
+	keys := s.logins.keysFor(r, addr, user)
+	// The attempt is counted before the (slow) check: concurrent guesses
+	// cannot all be checked before the first failure counts.
+	if wait, ok := s.logins.reserve(keys, now); !ok {
+		secs := int(wait.Round(time.Second) / time.Second)
+		s.log.Warn("login rate limit hit", append([]any{"addr", addr}, s.loginUser(user)...)...)
+		w.Header().Set("Retry-After", fmt.Sprint(max(secs, 1)))
+		s.renderPage(w, r, http.StatusTooManyRequests, "login", "Log in",
+			fmt.Sprintf("Too many failed logins: try again in %s.", humanWait(wait)), s.loginData(next))
 		return
 	}
-	user := r.PostFormValue("username")
 	if !CheckPassword(s.opts.Store, user, r.PostFormValue("password")) {
-		s.logins.fail(addr, now)
-		s.log.Warn("failed login", "addr", addr, "username", user)
+		s.log.Warn("failed login", append([]any{"addr", addr}, s.loginUser(user)...)...)
 		s.renderPage(w, r, http.StatusUnauthorized, "login", "Log in", "Wrong username or password.", s.loginData(next))
 		return
 	}
+	s.logins.succeeded(keys)
 	if err := s.startSession(w, r, user); err != nil {
 		s.log.Error("cannot start a session", "err", err)
 		http.Error(w, "cannot log in right now: the server cannot write its store", http.StatusInternalServerError)
 		return
 	}
+	s.logins.trustDevice(w, r, user)
 	s.log.Info("admin logged in", "admin", user, "addr", addr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// loginUser is how a failed login's username is logged: an admin's name
+// as it is, anything else (it may be a password typed in the wrong field)
+// as "unknown user" and a short keyed hash, to tell repeats apart.
+func (s *Server) loginUser(user string) []any {
+	if _, err := s.opts.Store.Admin(user); err == nil {
+		return []any{"username", user}
+	}
+	return []any{"username", "unknown user", "username_hash", s.logins.hash(user)}
+}
+
+// humanWait says a wait in whole seconds or minutes.
+func humanWait(d time.Duration) string {
+	if d <= time.Minute {
+		return fmt.Sprintf("%d seconds", max(int(d.Round(time.Second)/time.Second), 1))
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
