@@ -321,3 +321,20 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// TestTrustedProxyFlag: a CIDR list that does not parse stops serve with
+// the flag's name, from the flag or from LINTEL_TRUSTED_PROXY.
+func TestTrustedProxyFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  string
+	}{{args: []string{"--trusted-proxy", "10.0.0.0/8,proxy.example"}}, {env: "10.0.0.0/33"}} {
+		env := map[string]string{"LINTEL_TRUSTED_PROXY": c.env}
+		ctx := Context{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] },
+			Args: append([]string{"serve", "--init", "--data", t.TempDir(), "--listen", "127.0.0.1:0"}, c.args...)}
+		err := ctx.Execute(t.Context())
+		if err == nil || !strings.Contains(err.Error(), "--trusted-proxy") {
+			t.Errorf("%v %q: %v", c.args, c.env, err)
+		}
+	}
+}
