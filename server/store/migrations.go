@@ -82,6 +82,11 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 6 -> 7: Graph change-notification subscriptions by room.
+	func(tx *bolt.Tx) error {
+		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(subscriptionsBucket)
+		return err
+	},
 }
 
 // SchemaVersion is the version a store has after Open.
