@@ -210,6 +210,9 @@ func (p *Provider) opBatch(ctx context.Context, ops []op) map[string]opResult {
 				}
 			}
 			g.code, g.msg = itemError(item.GetBody())
+			if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+				p.tr.limit.throttled(0)
+			}
 			out[o.key] = opResult{status: status, err: p.subscriptionError(o.room, g)}
 			continue
 		}

@@ -13,7 +13,8 @@
 // not read (application access policy), Exchange's default room processing
 // (subjects replaced by the organizer's name, private flag removed),
 // throttling (429 with Retry-After past a per-mailbox rate and past 4
-// concurrent requests per app), and injected 503s and timeouts.
+// concurrent operations per mailbox), and injected 503s and timeouts; and
+// change notifications (subscriptions.go).
 //
 // The package imports only the standard library, so the real SDK client can
 // be tested against it without a tenant, and `make run-m365-sim` can show
@@ -85,8 +86,10 @@ type Options struct {
 // Throttle models Graph's Outlook throttling. Zero fields take Graph's
 // documented limits; negative values switch a limit off.
 type Throttle struct {
-	// MaxConcurrent is how many Graph requests one app may have in flight;
-	// past it the request gets 429. Default 4. A $batch counts once.
+	// MaxConcurrent, when positive, is how many Graph requests one app may
+	// have in flight; past it the request gets 429. A $batch counts once.
+	// Default none: Outlook's concurrency limit is per mailbox
+	// (MailboxConcurrent).
 	MaxConcurrent int
 	// MailboxLimit is how many requests one app may make to one mailbox per
 	// Window (a token bucket: it refills continuously). Items of a $batch
@@ -300,9 +303,6 @@ func NewServer(opts Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.throttle.MaxConcurrent == 0 {
-		s.throttle.MaxConcurrent = 4
 	}
 	if s.throttle.MailboxLimit == 0 {
 		s.throttle.MailboxLimit = 10000

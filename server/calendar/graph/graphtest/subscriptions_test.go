@@ -132,7 +132,7 @@ func TestSubscriptions(t *testing.T) {
 // Retry-After; a $batch runs its items 4 at a time, so one batch of 8
 // items for one mailbox stays within the limit.
 func TestMailboxConcurrency(t *testing.T) {
-	s := newServer(t, Options{OpLatency: 50 * time.Millisecond, Throttle: Throttle{MaxConcurrent: -1}})
+	s := newServer(t, Options{OpLatency: 50 * time.Millisecond})
 	auth := token(t, s)
 	auth.Set("Content-Type", "application/json")
 	s.AddMailbox(Mailbox{Address: "r@x"})
