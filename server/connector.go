@@ -45,6 +45,10 @@ type connector struct {
 	now     clock.Func
 	health  *calendarHealth
 
+	// notifications checks Microsoft 365 change notifications for Test
+	// all and doctor (set by newApp).
+	notifications func(ctx context.Context) admin.Check
+
 	mu       gosync.RWMutex
 	gen      uint64 // counts switches of current
 	current  calendar.Provider
@@ -226,6 +230,9 @@ func (c *connector) Test(ctx context.Context, rooms map[string]string) admin.Rep
 		for _, addr := range addrs {
 			diags = append(diags, p.Check(ctx, addr))
 		}
+	}
+	if g != nil && c.notifications != nil {
+		rep.Tenant = append(rep.Tenant, c.notifications(ctx))
 	}
 	for i, d := range diags {
 		if d.Room == "" && i < len(addrs) {

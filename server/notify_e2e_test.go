@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/store"
 	"github.com/lintelhq/lintel/server/sync"
 )
 
@@ -23,10 +25,30 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 	rooms, _ := ts.app.db.Rooms()
 	waitFor(t, "the first poll through Graph", func() bool { _, ok := ts.app.sync.State(rooms[0].ID); return ok })
 	ctx := context.Background()
+	// A room outside the app's access policy gets no subscription.
+	denied := store.Room{ID: "denied", Name: "Denied", Calendar: "denied@" + graphtest.DefaultTenantDomain, TimeZone: "UTC", Display: store.DisplayTitle}
+	ts.app.sim.AddMailbox(graphtest.Mailbox{Address: denied.Calendar, Room: true})
+	ts.app.sim.Deny(denied.Calendar)
+	if err := ts.app.db.PutRoom(denied); err != nil {
+		t.Fatal(err)
+	}
 	ts.app.subs.Reconcile(ctx)
 	subs := ts.app.sim.Subscriptions()
 	if len(subs) != len(rooms) {
-		t.Fatalf("%d subscriptions for %d rooms", len(subs), len(rooms))
+		t.Fatalf("%d subscriptions for %d rooms, one denied", len(subs), len(rooms))
+	}
+	// Test all (and doctor) report the denied room, which is polled.
+	var rep admin.Report
+	ts.api("GET", "/api/v1/test", nil, &rep)
+	var check admin.Check
+	for _, ch := range rep.Tenant {
+		if ch.Name == "change notifications" {
+			check = ch
+		}
+	}
+	if check.Level != "warn" || !strings.Contains(check.Detail, "fall back to polling") || !strings.Contains(check.Detail, denied.ID) ||
+		!strings.Contains(check.Fix, "application access policy") {
+		t.Errorf("Test all's change notifications check: %+v", check)
 	}
 	for _, s := range subs {
 		if !strings.HasSuffix(s.NotificationURL, "/graph/notifications") || !strings.HasSuffix(s.LifecycleURL, "/graph/lifecycle") ||
@@ -41,7 +63,7 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 	// A second reconcile creates nothing more.
 	ts.app.subs.Reconcile(ctx)
 	if n := len(ts.app.sim.Subscriptions()); n != len(rooms) {
-		t.Errorf("%d subscriptions after a second reconcile", n)
+		t.Errorf("%d subscriptions after a second reconcile (the denied room waits for its retry)", n)
 	}
 
 	p := dialRaw(t, ts.wsURL(), ts.addDevice(room.ID))
@@ -105,7 +127,7 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 	}
 	stored, _ := ts.app.db.Subscriptions()
 	if _, ok := stored[rooms[1].ID]; ok || len(stored) != len(rooms)-1 {
-		t.Errorf("stored subscriptions %d, want %d without the removed room", len(stored), len(rooms)-1)
+		t.Errorf("stored subscriptions %d, want %d (without the removed and the denied room)", len(stored), len(rooms)-1)
 	}
 }
 

@@ -436,6 +436,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.admin.SetAlerts(a.alerts)
+	a.connector.notifications = notificationCheck(a.subs, cfg.PublicURL, &http.Client{Timeout: 10 * time.Second})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
 	// Graph's change notifications: these two paths only, no session.
