@@ -329,6 +329,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.metrics = newMetrics(a)
 	cal := builtin.New(db)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64 // as many as Graph requests in flight, at most
 	if cfg.M365Sim {
 		sim, settings, note, err := startM365Sim(db, cfg.DataDir, cfg.Now)
 		if err != nil {

@@ -41,8 +41,9 @@ type Opts struct {
 	Publisher Publisher         // required
 	CheckIns  CheckIns
 	Logger    *slog.Logger // default: discard
-	// Interval between polls of every room. Default 15 s; each wait is
-	// jittered by up to ±10% so many servers do not poll in lockstep.
+	// Interval between the starts of polls of every room. Default 15 s;
+	// each wait is jittered by up to ±10% so many servers do not poll in
+	// lockstep.
 	Interval time.Duration
 	// MaxBackoff caps the wait after failed polls. Default 5 min.
 	MaxBackoff time.Duration
@@ -151,6 +152,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 	first := true
 	for {
 		var err error
+		started := time.Now()
 		if first || s.resyncAll.Swap(false) {
 			err = s.SyncAll(ctx)
 			first = false
@@ -169,6 +171,11 @@ func (s *Syncer) Run(ctx context.Context) error {
 			failures = 0
 		}
 		wait = time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64()))
+		if err == nil {
+			// Polls start every Interval, however long one takes (with a
+			// pause of at least a tenth of it after a long one).
+			wait = max(wait-time.Since(started), s.opts.Interval/10)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

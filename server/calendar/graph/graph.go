@@ -124,6 +124,15 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	ceiling := cmp.Or(cfg.MaxConcurrent, defaultMaxConcurrent)
+	if ht, ok := base.(*http.Transport); ok && ht.MaxIdleConnsPerHost < ceiling {
+		// Keep a connection per request in flight: without HTTP/2 (a
+		// proxy), the default of 2 idle connections would cost a TLS
+		// handshake for nearly every request.
+		ht = ht.Clone()
+		ht.MaxIdleConnsPerHost = ceiling
+		base = ht
+	}
 	p := &Provider{
 		cfg:       cfg,
 		log:       log,
@@ -185,7 +194,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	t := &transport{
 		base:           base,
-		limit:          newLimiter(startConcurrent, cmp.Or(cfg.MaxConcurrent, defaultMaxConcurrent)),
+		limit:          newLimiter(startConcurrent, ceiling),
 		maxRetries:     cmp.Or(cfg.MaxRetries, defaultMaxRetries),
 		retryBase:      cmp.Or(cfg.RetryBase, defaultRetryBase),
 		maxWait:        cmp.Or(cfg.MaxRetryWait, defaultMaxRetryWait),
