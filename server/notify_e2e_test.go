@@ -87,6 +87,17 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 		t.Error("no notification counted")
 	}
 
+	waitFor(t, "the notification in the metrics", func() bool {
+		_, metrics := get(t, ts.http.URL+"/metrics")
+		for _, want := range []string{"lintel_notifications_received_total 1", `lintel_subscriptions{state="failing"} 1`,
+			"lintel_notification_to_publish_seconds_count 1", "lintel_graph_concurrency "} {
+			if !strings.Contains(metrics, want) {
+				return false
+			}
+		}
+		return true
+	})
+
 	// A forged notification (wrong clientState) is refused without acting.
 	status, err := ts.app.sim.Notify(room.Calendar, "created", "forged", "not-the-client-state")
 	if err != nil || status != http.StatusForbidden {

@@ -369,16 +369,17 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		UnpairedLifetime:   cfg.UnpairedLifetime,
 	})
 	a.sync = sync.New(sync.Opts{
-		Provider:   a.provider,
-		Store:      db,
-		Publisher:  a.hub,
-		Logger:     log.With("component", "sync"),
-		Interval:   cfg.Poll,
-		StaleAfter: cfg.StaleAfter,
-		Now:        cfg.Now,
-		Observe:    a.metrics.observeSync,
-		SafetyPoll: cfg.SafetyPoll,
-		Subscribed: func(id string) bool { return a.subs.Subscribed(id) },
+		Provider:      a.provider,
+		Store:         db,
+		Publisher:     a.hub,
+		Logger:        log.With("component", "sync"),
+		Interval:      cfg.Poll,
+		StaleAfter:    cfg.StaleAfter,
+		Now:           cfg.Now,
+		Observe:       a.metrics.observeSync,
+		SafetyPoll:    cfg.SafetyPoll,
+		ObserveNotify: func(d time.Duration) { a.metrics.notifyDelay.Observe(d.Seconds()) },
+		Subscribed:    func(id string) bool { return a.subs.Subscribed(id) },
 	})
 	publicURL := ""
 	if cfg.Notifications {
