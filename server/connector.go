@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,9 @@ type connector struct {
 	// notifications checks Microsoft 365 change notifications for Test
 	// all and doctor (set by newApp).
 	notifications func(ctx context.Context) admin.Check
+	// onPublicURL is told the public URL the admin saved (set by newApp
+	// when --public-url does not fix it).
+	onPublicURL func(string)
 
 	mu       gosync.RWMutex
 	gen      uint64 // counts switches of current
@@ -146,8 +150,17 @@ func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, cred a
 		}
 		s.Auth, s.CertFile = "certificate", path
 	}
+	if s.PublicURL != "" {
+		u, err := url.Parse(s.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public URL %q: give the base URL Microsoft 365 reaches, e.g. https://lintel.contoso.com", s.PublicURL)
+		}
+	}
 	if err := c.use(ctx, s); err != nil {
 		return renameFields(err, settingNames)
+	}
+	if c.onPublicURL != nil {
+		c.onPublicURL(s.PublicURL)
 	}
 	s.HasSecret, s.FromFlags = false, false
 	if err := c.db.PutSetting(connectorKey, s); err != nil {

@@ -188,3 +188,39 @@ func TestNotificationEndpointBounds(t *testing.T) {
 		}
 	}
 }
+
+// Without --public-url, the public URL saved on the Connection page turns
+// change notifications on (and clearing it turns them off, deleting the
+// subscriptions); a URL that is not a base URL is refused.
+func TestPublicURLFromConnectionPage(t *testing.T) {
+	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
+	ctx := context.Background()
+	if ts.app.subs.Enabled() {
+		t.Fatal("notifications on without a public URL")
+	}
+	set := ts.app.connector.Settings()
+	set.PublicURL = "ftp://lintel.example.com"
+	if err := ts.app.connector.Apply(ctx, set, admin.Credentials{}); err == nil || !strings.Contains(err.Error(), "public URL") {
+		t.Errorf("ftp public URL: %v", err)
+	}
+	set.PublicURL = ts.http.URL
+	if err := ts.app.connector.Apply(ctx, set, admin.Credentials{}); err != nil {
+		t.Fatal(err)
+	}
+	if !ts.app.subs.Enabled() || ts.app.connector.Settings().PublicURL != ts.http.URL {
+		t.Fatal("the saved public URL did not turn notifications on")
+	}
+	ts.app.subs.Reconcile(ctx)
+	rooms, _ := ts.app.db.Rooms()
+	if n := len(ts.app.sim.Subscriptions()); n != len(rooms) {
+		t.Errorf("%d subscriptions for %d rooms", n, len(rooms))
+	}
+	set.PublicURL = ""
+	if err := ts.app.connector.Apply(ctx, set, admin.Credentials{}); err != nil {
+		t.Fatal(err)
+	}
+	ts.app.subs.Reconcile(ctx)
+	if n := len(ts.app.sim.Subscriptions()); n != 0 || ts.app.subs.Subscribed(rooms[0].ID) {
+		t.Errorf("%d subscriptions left after the public URL was cleared", n)
+	}
+}

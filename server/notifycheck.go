@@ -20,8 +20,9 @@ const notifyDeadline = 3 * time.Second
 // answers Graph's validation handshake (from here, in time), and every
 // room's subscription: active, expiring or failing with the fix; failing
 // rooms are polled meanwhile.
-func notificationCheck(subs *sync.Subscriptions, publicURL string, client *http.Client) func(ctx context.Context) admin.Check {
+func notificationCheck(subs *sync.Subscriptions, client *http.Client) func(ctx context.Context) admin.Check {
 	return func(ctx context.Context) admin.Check {
+		publicURL := subs.PublicURL()
 		ch := admin.Check{Name: "change notifications"}
 		if !subs.Enabled() {
 			ch.Level = "info"

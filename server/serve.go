@@ -381,7 +381,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		ObserveNotify: func(d time.Duration) { a.metrics.notifyDelay.Observe(d.Seconds()) },
 		Subscribed:    func(id string) bool { return a.subs.Subscribed(id) },
 	})
-	publicURL := ""
+	// --public-url wins; else the public URL saved on the Connection page.
+	publicURL := a.connector.Settings().PublicURL
 	if cfg.Notifications {
 		publicURL = cfg.PublicURL
 	}
@@ -438,7 +439,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.admin.SetAlerts(a.alerts)
-	a.connector.notifications = notificationCheck(a.subs, cfg.PublicURL, &http.Client{Timeout: 10 * time.Second})
+	a.connector.notifications = notificationCheck(a.subs, &http.Client{Timeout: 10 * time.Second})
+	if !cfg.Notifications {
+		a.connector.onPublicURL = a.subs.SetPublicURL
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
 	// Graph's change notifications: these two paths only, no session.

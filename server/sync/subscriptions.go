@@ -64,7 +64,8 @@ type Subscriptions struct {
 
 	reconciling gosync.Mutex // one Reconcile at a time
 
-	mu     gosync.Mutex
+	mu        gosync.Mutex
+	publicURL string
 	byID   map[string]store.Subscription // live subscriptions by Graph id
 	byRoom map[string]string             // room id -> subscription id
 	failed map[string]failure            // room id -> why it has none
@@ -93,8 +94,7 @@ func NewSubscriptions(opts SubscriptionOpts) (*Subscriptions, error) {
 	if opts.RetryFailed <= 0 {
 		opts.RetryFailed = 10 * time.Minute
 	}
-	opts.PublicURL = strings.TrimSuffix(opts.PublicURL, "/")
-	m := &Subscriptions{opts: opts, log: opts.Logger, byID: map[string]store.Subscription{},
+	m := &Subscriptions{opts: opts, log: opts.Logger, publicURL: strings.TrimSuffix(opts.PublicURL, "/"), byID: map[string]store.Subscription{},
 		byRoom: map[string]string{}, failed: map[string]failure{}, wake: make(chan struct{}, 1)}
 	stored, err := opts.Store.Subscriptions()
 	if err != nil {
@@ -108,13 +108,34 @@ func NewSubscriptions(opts SubscriptionOpts) (*Subscriptions, error) {
 }
 
 // Enabled says whether notifications are configured (a public URL).
-func (m *Subscriptions) Enabled() bool { return m.opts.PublicURL != "" }
+func (m *Subscriptions) Enabled() bool { return m.url() != "" }
+
+// PublicURL is the base URL subscriptions send notifications under.
+func (m *Subscriptions) PublicURL() string { return m.url() }
+
+func (m *Subscriptions) url() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.publicURL
+}
+
+// SetPublicURL changes the public URL ("" switches notifications off):
+// the next Reconcile replaces (or deletes) the subscriptions.
+func (m *Subscriptions) SetPublicURL(u string) {
+	m.mu.Lock()
+	m.publicURL = strings.TrimSuffix(u, "/")
+	m.mu.Unlock()
+	m.poke()
+}
 
 // Subscribed tells whether a room has a live subscription: the syncer
 // then reads it on the safety schedule only.
 func (m *Subscriptions) Subscribed(roomID string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.publicURL == "" {
+		return false
+	}
 	id, ok := m.byRoom[roomID]
 	return ok && m.opts.Now().Before(m.byID[id].Expires)
 }
@@ -172,9 +193,6 @@ func (m *Subscriptions) Status() []SubscriptionStatus {
 
 // Run reconciles now and every Every until ctx ends.
 func (m *Subscriptions) Run(ctx context.Context) {
-	if !m.Enabled() {
-		return
-	}
 	t := time.NewTicker(m.opts.Every)
 	defer t.Stop()
 	for {
@@ -201,18 +219,19 @@ func (m *Subscriptions) poke() {
 // again) and creates the missing ones.
 func (m *Subscriptions) Reconcile(ctx context.Context) {
 	sub := m.opts.Subscriber()
-	if sub == nil || !m.Enabled() {
+	if sub == nil {
 		return
 	}
 	m.reconciling.Lock()
 	defer m.reconciling.Unlock()
+	public := m.url()
 	rooms, err := m.opts.Store.Rooms()
 	if err != nil {
 		m.log.Error("cannot list rooms for subscriptions", "err", err)
 		return
 	}
 	now := m.opts.Now()
-	notifyURL := m.opts.PublicURL + NotificationsPath
+	notifyURL := public + NotificationsPath
 	lifetime := sub.MaxSubscriptionLifetime() - time.Minute
 
 	byRoom := map[string]store.Room{}
@@ -225,7 +244,7 @@ func (m *Subscriptions) Reconcile(ctx context.Context) {
 	for id, s := range m.byID {
 		r, ok := byRoom[s.Room]
 		switch {
-		case !ok || r.Calendar != s.Calendar || s.URL != notifyURL:
+		case !ok || r.Calendar != s.Calendar || s.URL != notifyURL || public == "":
 			drop = append(drop, s)
 		case !now.Before(s.Expires):
 			drop = append(drop, s) // gone in Graph: forget, create anew
@@ -264,6 +283,9 @@ func (m *Subscriptions) Reconcile(ctx context.Context) {
 		}
 	}
 
+	if public == "" {
+		return
+	}
 	var reqs []calendar.SubscribeRequest
 	secrets := map[string]string{}
 	want := map[string][]store.Room{} // by calendar address
@@ -279,7 +301,7 @@ func (m *Subscriptions) Reconcile(ctx context.Context) {
 			state := randomState()
 			secrets[r.Calendar] = state
 			reqs = append(reqs, calendar.SubscribeRequest{
-				Room: r.Calendar, NotificationURL: notifyURL, LifecycleURL: m.opts.PublicURL + LifecyclePath,
+				Room: r.Calendar, NotificationURL: notifyURL, LifecycleURL: public + LifecyclePath,
 				ClientState: state, Expires: now.Add(lifetime),
 			})
 		}
