@@ -66,10 +66,10 @@ type Subscriptions struct {
 
 	mu        gosync.Mutex
 	publicURL string
-	byID   map[string]store.Subscription // live subscriptions by Graph id
-	byRoom map[string]string             // room id -> subscription id
-	failed map[string]failure            // room id -> why it has none
-	wake   chan struct{}
+	byID      map[string]store.Subscription // live subscriptions by Graph id
+	byRoom    map[string]string             // room id -> subscription id
+	failed    map[string]failure            // room id -> why it has none
+	wake      chan struct{}
 
 	received, rejected atomic.Int64
 }
