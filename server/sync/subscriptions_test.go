@@ -3,6 +3,9 @@ package sync
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -18,6 +21,7 @@ type fakeSubscriber struct {
 	created int
 	renewed int
 	deny    map[string]bool
+	states  map[string]string // room -> the clientState it was created with
 }
 
 func (f *fakeSubscriber) MaxSubscriptionLifetime() time.Duration { return 4230 * time.Minute }
@@ -33,6 +37,9 @@ func (f *fakeSubscriber) Subscribe(_ context.Context, reqs []calendar.SubscribeR
 		}
 		f.next++
 		id := fmt.Sprintf("sub-%d", f.next)
+		if f.states != nil {
+			f.states[r.Room] = r.ClientState
+		}
 		f.live[id] = r.Expires
 		f.created++
 		out[r.Room] = calendar.Subscription{Room: r.Room, ID: id, Expires: r.Expires}
@@ -118,5 +125,62 @@ func TestSubscriptionsLifecycle(t *testing.T) {
 	m3.Reconcile(ctx)
 	if fake.created != 4 || len(fake.live) != 2 {
 		t.Errorf("after a URL change: %d created, %d live; want 4 and 2", fake.created, len(fake.live))
+	}
+}
+
+// Lifecycle events act only with the right clientState: missed re-reads
+// the room, reauthorizationRequired renews at once, subscriptionRemoved
+// creates the subscription again.
+func TestLifecycleEvents(t *testing.T) {
+	f := newFixture(t)
+	fake := &fakeSubscriber{live: map[string]time.Time{}, states: map[string]string{}}
+	m, err := NewSubscriptions(SubscriptionOpts{Subscriber: func() calendar.Subscriber { return fake }, Store: f.db, Syncer: f.s,
+		PublicURL: "https://lintel.example.com", Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m.Reconcile(ctx)
+	id := func(room string) string {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.byRoom[room]
+	}
+	post := func(room, state, event string) int {
+		body := fmt.Sprintf(`{"value":[{"subscriptionId":%q,"clientState":%q,"lifecycleEvent":%q}]}`, id(room), state, event)
+		w := httptest.NewRecorder()
+		m.ServeLifecycle(w, httptest.NewRequest(http.MethodPost, LifecyclePath, strings.NewReader(body)))
+		return w.Code
+	}
+	dirty := func(room string) bool {
+		f.s.notifyMu.Lock()
+		defer f.s.notifyMu.Unlock()
+		_, ok := f.s.dirty[room]
+		return ok
+	}
+
+	if code := post("title", "wrong", "missed"); code != http.StatusForbidden || dirty("title") {
+		t.Errorf("wrong clientState: %d, dirty %v; want 403 and nothing done", code, dirty("title"))
+	}
+	if code := post("title", fake.states["title"], "missed"); code != http.StatusAccepted || !dirty("title") {
+		t.Errorf("missed: %d, dirty %v; want 202 and a re-read", code, dirty("title"))
+	}
+	if code := post("org", fake.states["org"], "reauthorizationRequired"); code != http.StatusAccepted {
+		t.Fatalf("reauthorizationRequired: %d", code)
+	}
+	m.Reconcile(ctx)
+	if fake.renewed != 1 {
+		t.Errorf("%d renewed after reauthorizationRequired, want 1", fake.renewed)
+	}
+	old := id("res")
+	if code := post("res", fake.states["res"], "subscriptionRemoved"); code != http.StatusAccepted {
+		t.Fatalf("subscriptionRemoved: %d", code)
+	}
+	m.Reconcile(ctx)
+	if now := id("res"); now == "" || now == old {
+		t.Errorf("subscription after subscriptionRemoved: %q (was %q), want a new one", now, old)
+	}
+	if received, rejected := m.Counts(); received != 3 || rejected != 1 {
+		t.Errorf("counts %d received, %d rejected; want 3 and 1", received, rejected)
 	}
 }
