@@ -82,6 +82,10 @@ soak: ## run the server under a bounded mixed hostile load for LINTEL_SOAK_DURAT
 bench: ## run the benchmarks (fan-out, rendering, booking, sync)
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
+.PHONY: bench-freshness
+bench-freshness: ## Outlook change -> room state, notifications vs polling, 2,000 and 5,000 rooms, 150 ms per Graph operation (real time, ~10 min)
+	$(GO) test -run '^$$' -bench Freshness -benchtime 1x -timeout 60m ./server/
+
 .PHONY: clean
 clean: ## remove build output and demo data
 	rm -rf $(BIN) var

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,13 @@ type connector struct {
 	client  *http.Client // for Graph: counts requests for /metrics
 	now     clock.Func
 	health  *calendarHealth
+
+	// notifications checks Microsoft 365 change notifications for Test
+	// all and doctor (set by newApp).
+	notifications func(ctx context.Context) admin.Check
+	// onPublicURL is told the public URL the admin saved (set by newApp
+	// when --public-url does not fix it).
+	onPublicURL func(string)
 
 	mu       gosync.RWMutex
 	gen      uint64 // counts switches of current
@@ -148,8 +156,17 @@ func (c *connector) Apply(ctx context.Context, s admin.ConnectorSettings, cred a
 		}
 		s.Auth, s.CertFile = "certificate", path
 	}
+	if s.PublicURL != "" {
+		u, err := url.Parse(s.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public URL %q: give the base URL Microsoft 365 reaches, e.g. https://lintel.contoso.com", s.PublicURL)
+		}
+	}
 	if err := c.use(ctx, s); err != nil {
 		return renameFields(err, settingNames)
+	}
+	if c.onPublicURL != nil {
+		c.onPublicURL(s.PublicURL)
 	}
 	s.HasSecret, s.FromFlags = false, false
 	if err := c.db.PutSetting(connectorKey, s); err != nil {
@@ -232,6 +249,9 @@ func (c *connector) Test(ctx context.Context, rooms map[string]string) admin.Rep
 		for _, addr := range addrs {
 			diags = append(diags, p.Check(ctx, addr))
 		}
+	}
+	if g != nil && c.notifications != nil {
+		rep.Tenant = append(rep.Tenant, c.notifications(ctx))
 	}
 	for i, d := range diags {
 		if d.Room == "" && i < len(addrs) {

@@ -39,6 +39,7 @@ type metrics struct {
 	httpRequests *prometheus.CounterVec // calendar backend HTTP requests by status
 	readFailures *prometheus.CounterVec // failed room reads by diagnosis status
 	buildInfo    *prometheus.GaugeVec
+	notifyDelay  prometheus.Histogram // notification -> state published
 }
 
 // Known label values, each counter's series created at 0.
@@ -79,6 +80,11 @@ func newMetrics(a *app) *metrics {
 			Name: "lintel_build_info", Help: "Always 1: the server's version and the Go version it was built with.",
 		}, []string{"version", "goversion"}),
 	}
+	m.notifyDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "lintel_notification_to_publish_seconds", Help: "Time from a Microsoft 365 change notification to the room's state published.",
+		Buckets: []float64{.1, .25, .5, 1, 2, 5, 10, 30},
+	})
+	m.reg.MustRegister(append(notificationCollectors(a), m.notifyDelay)...)
 	m.buildInfo.WithLabelValues(Version, runtime.Version()).Set(1)
 	for _, c := range connectorNames {
 		m.syncErrors.WithLabelValues(c)
@@ -281,4 +287,56 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
 	return b
+}
+
+// notificationCollectors export change notifications: received and
+// rejected, subscriptions by state, and Graph's adaptive concurrency.
+func notificationCollectors(a *app) []prometheus.Collector {
+	counts := func(rejected bool) func() float64 {
+		return func() float64 {
+			if a.subs == nil {
+				return 0
+			}
+			r, j := a.subs.Counts()
+			if rejected {
+				return float64(j)
+			}
+			return float64(r)
+		}
+	}
+	out := []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lintel_notifications_received_total",
+			Help: "Microsoft 365 change notifications accepted (right clientState)."}, counts(false)),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lintel_notifications_rejected_total",
+			Help: "Change notifications refused: unknown subscription or wrong clientState."}, counts(true)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lintel_graph_concurrency",
+			Help: "Graph requests the app may have in flight now (adaptive; 0 without Microsoft 365)."}, func() float64 {
+			if a.connector == nil {
+				return 0
+			}
+			a.connector.mu.RLock()
+			g := a.connector.graph
+			a.connector.mu.RUnlock()
+			if g == nil {
+				return 0
+			}
+			return float64(g.Concurrency())
+		}),
+	}
+	for _, state := range []string{"active", "expiring", "failing", "none"} {
+		out = append(out, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lintel_subscriptions",
+			Help: "Rooms by change-notification subscription state.", ConstLabels: prometheus.Labels{"state": state}}, func() float64 {
+			if a.subs == nil || !a.subs.Enabled() {
+				return 0
+			}
+			n := 0
+			for _, st := range a.subs.Status() {
+				if st.State == state {
+					n++
+				}
+			}
+			return float64(n)
+		}))
+	}
+	return out
 }

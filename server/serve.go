@@ -20,6 +20,7 @@ import (
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/alert"
 	"github.com/lintelhq/lintel/server/booking"
+	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/clientaddr"
@@ -48,6 +49,13 @@ type config struct {
 	// PublicURL is the admin URL panels show in their pairing QR code.
 	// Default: http:// + the listen address.
 	PublicURL string
+	// Notifications: Microsoft 365 sends change notifications to
+	// PublicURL + /graph/notifications (set when --public-url is given:
+	// the default URL is not reachable from the internet).
+	Notifications bool
+	// SafetyPoll is how often a room with change notifications is still
+	// read, to repair a lost notification.
+	SafetyPoll time.Duration
 	// TLS: a certificate and key (reloaded when they change), or a
 	// self-signed development certificate.
 	TLSCert, TLSKey string
@@ -96,7 +104,8 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.BoolVar(&cfg.Demo, "demo", false, "seed the built-in calendar with demo rooms and meetings (only into an empty store), create the admin \"admin\" and print its password at every start")
 	fs.DurationVar(&cfg.Poll, "poll", 15*time.Second, "how often to read every room's calendar")
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 30*time.Minute, "panels show a room's schedule as unknown (never free) once its calendar was last read longer ago than this (whole minutes, at least 1m)")
-	fs.StringVar(&cfg.PublicURL, "public-url", c.env("LINTEL_PUBLIC_URL", ""), "the admin URL as panels' users reach it, for pairing QR codes (env LINTEL_PUBLIC_URL; default http://<listen address>)")
+	fs.StringVar(&cfg.PublicURL, "public-url", c.env("LINTEL_PUBLIC_URL", ""), "the server's URL as panels' users and Microsoft Graph reach it, for pairing QR codes and change notifications to {public-url}/graph/notifications (env LINTEL_PUBLIC_URL; default http://<listen address>, and rooms are polled)")
+	fs.DurationVar(&cfg.SafetyPoll, "safety-poll", 15*time.Minute, "with change notifications, how often each room is still read to repair a lost notification (spread evenly)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", c.env("LINTEL_TLS_CERT", ""), "serve HTTPS/WSS with this PEM certificate (reloaded when it changes; env LINTEL_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", c.env("LINTEL_TLS_KEY", ""), "the certificate's PEM private key (env LINTEL_TLS_KEY)")
 	fs.BoolVar(&cfg.DevTLS, "dev-tls", false, "serve HTTPS/WSS with a self-signed certificate kept in the data directory (for trials; panels pin its fingerprint)")
@@ -184,6 +193,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.Listen, err)
 	}
 	defer ln.Close()
+	cfg.Notifications = cfg.PublicURL != ""
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = scheme + "://" + displayAddr(ln.Addr())
 	}
@@ -312,6 +322,7 @@ type app struct {
 	pairer    *devices.Pairer
 	hub       *hub.Hub
 	sync      *sync.Syncer
+	subs      *sync.Subscriptions // Graph change notifications
 	booking   *booking.Service
 	admin     *admin.Server
 	handler   http.Handler
@@ -349,6 +360,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.metrics = newMetrics(a)
 	cal := builtin.New(db)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64 // as many as Graph requests in flight, at most
 	if cfg.M365Sim {
 		sim, settings, note, err := startM365Sim(db, cfg.DataDir, cfg.Now)
 		if err != nil {
@@ -389,15 +401,39 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		ClientAddr:         cfg.TrustedProxy.Addr,
 	})
 	a.sync = sync.New(sync.Opts{
-		Provider:   a.provider,
-		Store:      db,
-		Publisher:  a.hub,
-		Logger:     log.With("component", "sync"),
-		Interval:   cfg.Poll,
-		StaleAfter: cfg.StaleAfter,
-		Now:        cfg.Now,
-		Observe:    a.metrics.observeSync,
+		Provider:      a.provider,
+		Store:         db,
+		Publisher:     a.hub,
+		Logger:        log.With("component", "sync"),
+		Interval:      cfg.Poll,
+		StaleAfter:    cfg.StaleAfter,
+		Now:           cfg.Now,
+		Observe:       a.metrics.observeSync,
+		SafetyPoll:    cfg.SafetyPoll,
+		ObserveNotify: func(d time.Duration) { a.metrics.notifyDelay.Observe(d.Seconds()) },
+		Subscribed:    func(id string) bool { return a.subs.Subscribed(id) },
 	})
+	// --public-url wins; else the public URL saved on the Connection page.
+	publicURL := a.connector.Settings().PublicURL
+	if cfg.Notifications {
+		publicURL = cfg.PublicURL
+	}
+	a.subs, err = sync.NewSubscriptions(sync.SubscriptionOpts{
+		Subscriber: func() calendar.Subscriber {
+			s, _ := a.connector.provider().(calendar.Subscriber)
+			return s
+		},
+		Store:     db,
+		Syncer:    a.sync,
+		PublicURL: publicURL,
+		Logger:    log.With("component", "subscriptions"),
+		Now:       cfg.Now,
+	})
+	if err != nil {
+		a.closeSim()
+		db.Close()
+		return nil, err
+	}
 	a.booking = booking.New(booking.Opts{
 		Provider: a.provider,
 		Store:    db,
@@ -436,8 +472,15 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.admin.SetAlerts(a.alerts)
+	a.connector.notifications = notificationCheck(a.subs, &http.Client{Timeout: 10 * time.Second})
+	if !cfg.Notifications {
+		a.connector.onPublicURL = a.subs.SetPublicURL
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
+	// Graph's change notifications: these two paths only, no session.
+	mux.HandleFunc(sync.NotificationsPath, a.subs.ServeNotifications)
+	mux.HandleFunc(sync.LifecyclePath, a.subs.ServeLifecycle)
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.HandleFunc("GET /readyz", a.ready)
 	metricsMux := mux
@@ -456,8 +499,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 // retention.
 func (a *app) start(ctx context.Context) {
 	a.serving.Store(true)
-	a.wg.Add(5)
+	a.wg.Add(6)
 	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
+	go func() { defer a.wg.Done(); a.subs.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.alerts.engine.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.booking.RunAutoRelease(ctx, 30*time.Second) }()
 	go func() { defer a.wg.Done(); a.watchHealth(ctx, time.Minute) }()

@@ -23,6 +23,10 @@ type ConnectorSettings struct {
 	CertFile      string    `json:"certificate_file,omitempty"` // path on the server
 	SecretExpires time.Time `json:"secret_expires,omitzero"`
 	CanaryMailbox string    `json:"canary_mailbox,omitempty"`
+	// PublicURL is the server's base URL as Microsoft 365 reaches it, for
+	// change notifications to {PublicURL}/graph/notifications; the
+	// server's --public-url flag wins over it. "" polls every room.
+	PublicURL string `json:"public_url,omitempty"`
 	// HasSecret says whether a client secret is stored (never its value).
 	HasSecret bool `json:"has_secret,omitempty"`
 	// FromFlags is set when the server was started with connector flags,

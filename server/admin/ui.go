@@ -357,6 +357,7 @@ func (s *Server) connectorForm(w http.ResponseWriter, r *http.Request) {
 		AuthorityHost: strings.TrimSpace(r.PostFormValue("authority_host")), GraphBaseURL: strings.TrimSpace(r.PostFormValue("graph_base_url")),
 		Auth: r.PostFormValue("auth"), CertFile: strings.TrimSpace(r.PostFormValue("certificate_file")),
 		CanaryMailbox: strings.TrimSpace(r.PostFormValue("canary")),
+		PublicURL:     strings.TrimSpace(r.PostFormValue("public_url")),
 	}
 	again := func(msg string) {
 		shown := set

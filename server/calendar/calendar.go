@@ -211,3 +211,37 @@ func (e *Error) Unwrap() error { return e.Kind }
 func Errorf(kind error, room, format string, args ...any) *Error {
 	return &Error{Kind: kind, Room: room, Msg: fmt.Sprintf(format, args...)}
 }
+
+// Subscriber is implemented by providers that can notify Lintel of
+// changes (Microsoft Graph change notifications), so that a room is
+// re-read when it changes instead of on every poll.
+type Subscriber interface {
+	// Subscribe creates one subscription per request (batched where the
+	// backend can) and answers by room. A room whose subscription cannot
+	// be created gets Err (a *calendar.Error with the fix) and is polled.
+	Subscribe(ctx context.Context, reqs []SubscribeRequest) map[string]Subscription
+	// Renew moves the expiry of subscriptions (by id); an id that Graph
+	// no longer knows gets Err wrapping ErrNotFound.
+	Renew(ctx context.Context, ids []string, expires time.Time) map[string]Subscription
+	// Unsubscribe deletes subscriptions by id; one already gone is no error.
+	Unsubscribe(ctx context.Context, ids []string) map[string]error
+	// MaxSubscriptionLifetime is how far ahead a subscription may expire.
+	MaxSubscriptionLifetime() time.Duration
+}
+
+// SubscribeRequest asks for change notifications on a room's events.
+type SubscribeRequest struct {
+	Room            string // calendar address
+	NotificationURL string
+	LifecycleURL    string
+	ClientState     string // the secret the backend sends with every notification
+	Expires         time.Time
+}
+
+// Subscription is the outcome of creating or renewing a subscription.
+type Subscription struct {
+	Room    string
+	ID      string
+	Expires time.Time
+	Err     error
+}

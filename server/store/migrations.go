@@ -101,6 +101,11 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		})
 	},
+	// 7 -> 8: Graph change-notification subscriptions by room.
+	func(tx *bolt.Tx) error {
+		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(subscriptionsBucket)
+		return err
+	},
 }
 
 // rewriteJSON decodes every value of b as a T, changes it and writes it

@@ -23,6 +23,7 @@
 //	  alerts/    active/ <alert key> -> active alert (JSON, opaque here)
 //	             log/ <uint64 sequence> -> a sent alert message (JSON, opaque here)
 //	  revoked/   <sha256(token), hex> -> device id, for deleted devices
+//	  subscriptions/ <room id> -> Subscription (JSON): Graph change notifications
 //
 // <time> is 8 big-endian bytes of Unix nanoseconds, so that a cursor walks
 // those buckets in time order. What grows with use is pruned (Prune):

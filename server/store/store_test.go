@@ -281,6 +281,33 @@ var migrationTests = map[int]func(t *testing.T){
 			t.Errorf("revoke a migrated token by its ID: %v", err)
 		}
 	},
+	7: func(t *testing.T) {
+		path := storeAt(t, 7, func(r *bolt.Bucket) error {
+			if r.Bucket(subscriptionsBucket) != nil {
+				return errors.New("a version 7 store has subscriptions already: the test builds the wrong version")
+			}
+			return r.Bucket(roomsBucket).Put([]byte("r1"), []byte(`{"id":"r1","name":"Kept","calendar":"r1@x","tz":"UTC","display":"title"}`))
+		})
+		db := openPath(t, path)
+		exp := time.Date(2026, 3, 12, 9, 0, 0, 0, time.UTC)
+		want := Subscription{Room: "r1", Calendar: "r1@x", ID: "sub-1", Expires: exp, ClientStateHash: "ab", URL: "https://l.example/graph/notifications"}
+		if err := db.PutSubscription(want); err != nil {
+			t.Fatalf("subscriptions bucket missing after migration 7 -> 8: %v", err)
+		}
+		got, err := db.Subscriptions()
+		if err != nil || got["r1"] != want {
+			t.Errorf("subscriptions after migration: %+v %v", got, err)
+		}
+		if err := db.DeleteSubscription("r1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Subscriptions(); len(got) != 0 {
+			t.Errorf("deleted subscription kept: %+v", got)
+		}
+		if r, err := db.Room("r1"); err != nil || r.Name != "Kept" {
+			t.Errorf("room lost in migration: %+v %v", r, err)
+		}
+	},
 }
 
 // TestMigrations runs each migration's test, and fails for a migration

@@ -41,8 +41,9 @@ type Opts struct {
 	Publisher Publisher         // required
 	CheckIns  CheckIns
 	Logger    *slog.Logger // default: discard
-	// Interval between polls of every room. Default 15 s; each wait is
-	// jittered by up to ±10% so many servers do not poll in lockstep.
+	// Interval between the starts of polls of every room. Default 15 s;
+	// each wait is jittered by up to ±10% so many servers do not poll in
+	// lockstep.
 	Interval time.Duration
 	// MaxBackoff caps the wait after failed polls. Default 5 min.
 	MaxBackoff time.Duration
@@ -58,6 +59,20 @@ type Opts struct {
 	// Observe, when set, is told the duration and outcome of every poll,
 	// for metrics.
 	Observe func(provider string, took time.Duration, err error)
+	// SafetyPoll is how often a room whose calendar notifies changes
+	// (Subscribed) is still read, to repair a lost notification; such
+	// rooms are spread evenly over it. Default 15 min.
+	SafetyPoll time.Duration
+	// Subscribed tells whether a room has a live change-notification
+	// subscription; nil means none has, and every room is polled at
+	// Interval.
+	Subscribed func(roomID string) bool
+	// Coalesce is the least time between two notified re-reads of one
+	// room: notifications within it become one read. Default 1 s.
+	Coalesce time.Duration
+	// ObserveNotify, when set, is told how long after its notification a
+	// room's state was published.
+	ObserveNotify func(took time.Duration)
 }
 
 // Syncer polls and publishes. Create it with New.
@@ -71,6 +86,15 @@ type Syncer struct {
 
 	mu    gosync.Mutex
 	rooms map[string]*roomSync
+
+	// Notified re-reads: dirty rooms (by id, with the time of their first
+	// unserved notification) wait for the reader loop, which wake wakes.
+	notifyMu  gosync.Mutex
+	dirty     map[string]time.Time
+	lastRead  map[string]time.Time // by room: the last notified read
+	wake      chan struct{}
+	resyncAll atomic.Bool
+	tick      int // safety-poll slot of the next poll
 }
 
 // roomSync is what the syncer remembers of one room.
@@ -107,16 +131,34 @@ func New(opts Opts) *Syncer {
 	if opts.StaleAfter <= 0 {
 		opts.StaleAfter = proto.DefaultStaleAfterMinutes * time.Minute
 	}
-	return &Syncer{opts: opts, log: opts.Logger, rooms: map[string]*roomSync{}}
+	if opts.SafetyPoll <= 0 {
+		opts.SafetyPoll = 15 * time.Minute
+	}
+	if opts.Coalesce <= 0 {
+		opts.Coalesce = time.Second
+	}
+	return &Syncer{opts: opts, log: opts.Logger, rooms: map[string]*roomSync{},
+		dirty: map[string]time.Time{}, lastRead: map[string]time.Time{}, wake: make(chan struct{}, 1)}
 }
 
 // Run publishes the stored states (so panels are served at once after a
 // restart), then polls every room until ctx ends.
 func (s *Syncer) Run(ctx context.Context) error {
 	s.LoadStored()
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() { defer close(done); s.RunNotified(ctx) }()
 	failures := 0
+	first := true
 	for {
-		err := s.SyncAll(ctx)
+		var err error
+		started := time.Now()
+		if first || s.resyncAll.Swap(false) {
+			err = s.SyncAll(ctx)
+			first = false
+		} else {
+			err = s.SyncDue(ctx)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -129,10 +171,159 @@ func (s *Syncer) Run(ctx context.Context) error {
 			failures = 0
 		}
 		wait = time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64()))
+		if err == nil {
+			// Polls start every Interval, however long one takes (with a
+			// pause of at least a tenth of it after a long one).
+			wait = max(wait-time.Since(started), s.opts.Interval/10)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(wait):
+		}
+	}
+}
+
+// SyncDue polls the rooms due now: every room without a live
+// subscription, and the subscribed rooms whose turn of the safety poll
+// it is (each poll takes the next of SafetyPoll/Interval slots, so the
+// subscribed rooms are read evenly spread over SafetyPoll).
+func (s *Syncer) SyncDue(ctx context.Context) error {
+	rooms, err := s.opts.Store.Rooms()
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	due := s.due(rooms)
+	if len(due) == 0 {
+		return nil
+	}
+	return s.poll(ctx, due)
+}
+
+// due picks the rooms of this poll and moves to the next slot.
+func (s *Syncer) due(rooms []store.Room) []store.Room {
+	if s.opts.Subscribed == nil {
+		return rooms
+	}
+	slots := max(1, int(s.opts.SafetyPoll/s.opts.Interval))
+	s.notifyMu.Lock()
+	slot := s.tick % slots
+	s.tick++
+	s.notifyMu.Unlock()
+	var due []store.Room
+	n := 0 // position among subscribed rooms (the store lists them in a stable order)
+	for _, r := range rooms {
+		if !s.opts.Subscribed(r.ID) {
+			due = append(due, r)
+			continue
+		}
+		if n%slots == slot {
+			due = append(due, r)
+		}
+		n++
+	}
+	return due
+}
+
+// Notify asks for a re-read of a room because its calendar changed. It
+// returns at once; the reader loop (RunNotified) reads the room, with
+// others notified meanwhile, and publishes its state. Notifications for a
+// room within Coalesce of its last notified read wait for the end of
+// that time and become one read.
+func (s *Syncer) Notify(roomID string) {
+	s.notifyMu.Lock()
+	if _, ok := s.dirty[roomID]; !ok {
+		s.dirty[roomID] = s.opts.Now()
+	}
+	s.notifyMu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ResyncAll asks for a read of every room at the next poll, e.g. after
+// Graph said several notifications were missed.
+func (s *Syncer) ResyncAll() {
+	s.resyncAll.Store(true)
+}
+
+// RunNotified reads notified rooms until ctx ends: all rooms dirty at
+// once in one batched read, then again with those notified meanwhile.
+func (s *Syncer) RunNotified(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		ids, wait := s.takeDirty()
+		if len(ids) > 0 {
+			s.readNotified(ctx, ids)
+			continue
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// takeDirty removes the dirty rooms that may be read now and returns
+// them with their notification times; wait is when the next may be (0:
+// none is waiting).
+func (s *Syncer) takeDirty() (map[string]time.Time, time.Duration) {
+	now := s.opts.Now()
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	var ids map[string]time.Time
+	var wait time.Duration
+	for id, at := range s.dirty {
+		if next := s.lastRead[id].Add(s.opts.Coalesce); now.Before(next) {
+			if w := next.Sub(now); wait == 0 || w < wait {
+				wait = w
+			}
+			continue
+		}
+		if ids == nil {
+			ids = map[string]time.Time{}
+		}
+		ids[id] = at
+		s.lastRead[id] = now
+		delete(s.dirty, id)
+	}
+	return ids, wait
+}
+
+// readNotified reads the notified rooms and reports each one's
+// notification-to-publish time.
+func (s *Syncer) readNotified(ctx context.Context, ids map[string]time.Time) {
+	var rooms []store.Room
+	for id := range ids {
+		r, err := s.opts.Store.Room(id)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		rooms = append(rooms, r)
+	}
+	if len(rooms) == 0 {
+		return
+	}
+	if err := s.poll(ctx, rooms); err != nil && ctx.Err() == nil {
+		s.log.Warn("re-reading notified rooms failed; the safety poll repairs them", "rooms", len(rooms), "err", err)
+	}
+	if s.opts.ObserveNotify != nil {
+		now := s.opts.Now()
+		for _, at := range ids {
+			s.opts.ObserveNotify(now.Sub(at))
 		}
 	}
 }
@@ -215,8 +406,12 @@ func (s *Syncer) State(roomID string) (proto.State, bool) {
 // Forget drops a removed room.
 func (s *Syncer) Forget(roomID string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.rooms, roomID)
+	s.mu.Unlock()
+	s.notifyMu.Lock()
+	delete(s.dirty, roomID)
+	delete(s.lastRead, roomID)
+	s.notifyMu.Unlock()
 }
 
 // poll reads the rooms' calendars in one batched call per time zone (the

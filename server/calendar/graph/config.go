@@ -92,7 +92,10 @@ type Config struct {
 
 	// Tuning; zero values take the defaults in brackets.
 
-	// MaxConcurrent limits Graph requests in flight [4, Outlook's limit per app].
+	// MaxConcurrent is the most Graph requests in flight for the whole
+	// app [64]. Within it the limit adapts: it starts at 4, grows while
+	// answers are fast and clean, and halves on 429 or 503 (Graph's
+	// limits are per mailbox, and a $batch runs 4 items at a time).
 	MaxConcurrent int
 	// MaxRetries is how often a throttled or failed request is retried [4].
 	MaxRetries int

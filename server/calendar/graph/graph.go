@@ -60,6 +60,7 @@ type Provider struct {
 	graphHost string
 	graphBase string // e.g. "https://graph.microsoft.com/v1.0"
 	teams     teamsCache
+	tr        *transport
 	// secrets are the secret and key password, kept only to redact them
 	// from foreign error text. Provider has String and LogValue methods so
 	// that printing it never shows them.
@@ -70,7 +71,8 @@ var _ calendar.Provider = (*Provider)(nil)
 
 // Defaults of the tuning fields of Config.
 const (
-	defaultMaxConcurrent  = 4
+	defaultMaxConcurrent  = 64
+	startConcurrent       = 4
 	defaultMaxRetries     = 4
 	defaultRetryBase      = time.Second
 	defaultMaxRetryWait   = 30 * time.Second
@@ -121,6 +123,15 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	base := httpClient.Transport
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	ceiling := cmp.Or(cfg.MaxConcurrent, defaultMaxConcurrent)
+	if ht, ok := base.(*http.Transport); ok && ht.MaxIdleConnsPerHost < ceiling {
+		// Keep a connection per request in flight: without HTTP/2 (a
+		// proxy), the default of 2 idle connections would cost a TLS
+		// handshake for nearly every request.
+		ht = ht.Clone()
+		ht.MaxIdleConnsPerHost = ceiling
+		base = ht
 	}
 	p := &Provider{
 		cfg:       cfg,
@@ -183,13 +194,14 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	t := &transport{
 		base:           base,
-		slots:          make(chan struct{}, cmp.Or(cfg.MaxConcurrent, defaultMaxConcurrent)),
+		limit:          newLimiter(startConcurrent, ceiling),
 		maxRetries:     cmp.Or(cfg.MaxRetries, defaultMaxRetries),
 		retryBase:      cmp.Or(cfg.RetryBase, defaultRetryBase),
 		maxWait:        cmp.Or(cfg.MaxRetryWait, defaultMaxRetryWait),
 		attemptTimeout: cmp.Or(cfg.RequestTimeout, defaultRequestTimeout),
 		log:            log,
 	}
+	p.tr = t
 	graphClient := &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(t, middleware()...),
 		// Graph redirects nothing Lintel calls; never follow a redirect
@@ -504,6 +516,9 @@ func (p *Provider) itemResult(resp msgraphgocore.BatchResponse, id string, r pag
 			}
 		}
 		g.code, g.msg = itemError(item.GetBody())
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			p.tr.limit.throttled(0)
+		}
 		err := p.roomError(r.room, g)
 		res := pageResult{req: r, err: err}
 		res.retry, res.wait = retryable(err, r.attempt, p.retryBase())

@@ -191,25 +191,35 @@ func TestThrottleModelRate(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
-	// 200 rooms are 10 batches; with 30 ms per request they would all be
-	// in flight at once if the client let them.
-	e := newEnv(t, graphtest.Options{Latency: 30 * time.Millisecond}, nil)
-	rooms := e.rooms(200)
+	// 400 rooms are 20 batches; with 30 ms per request they would all be
+	// in flight at once if the client let them. The adaptive limit starts
+	// at 4 and grows while answers are clean, up to MaxConcurrent.
+	e := newEnv(t, graphtest.Options{Latency: 30 * time.Millisecond}, func(c *Config) { c.MaxConcurrent = 8 })
+	rooms := e.rooms(400)
 	got, err := e.p.Events(context.Background(), rooms, day, day.Add(24*time.Hour))
 	allFine(t, got, err, rooms)
 	st := e.srv.Stats()
-	if st.MaxInFlight > 4 || st.MaxInFlight < 2 || st.Throttled != 0 || st.Requests != 10 {
-		t.Errorf("stats %+v: want 10 requests, 2 to 4 in flight, none throttled", st)
+	if st.MaxInFlight > 8 || st.MaxInFlight <= 4 || st.Throttled != 0 || st.Requests != 20 {
+		t.Errorf("stats %+v: want 20 requests, 5 to 8 in flight, none throttled", st)
+	}
+	if c := e.p.tr.limit.current(); c != 8 {
+		t.Errorf("limit %d after clean answers, want the ceiling 8", c)
 	}
 }
 
-// The emulator's 4-concurrent limit bites a client that allows more.
-func TestConcurrencyLimitIsEnforcedByEmulator(t *testing.T) {
-	e := newEnv(t, graphtest.Options{Latency: 50 * time.Millisecond}, func(c *Config) { c.MaxConcurrent = 10 })
-	rooms := e.rooms(200)
+// An app-wide limit in the emulator (4 in flight) bites a client that
+// grows past it: the client halves its limit on 429 and every room is
+// still read.
+func TestConcurrencyAdaptsToThrottling(t *testing.T) {
+	e := newEnv(t, graphtest.Options{Latency: 50 * time.Millisecond, Throttle: graphtest.Throttle{MaxConcurrent: 4}}, nil)
+	rooms := e.rooms(400)
 	got, err := e.p.Events(context.Background(), rooms, day, day.Add(24*time.Hour))
 	allFine(t, got, err, rooms) // after retries
-	if st := e.srv.Stats(); st.Throttled == 0 || st.MaxInFlight <= 4 {
+	st := e.srv.Stats()
+	if st.Throttled == 0 {
 		t.Errorf("stats %+v: want 429s past 4 in flight", st)
+	}
+	if c := e.p.tr.limit.current(); c > 8 {
+		t.Errorf("limit %d after 429s, want it cut", c)
 	}
 }

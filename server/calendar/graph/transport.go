@@ -18,8 +18,10 @@ import (
 // transport sits under the SDK's middleware, right above the network, and
 // does what Graph asks of every client:
 //
-//   - at most MaxConcurrent requests in flight, because Outlook answers 429
-//     past 4 concurrent requests per app (a $batch counts once here);
+//   - an adaptive number of requests in flight (limiter): more while
+//     answers are fast and clean, half as many after a 429 or 503, and
+//     none until a top-level Retry-After has passed (a $batch counts once
+//     here);
 //   - retries of 429, 503 and 504 and of timed-out attempts, after the
 //     Retry-After Graph sent or else after an exponential backoff with
 //     jitter (so that many servers do not retry in step);
@@ -31,7 +33,7 @@ import (
 // to repeat: reads, PATCH, and event creation with a transactionId.
 type transport struct {
 	base           http.RoundTripper
-	slots          chan struct{}
+	limit          *limiter
 	maxRetries     int
 	retryBase      time.Duration
 	maxWait        time.Duration
@@ -88,23 +90,31 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // once sends one attempt within a slot. The slot and the attempt's timeout
 // are released when the response body is closed or read to the end.
 func (t *transport) once(req *http.Request) (*http.Response, error) {
-	select {
-	case t.slots <- struct{}{}:
-	case <-req.Context().Done():
-		return nil, req.Context().Err()
+	if err := t.limit.acquire(req.Context()); err != nil {
+		return nil, err
 	}
+	started := time.Now()
 	ctx, cancel := context.WithTimeout(req.Context(), t.attemptTimeout)
 	var once sync.Once
+	outcome := answerClean
 	done := func() {
 		once.Do(func() {
 			cancel()
-			<-t.slots
+			t.limit.release(outcome, time.Since(started))
 		})
 	}
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
+		outcome = answerFailed
 		done()
 		return nil, err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		outcome = answerThrottled
+		ra, _ := retryAfter(resp.Header.Get("Retry-After"))
+		t.limit.throttled(ra)
+	} else if resp.StatusCode >= 500 {
+		outcome = answerFailed
 	}
 	resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
 	return resp, nil

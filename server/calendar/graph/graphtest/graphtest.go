@@ -13,7 +13,8 @@
 // not read (application access policy), Exchange's default room processing
 // (subjects replaced by the organizer's name, private flag removed),
 // throttling (429 with Retry-After past a per-mailbox rate and past 4
-// concurrent requests per app), and injected 503s and timeouts.
+// concurrent operations per mailbox), and injected 503s and timeouts; and
+// change notifications (subscriptions.go).
 //
 // The package imports only the standard library, so the real SDK client can
 // be tested against it without a tenant, and `make run-m365-sim` can show
@@ -71,13 +72,24 @@ type Options struct {
 	// Latency is added to every Graph request (not token requests), so
 	// that concurrent requests overlap as they do against the real service.
 	Latency time.Duration
+	// OpLatency is added to every Graph operation: each top-level request
+	// and each item of a $batch (which runs 4 items at a time, as Graph
+	// does), so that a mailbox's concurrency limit can be reached.
+	OpLatency time.Duration
+	// NotifyDelay is how long after a change its notification is sent.
+	NotifyDelay time.Duration
+	// NotifyClient sends validation requests, notifications and lifecycle
+	// events; default a client with a 10 s timeout.
+	NotifyClient *http.Client
 }
 
 // Throttle models Graph's Outlook throttling. Zero fields take Graph's
 // documented limits; negative values switch a limit off.
 type Throttle struct {
-	// MaxConcurrent is how many Graph requests one app may have in flight;
-	// past it the request gets 429. Default 4. A $batch counts once.
+	// MaxConcurrent, when positive, is how many Graph requests one app may
+	// have in flight; past it the request gets 429. A $batch counts once.
+	// Default none: Outlook's concurrency limit is per mailbox
+	// (MailboxConcurrent).
 	MaxConcurrent int
 	// MailboxLimit is how many requests one app may make to one mailbox per
 	// Window (a token bucket: it refills continuously). Items of a $batch
@@ -85,6 +97,11 @@ type Throttle struct {
 	MailboxLimit int
 	// Window is the period of MailboxLimit; default 10 minutes.
 	Window time.Duration
+	// MailboxConcurrent is how many requests one app may have in flight
+	// against one mailbox (Outlook's MailboxConcurrency); past it an
+	// operation gets 429 with Retry-After. Items of a $batch count one by
+	// one. Default 4.
+	MailboxConcurrent int
 }
 
 // App is an app registration in the emulated tenant.
@@ -191,6 +208,11 @@ type Stats struct {
 	TokenRequests int // token endpoint requests
 	Throttled     int // 429 answers, top-level and $batch items
 	MaxInFlight   int // the most Graph requests one app had in flight at once
+	// MaxMailboxInFlight is the most operations one mailbox had at once.
+	MaxMailboxInFlight int
+	Notifications      int // change notifications delivered (2xx)
+	NotifyFailures     int // notifications the endpoint refused or did not answer
+	Validations        int // validation handshakes sent
 }
 
 // Request is one Graph request as the emulator saw it, for assertions.
@@ -218,11 +240,14 @@ type Server struct {
 	TenantID     string
 	TenantDomain string
 
-	ts       *httptest.Server
-	now      func() time.Time
-	throttle Throttle
-	latency  time.Duration
-	tokenKey []byte
+	ts          *httptest.Server
+	now         func() time.Time
+	throttle    Throttle
+	latency     time.Duration
+	opLatency   time.Duration
+	notifyDelay time.Duration
+	notifier    *http.Client
+	tokenKey    []byte
 
 	mu        sync.Mutex
 	apps      map[string]*App
@@ -234,6 +259,9 @@ type Server struct {
 	stats     Stats
 	log       []Request
 	nextID    int
+	mbFlight  map[string]int           // operations in flight by app|mailbox
+	subs      map[string]*Subscription // by id
+	nextSub   int
 }
 
 type mailbox struct {
@@ -255,6 +283,17 @@ func NewServer(opts Options) *Server {
 		denied:       map[string]bool{},
 		inflight:     map[string]int{},
 		buckets:      map[string]*bucket{},
+		opLatency:    opts.OpLatency,
+		notifyDelay:  opts.NotifyDelay,
+		notifier:     opts.NotifyClient,
+		mbFlight:     map[string]int{},
+		subs:         map[string]*Subscription{},
+	}
+	if s.notifier == nil {
+		s.notifier = &http.Client{Timeout: 10 * time.Second}
+	}
+	if s.throttle.MailboxConcurrent == 0 {
+		s.throttle.MailboxConcurrent = 4
 	}
 	if s.TenantID == "" {
 		s.TenantID = DefaultTenantID
@@ -264,9 +303,6 @@ func NewServer(opts Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.throttle.MaxConcurrent == 0 {
-		s.throttle.MaxConcurrent = 4
 	}
 	if s.throttle.MailboxLimit == 0 {
 		s.throttle.MailboxLimit = 10000
@@ -404,7 +440,33 @@ func (s *Server) AddEvent(address string, e Event) string {
 	if ev.Online && ev.JoinURL == "" {
 		ev.JoinURL = joinURL(ev.ID)
 	}
+	s.notifyLocked(mb, "created", ev.ID)
 	return ev.ID
+}
+
+// UpdateEvent changes an event as Outlook would (fn edits it in place)
+// and notifies the mailbox's subscribers. It reports whether the event
+// exists.
+func (s *Server) UpdateEvent(address, id string, fn func(*Event)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb := s.mailboxes[strings.ToLower(address)]
+	if mb == nil {
+		return false
+	}
+	for _, e := range mb.events {
+		if e.ID == id {
+			fn(e)
+			e.Start, e.End = e.Start.UTC(), e.End.UTC()
+			change := "updated"
+			if e.Deleted {
+				change = "deleted"
+			}
+			s.notifyLocked(mb, change, id)
+			return true
+		}
+	}
+	return false
 }
 
 // joinURL makes a Teams join URL of the real shape.
@@ -450,6 +512,9 @@ func (s *Server) ClearEvents(address string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if mb := s.mailboxes[strings.ToLower(address)]; mb != nil {
+		for _, e := range mb.events {
+			s.notifyLocked(mb, "deleted", e.ID)
+		}
 		mb.events = nil
 	}
 }
@@ -879,8 +944,12 @@ type batchItem struct {
 	Body    json.RawMessage   `json:"body"`
 }
 
-// batch runs a JSON $batch. Items run one after the other; the responses
-// come back in reverse order because Graph does not promise any order.
+// batchParallel is how many items of a $batch Graph runs at a time.
+const batchParallel = 4
+
+// batch runs a JSON $batch, 4 items at a time as Graph does; the
+// responses come back in reverse order because Graph does not promise any
+// order.
 func (s *Server) batch(r *http.Request, app *App, body []byte) reply {
 	var req struct {
 		Requests []batchItem `json:"requests"`
@@ -895,37 +964,49 @@ func (s *Server) batch(r *http.Request, app *App, body []byte) reply {
 	s.stats.BatchItems += len(req.Requests)
 	s.mu.Unlock()
 
-	responses := make([]map[string]any, 0, len(req.Requests))
-	for _, it := range slices.Backward(req.Requests) {
-		u, err := url.Parse(it.URL)
-		var rep reply
-		if err != nil || it.ID == "" {
-			rep = graphError(http.StatusBadRequest, "BadRequest", "Invalid request URL.")
-		} else {
-			var prefer string
-			for k, v := range it.Headers {
-				if strings.EqualFold(k, "Prefer") {
-					prefer = v
-				}
-			}
-			var itemBody []byte
-			if len(it.Body) > 0 && string(it.Body) != "null" {
-				itemBody = it.Body
-			}
-			path := "/" + strings.TrimPrefix(strings.TrimPrefix(u.Path, "/v1.0"), "/")
-			rep = s.dispatch(r, app, strings.ToUpper(it.Method), path, u.Query(), prefer, itemBody, true)
-			s.record(Request{Method: strings.ToUpper(it.Method), Path: path, Query: u.Query(), Prefer: prefer, InBatch: true, Status: rep.status})
-		}
-		header := map[string]string{}
-		maps.Copy(header, rep.header)
-		item := map[string]any{"id": it.ID, "status": rep.status, "headers": header}
-		if rep.body != nil {
-			header["Content-Type"] = "application/json"
-			item["body"] = rep.body
-		}
-		responses = append(responses, item)
+	responses := make([]map[string]any, len(req.Requests))
+	sem := make(chan struct{}, batchParallel)
+	var wg sync.WaitGroup
+	for i, it := range req.Requests {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			responses[len(req.Requests)-1-i] = s.batchItem(r, app, it)
+		})
 	}
+	wg.Wait()
 	return reply{status: http.StatusOK, body: map[string]any{"responses": responses}}
+}
+
+// batchItem runs one item of a $batch.
+func (s *Server) batchItem(r *http.Request, app *App, it batchItem) map[string]any {
+	u, err := url.Parse(it.URL)
+	var rep reply
+	if err != nil || it.ID == "" {
+		rep = graphError(http.StatusBadRequest, "BadRequest", "Invalid request URL.")
+	} else {
+		var prefer string
+		for k, v := range it.Headers {
+			if strings.EqualFold(k, "Prefer") {
+				prefer = v
+			}
+		}
+		var itemBody []byte
+		if len(it.Body) > 0 && string(it.Body) != "null" {
+			itemBody = it.Body
+		}
+		path := "/" + strings.TrimPrefix(strings.TrimPrefix(u.Path, "/v1.0"), "/")
+		rep = s.dispatch(r, app, strings.ToUpper(it.Method), path, u.Query(), prefer, itemBody, true)
+		s.record(Request{Method: strings.ToUpper(it.Method), Path: path, Query: u.Query(), Prefer: prefer, InBatch: true, Status: rep.status})
+	}
+	header := map[string]string{}
+	maps.Copy(header, rep.header)
+	item := map[string]any{"id": it.ID, "status": rep.status, "headers": header}
+	if rep.body != nil {
+		header["Content-Type"] = "application/json"
+		item["body"] = rep.body
+	}
+	return item
 }
 
 // dispatch answers one Graph request, top-level or inside a $batch.
@@ -935,6 +1016,12 @@ func (s *Server) dispatch(r *http.Request, app *App, method, path string, q url.
 	// the SDK uses it.
 	if len(parts) == 2 && parts[0] == "places" && (parts[1] == "microsoft.graph.room" || parts[1] == "graph.room") && method == http.MethodGet {
 		return s.places(app)
+	}
+	if len(parts) >= 1 && parts[0] == "subscriptions" {
+		if !sleep(r, s.opLatency) {
+			return graphError(http.StatusGatewayTimeout, "GatewayTimeout", "The client went away.")
+		}
+		return s.subscriptionOp(r, app, method, parts[1:], body)
 	}
 	if len(parts) < 3 || parts[0] != "users" {
 		return graphError(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+path+"'.")
@@ -950,6 +1037,14 @@ func (s *Server) dispatch(r *http.Request, app *App, method, path string, q url.
 	}
 	if ok, wait := s.allow(app.ClientID, address); !ok {
 		return throttled(wait, "Application is over its MailboxConcurrency limit.")
+	}
+	release, ok := s.enterMailbox(app.ClientID, address)
+	if !ok {
+		return throttled(time.Second, "Application is over its MailboxConcurrency limit.")
+	}
+	defer release()
+	if !sleep(r, s.opLatency) {
+		return graphError(http.StatusGatewayTimeout, "GatewayTimeout", "The client went away.")
 	}
 
 	s.mu.Lock()
@@ -995,6 +1090,7 @@ func (s *Server) dispatch(r *http.Request, app *App, method, path string, q url.
 			return s.updateEvent(mb, ev, body, zone)
 		case len(rest) == 2 && method == http.MethodDelete:
 			ev.Deleted = true
+			s.notifyLocked(mb, "deleted", ev.ID)
 			return reply{status: http.StatusNoContent}
 		case len(rest) == 3 && rest[2] == "decline" && method == http.MethodPost:
 			if strings.EqualFold(ev.OrganizerAddress, mb.Address) {
@@ -1005,6 +1101,7 @@ func (s *Server) dispatch(r *http.Request, app *App, method, path string, q url.
 			}
 			_ = json.Unmarshal(body, &in)
 			ev.Declined, ev.DeclineComment = true, in.Comment
+			s.notifyLocked(mb, "deleted", ev.ID)
 			return reply{status: http.StatusAccepted}
 		}
 	}
@@ -1290,6 +1387,7 @@ func (s *Server) createEvent(mb *mailbox, body []byte, zone string) reply {
 	if created.Online && !mb.NoJoinURL {
 		created.JoinURL = joinURL(created.ID)
 	}
+	s.notifyLocked(mb, "created", created.ID)
 	return reply{status: http.StatusCreated, body: eventJSON(mb, created, zone, nil)}
 }
 
@@ -1320,5 +1418,6 @@ func (s *Server) updateEvent(mb *mailbox, ev *Event, body []byte, zone string) r
 	if in.Subject != nil {
 		ev.Subject = *in.Subject
 	}
+	s.notifyLocked(mb, "updated", ev.ID)
 	return reply{status: http.StatusOK, body: eventJSON(mb, ev, zone, nil)}
 }

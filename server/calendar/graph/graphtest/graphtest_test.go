@@ -248,7 +248,7 @@ func TestThrottleRate(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
-	s := newServer(t, Options{Latency: 100 * time.Millisecond})
+	s := newServer(t, Options{Latency: 100 * time.Millisecond, Throttle: Throttle{MaxConcurrent: 4}})
 	auth := token(t, s)
 	s.AddMailbox(Mailbox{Address: "r@x"})
 	var wg sync.WaitGroup
