@@ -47,9 +47,9 @@
 //
 // Heartbeats: a timer pings every PingInterval (the first after a random
 // part of it, so panels that connected together are pinged apart); the
-// reader's deadline is two PingIntervals, renewed by every pong and every frame, so a panel that
-// vanished without closing its TCP connection is dropped after at most two
-// intervals. Every write has a deadline (WriteTimeout).
+// reader's deadline is two PingIntervals, renewed by every pong and every
+// frame, so a panel that vanished without closing its TCP connection is
+// dropped after at most two intervals. Every write has a deadline (WriteTimeout).
 package hub
 
 import (
