@@ -43,15 +43,15 @@ type conn struct {
 	killOnce sync.Once
 
 	// The outgoing side, guarded by qmu.
-	qmu      sync.Mutex
-	queue    []outFrame  // frames for the flusher; at most SendQueue
-	final    *finalFrame // the last thing to send before closing
+	qmu   sync.Mutex
+	queue []outFrame  // frames for the flusher; at most SendQueue
+	final *finalFrame // the last thing to send before closing
 	// finalDone is closed when the final frames are written (or failed).
 	finalDone chan struct{}
-	flushing bool        // a flusher goroutine is running
-	ended    bool        // torn down: nothing more is queued or started
-	dead     bool        // a write failed: nothing more is written
-	inFlight int         // handler calls running
+	flushing  bool // a flusher goroutine is running
+	ended     bool // torn down: nothing more is queued or started
+	dead      bool // a write failed: nothing more is written
+	inFlight  int  // handler calls running
 
 	// Guarded by h.mu.
 	room      string
