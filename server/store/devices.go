@@ -28,7 +28,7 @@ func (db *DB) AddDevice(d Device, tokenHash string) error {
 	if d.ID == "" || !validID(d.ID) {
 		return fmt.Errorf("store: invalid device id %q", d.ID)
 	}
-	return db.update(func(tx *bolt.Tx) error {
+	return db.batch(func(tx *bolt.Tx) error {
 		devs := root(tx, devicesBucket)
 		if devs.Get([]byte(d.ID)) != nil {
 			return fmt.Errorf("store: device %q: %w", d.ID, ErrExists)
