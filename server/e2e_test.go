@@ -71,7 +71,7 @@ func newTestServerWith(t *testing.T, change func(*config)) *testServer {
 	var handler http.Handler = http.NotFoundHandler()
 	ts.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := config{DataDir: dir, Init: true, Poll: time.Hour, PublicURL: ts.http.URL, Now: ts.now}
+	cfg := config{DataDir: dir, Init: true, Poll: time.Hour, PublicURL: ts.http.URL, Now: ts.now, StartSim: startSimForTests}
 	change(&cfg)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {

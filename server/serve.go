@@ -21,7 +21,6 @@ import (
 	"github.com/lintelhq/lintel/server/alert"
 	"github.com/lintelhq/lintel/server/booking"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
-	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/ratelimit"
@@ -58,6 +57,8 @@ type config struct {
 	// M365Sim runs a Microsoft Graph emulator in-process and reads the
 	// demo rooms through the real Microsoft 365 connector.
 	M365Sim bool
+	// StartSim starts that emulator (default: the build's; tests set it).
+	StartSim simStarter
 	// Now is the clock every part of the server reads the time of day
 	// from (clock.FromEnv: the machine's, or LINTEL_TEST_NOW's).
 	Now clock.Func
@@ -223,9 +224,15 @@ func serve(ctx context.Context, c Context, args []string) error {
 	a.serving.Store(false)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	a.hub.Close() // websockets are hijacked: Shutdown does not wait for them
+	// The listener closes first, so that panels told to go away do not
+	// reconnect to this server (thousands of them would keep Shutdown
+	// waiting); websockets are hijacked, so Shutdown does not wait for
+	// them: the hub closes them meanwhile.
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- srv.Shutdown(shutdownCtx) }()
+	a.hub.Close()
 	a.wait()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-shutdown; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	return nil
@@ -293,7 +300,7 @@ type app struct {
 	wg        gosync.WaitGroup // the background loops start starts
 	metrics   *metrics
 	connector *connector
-	sim       *graphtest.Server // the Graph emulator, with --m365-sim
+	sim       simulator // the Graph emulator, with --m365-sim
 	alerts    *alerts
 
 	offlineAfter time.Duration
@@ -319,7 +326,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	cal := builtin.New(db)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.M365Sim {
-		sim, settings, note, err := startM365Sim(db, cfg.DataDir, cfg.Now)
+		start := cfg.StartSim
+		if start == nil {
+			start = startM365Sim // an error in a build without the "sim" tag
+		}
+		sim, settings, note, err := start(db, cfg.DataDir, cfg.Now)
 		if err != nil {
 			db.Close()
 			return nil, err

@@ -58,9 +58,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -88,6 +90,8 @@ const (
 	DefaultHelloTimeout = 10 * time.Second
 
 	DefaultMaxConns           = 10_000
+	DefaultMaxHandshakes      = 64
+	DefaultHandshakeWait      = 3 * time.Second
 	DefaultMaxUnpaired        = 1_000
 	DefaultMaxUnpairedPerAddr = 16
 	DefaultUnpairedLifetime   = 10 * time.Minute
@@ -118,9 +122,10 @@ const (
 	maxInFlight = 4
 
 	// Buffer sizes. Panel frames are small, and the read buffer lives as
-	// long as the connection, so it is small; write buffers come from a
-	// pool and are held only while a frame is written.
-	readBufferSize  = 1024
+	// long as the connection, so it is small (a larger frame is read past
+	// it, straight into the message); write buffers come from a pool and
+	// are held only while a frame is written.
+	readBufferSize  = 256
 	writeBufferSize = 4096
 )
 
@@ -231,6 +236,14 @@ type Opts struct {
 	// (its pairing code expires with it); the panel reconnects for a new
 	// code. Default 10 minutes.
 	UnpairedLifetime time.Duration
+	// MaxHandshakes bounds the connections being set up at once (the
+	// token checked, the websocket upgraded); more wait up to
+	// HandshakeWait for their turn and are then refused with 503 and a
+	// Retry-After. After a restart every panel reconnects within seconds:
+	// they are taken at the rate the server manages rather than all at
+	// once. Defaults 64 and 3 s.
+	MaxHandshakes int
+	HandshakeWait time.Duration
 	// ClientAddr returns the address a request comes from, for the
 	// per-address cap and the pairing list. Default: r.RemoteAddr. Behind
 	// a trusted reverse proxy, the address it forwards.
@@ -265,6 +278,8 @@ type Hub struct {
 	// source address.
 	open, anon int
 	anonByAddr map[string]int
+	// handshakes holds a token per connection being set up.
+	handshakes chan struct{}
 }
 
 // New returns a Hub configured by opts.
@@ -305,6 +320,12 @@ func New(opts Opts) *Hub {
 	if opts.ClientAddr == nil {
 		opts.ClientAddr = func(r *http.Request) string { return r.RemoteAddr }
 	}
+	if opts.MaxHandshakes <= 0 {
+		opts.MaxHandshakes = DefaultMaxHandshakes
+	}
+	if opts.HandshakeWait <= 0 {
+		opts.HandshakeWait = DefaultHandshakeWait
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
 		opts: opts,
@@ -323,6 +344,7 @@ func New(opts Opts) *Hub {
 		last:       make(map[string]proto.State),
 		joinFrame:  make(map[string]preparedState),
 		anonByAddr: make(map[string]int),
+		handshakes: make(chan struct{}, opts.MaxHandshakes),
 	}
 }
 
@@ -341,14 +363,23 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuseHTTP(w, http.StatusServiceUnavailable, "hub: too many panel connections: try again later")
 		return
 	}
+	if !h.handshakeTurn(r.Context()) {
+		h.log.Debug("hub: connection refused: too many being set up", "remote", remote)
+		w.Header().Set("Retry-After", strconv.Itoa(1+rand.N(5)))
+		w.Header().Set("Connection", "close")
+		http.Error(w, "hub: busy setting up other panels' connections: try again in a few seconds", http.StatusServiceUnavailable)
+		return
+	}
 	dev, paired, refusal := h.authenticate(r)
 	slot := admission{addr: addrKey(remote), anon: !paired}
 	if status, why := h.admit(slot); status != 0 {
+		<-h.handshakes
 		h.log.Debug("hub: connection refused", "remote", remote, "why", why)
 		refuseHTTP(w, status, why)
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
+	<-h.handshakes
 	if err != nil {
 		// Upgrade has answered the request with an HTTP error already.
 		h.log.Debug("hub: websocket upgrade failed", "remote", remote, "err", err)
@@ -368,6 +399,26 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		old.kill()
 	}
 	c.serve(refusal)
+}
+
+// handshakeTurn waits up to HandshakeWait for a turn to set up a
+// connection, and reports whether it got one; the caller gives it back.
+func (h *Hub) handshakeTurn(ctx context.Context) bool {
+	select {
+	case h.handshakes <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.opts.HandshakeWait)
+	defer t.Stop()
+	select {
+	case h.handshakes <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	case <-h.ctx.Done():
+	}
+	return false
 }
 
 // refuseHTTP answers a connection the hub does not take, before the

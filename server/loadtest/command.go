@@ -41,6 +41,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.IntVar(&o.Concurrency, "concurrency", 32, "dials and API calls at once during setup")
 	fs.StringVar(&o.TimeZone, "tz", "UTC", "the rooms' IANA time zone")
 	fs.BoolVar(&o.Keep, "keep", false, "leave the rooms, devices and events in place")
+	fs.IntVar(&o.Bookings, "bookings", 100, "rooms that book at once, one panel each")
 	fs.IntVar(&o.Joiners, "joiners", 200, "panels that reconnect one by one to measure hello to first state")
 	spawn := fs.Bool("spawn", false, "start a server for the run (this program's serve --demo, on a temporary data directory and a free loopback port) instead of using --server: its memory and CPU are measured and it is restarted for a reconnect storm")
 	spawnArgs := fs.String("spawn-args", "", "more flags for the spawned server's serve, space separated")

@@ -17,10 +17,11 @@
 //     after step 4, on a quiet server.
 //  4. Every room: an event is added to every room at once; the time from
 //     each room's API call until each of its panels has the new state.
-//  5. Booking: one panel in every room books 15 minutes at the same time;
-//     the time from sending the request until its result.
-//  6. Late joiners: Opts.Joiners panels reconnect, a few at a time, while
+//  5. Late joiners: Opts.Joiners panels reconnect, a few at a time, while
 //     the others stay connected; the time from hello to the first state.
+//  6. Booking: one panel in each of Opts.Bookings rooms books 15 minutes
+//     at the same time; the time from sending the request until its
+//     result (tap to confirmation).
 //  7. Reconnect storm (when the run has the server's Process): the server
 //     is restarted (SIGTERM, then started again) with every panel
 //     connected; the panels reconnect with backoff and full jitter as
@@ -103,6 +104,9 @@ type Opts struct {
 	// Joiners is how many panels reconnect in the late-joiner step.
 	// Default 200 (at most Panels).
 	Joiners int
+	// Bookings is how many rooms book at once (one panel each). Default
+	// 100 (at most Rooms).
+	Bookings int
 }
 
 func (o *Opts) defaults() error {
@@ -131,6 +135,10 @@ func (o *Opts) defaults() error {
 		o.Joiners = 200
 	}
 	o.Joiners = min(o.Joiners, o.Panels)
+	if o.Bookings <= 0 {
+		o.Bookings = 100
+	}
+	o.Bookings = min(o.Bookings, o.Rooms)
 	if o.StepTimeout <= 0 {
 		o.StepTimeout = 30 * time.Second
 	}
@@ -288,15 +296,15 @@ func (r *run) measure(ctx context.Context) error {
 	}
 	r.log.Info("a change reached its room's panels", "panels", r.rep.OneRoom.N, "max", r.rep.OneRoom.Max)
 
-	if err := r.book(ctx); err != nil {
-		return err
-	}
-	r.log.Info("bookings answered", "ok", r.rep.Book.N, "failed", r.rep.Book.Failed, "p99", r.rep.Book.P99)
-
 	if err := r.joiners(ctx); err != nil {
 		return err
 	}
 	r.log.Info("late joiners got their state", "ok", r.rep.Join.N, "p99", r.rep.Join.P99)
+
+	if err := r.book(ctx); err != nil {
+		return err
+	}
+	r.log.Info("bookings answered", "ok", r.rep.Book.N, "failed", r.rep.Book.Failed, "p99", r.rep.Book.P99)
 
 	if r.opts.Process == nil {
 		return nil
@@ -432,9 +440,10 @@ func (r *run) change(ctx context.Context, rooms []string, what string, at time.T
 // measures each round trip.
 func (r *run) book(ctx context.Context) error {
 	byRoom := r.panelsByRoom()
-	lat := make([]time.Duration, len(r.rooms))
+	rooms := r.rooms[:r.opts.Bookings]
+	lat := make([]time.Duration, len(rooms))
 	var wg gosync.WaitGroup
-	for i, room := range r.rooms {
+	for i, room := range rooms {
 		lat[i] = -1
 		if len(byRoom[room]) == 0 {
 			continue

@@ -129,8 +129,8 @@ func (r Report) String() string {
 	row("change in one room, just after connect", r.OneRoomAfterConnect, 0)
 	row("change in one room -> its panels", r.OneRoom, 0)
 	row("change in every room -> all panels", r.AllRooms, r.AllRoomsTook)
-	row("book 15 min, one panel per room", r.Book, 0)
 	row("late joiner: hello to first state", r.Join, 0)
+	row(fmt.Sprintf("book 15 min at once in %d rooms", r.Book.N+r.Book.Failed), r.Book, 0)
 	if r.Storm.N+r.Storm.Failed > 0 {
 		row("restart: panels back with current state", r.Storm, 0)
 		fmt.Fprintf(&b, "  restart: old server gone after %s, new one ready after %s; all back after %s; peak RSS %.1f MB, peak CPU %.2f cores\n",

@@ -108,7 +108,7 @@ func (s *Spawned) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: 5 * time.Second}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -199,11 +199,15 @@ func (s *sampler) sample() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.peakRSS = max(s.peakRSS, rss)
-	if err == nil && pid == s.lastPID && now.After(s.lastAt) {
-		s.peakCPU = max(s.peakCPU, float64(cpu-s.lastCPU)/float64(now.Sub(s.lastAt)))
-	}
-	if err == nil {
+	switch {
+	case err != nil:
+	case pid != s.lastPID:
 		s.lastPID, s.lastCPU, s.lastAt = pid, cpu, now
+	case now.Sub(s.lastAt) >= sampleWindow/2:
+		// CPU time counts in 10 ms ticks: over a shorter window the
+		// rate would be mostly rounding.
+		s.peakCPU = max(s.peakCPU, float64(cpu-s.lastCPU)/float64(now.Sub(s.lastAt)))
+		s.lastCPU, s.lastAt = cpu, now
 	}
 }
 
