@@ -12,22 +12,25 @@ import (
 
 // The simulated panels reconnect as panel/link does: after a connection
 // that worked, at once plus a random wait of up to minBackoff; after each
-// failed attempt the ceiling doubles up to maxBackoff ("full jitter"), so
-// ten thousand panels that lost the server together come back spread out.
+// failed attempt the ceiling grows by half up to maxBackoff ("full
+// jitter"), so ten thousand panels that lost the server together come
+// back spread out.
 const (
 	minBackoff = time.Second      // link.DefaultMinBackoff
 	maxBackoff = 60 * time.Second // link.DefaultMaxBackoff
 )
 
-// backoff is the wait before an attempt after failures failed ones.
+// backoff is the wait before an attempt after failures failed ones:
+// uniform in [0, min(maxBackoff, minBackoff·1.5^failures)], as link's.
 func backoff(failures int) time.Duration {
-	ceiling := maxBackoff
-	if failures < 32 {
-		if d := minBackoff << failures; d > 0 && d < ceiling {
-			ceiling = d
+	ceiling := minBackoff
+	for range failures {
+		if ceiling >= maxBackoff {
+			break
 		}
+		ceiling += ceiling / 2
 	}
-	return rand.N(ceiling + 1)
+	return rand.N(min(ceiling, maxBackoff) + 1)
 }
 
 // joiners reconnects a sample of the connected panels one after another
