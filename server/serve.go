@@ -230,8 +230,11 @@ func serve(ctx context.Context, c Context, args []string) error {
 	// them: the hub closes them meanwhile.
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- srv.Shutdown(shutdownCtx) }()
+	began := time.Now()
 	a.hub.Close()
+	log.Info("panels disconnected", "took", time.Since(began).Round(time.Millisecond))
 	a.wait()
+	log.Info("background work stopped", "took", time.Since(began).Round(time.Millisecond))
 	if err := <-shutdown; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}

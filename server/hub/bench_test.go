@@ -64,12 +64,18 @@ func benchmarkFanout(b *testing.B, n int) {
 	runFanout(b, n, h, func() int { return len(h.Connections()) }, func() {
 		st.ServerTime = st.ServerTime.Add(time.Second)
 		h.Publish("bench", st)
+	}, func() {
+		// Closing says goodbye to every panel, as a server restart does.
+		start := time.Now()
+		h.Close()
+		b.ReportMetric(time.Since(start).Seconds(), "close-s")
 	})
 }
 
 // runFanout serves srv to n panels in a child process, then measures
 // publish until every panel has the frame, and the memory per panel.
-func runFanout(b *testing.B, n int, handler http.Handler, connected func() int, publish func()) {
+// atEnd, when not nil, runs at the end with the panels still connected.
+func runFanout(b *testing.B, n int, handler http.Handler, connected func() int, publish func(), atEnd func()) {
 	raiseFileLimit(b, n+200)
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
@@ -139,6 +145,9 @@ func runFanout(b *testing.B, n int, handler http.Handler, connected func() int, 
 	// the growth alone.
 	b.ReportMetric(float64(rss)/float64(n)/1024, "RSS-KB/panel")
 	b.ReportMetric(float64(rss-rssBefore)/float64(n)/1024, "dRSS-KB/panel")
+	if atEnd != nil {
+		atEnd()
+	}
 }
 
 // benchState is a realistic state: a busy day of eight meetings.

@@ -17,10 +17,15 @@ import (
 // example (examples/chat: a hub goroutine, a broadcast channel, a read
 // pump and a write pump per client, 1 KB buffers, pings every 54 s), as
 // minimal as a broadcaster gets, with no authentication, caps or
-// protocol. Run both together to compare on the same machine at the same
-// moment:
+// protocol. Run both together to compare latency on the same machine at
+// the same moment:
 //
 //	go test -run '^$' -bench 'Fanout(Peer)?/panels=10000' -benchtime 20x ./server/hub/
+//
+// B/panel and stack-B/panel are exact either way; the RSS figures are the
+// process's, so the second benchmark of a run inherits what the first left
+// behind: compare RSS with one benchmark per run (-bench 'Fanout/' and
+// -bench 'FanoutPeer/').
 func BenchmarkFanoutPeer(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("panels=%d", n), func(b *testing.B) {
@@ -38,7 +43,7 @@ func BenchmarkFanoutPeer(b *testing.B) {
 					b.Fatal(err)
 				}
 				h.broadcast <- msg
-			})
+			}, nil)
 		})
 	}
 }
