@@ -136,6 +136,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 		log.Warn("the clock is moved by "+clock.Env+": meetings and bookings use that time of day", "now", now().Format(time.RFC3339))
 	}
 	cfg.Now = now
+	tuneGC(c.Getenv, log)
 
 	scheme := "http"
 	if cfg.TLSCert != "" || cfg.DevTLS {
