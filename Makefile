@@ -4,6 +4,10 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.Version=$(VERSION)
 GO       ?= go
 BIN      := bin
+# GOTAGS: build tags of `make build`. The production server has none; "sim"
+# adds the Microsoft Graph emulator (serve --m365-sim) and the load test
+# (lintel-server load), which make run, run-m365-sim and bench build with.
+GOTAGS   ?=
 # `make run` settings; override on the command line, e.g.
 # `make run LISTEN=127.0.0.1:8090 PANEL_PORT=9101`.
 # RUN_DIR: where the demo keeps its data and panel files.
@@ -12,6 +16,8 @@ RUN_DIR    ?= var/demo
 LISTEN     ?= 127.0.0.1:8080
 # PANEL_PORT: the first simulated panel's page; the others take the next ports.
 PANEL_PORT ?= 9001
+# `make bench` settings: the panels of its load run (rooms: a tenth).
+LOAD_PANELS ?= 10000
 
 .DEFAULT_GOAL := help
 
@@ -25,9 +31,12 @@ help: ## show this help
 		"RUN_DIR=$(RUN_DIR)" "the demo's data, admin password, panel credentials and frames"
 
 .PHONY: build
-build: ## build bin/lintel-server and bin/lintel-panel for this machine
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-server ./server
+build: ## build bin/lintel-server (production: no emulator, no load test; GOTAGS=sim adds them) and bin/lintel-panel
+	$(GO) build -trimpath -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-server ./server
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lintel-panel ./panel
+
+# The demos build the server with the emulator and the load test.
+run run-m365-sim bench: GOTAGS = sim
 
 .PHONY: run
 run: build ## start the server on the built-in demo calendar with three simulated panels; prints the admin URL, password and panel URLs
@@ -50,7 +59,7 @@ test-deps: ## install what the tests need (Debian packages), only when missing
 
 .PHONY: test
 test: test-deps lint ## install test dependencies, then run the checks of lint and every test
-	$(GO) test -timeout 30m ./...
+	$(GO) test -tags sim -timeout 30m ./...
 
 .PHONY: test-times
 test-times: ## run ./server/... and ./panel/... with the clock at 00:30, 08:11, 12:00, 17:55, 23:50 UTC, weekday and Sunday
@@ -64,6 +73,7 @@ race: ## run the concurrent packages' tests under the race detector
 lint: tidy-check ## go.mod tidy, gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags sim ./server/
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 .PHONY: tidy-check
@@ -79,8 +89,9 @@ soak: ## run the server under a bounded mixed hostile load for LINTEL_SOAK_DURAT
 	LINTEL_SOAK_DURATION=$${LINTEL_SOAK_DURATION:-3m} $(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 30m -v ./server/
 
 .PHONY: bench
-bench: ## run the benchmarks (fan-out, rendering, booking, sync)
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+bench: build ## run the benchmarks (fan-out against a gorilla chat peer, rendering, booking, sync), then `lintel-server load` with LOAD_PANELS panels (default 10000) on a spawned server; under 15 minutes
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 12m ./...
+	$(BIN)/lintel-server load --spawn --panels $(LOAD_PANELS) --rooms $$(( $(LOAD_PANELS) / 10 ))
 
 .PHONY: bench-freshness
 bench-freshness: ## Outlook change -> room state, notifications vs polling, 2,000 and 5,000 rooms, 150 ms per Graph operation (real time, ~10 min)

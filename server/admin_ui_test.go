@@ -658,7 +658,7 @@ func TestConnectorFormInTheBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.app.sim.AddApp(graphtest.App{ClientID: graphtest.DemoClientID, Certificate: cert})
+	ts.app.graphSim().AddApp(graphtest.App{ClientID: graphtest.DemoClientID, Certificate: cert})
 
 	junk := filepath.Join(t.TempDir(), "junk.pem")
 	writeTestFile(t, junk, "-----BEGIN NOTHING-----\nnot a certificate\n-----END NOTHING-----\n")

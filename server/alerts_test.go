@@ -467,7 +467,7 @@ func TestCalendarAndCredentialAlerts(t *testing.T) {
 	}
 
 	// The room's mailbox is taken out of the app's reach.
-	ts.app.sim.Deny(room.Calendar)
+	ts.app.graphSim().Deny(room.Calendar)
 	rig.clock.advance(time.Minute)
 	ts.app.sync.SyncAll(ctx) // every room, as the poll reads them
 	rig.check(t)
@@ -487,7 +487,7 @@ func TestCalendarAndCredentialAlerts(t *testing.T) {
 	if _, body := parseMail(rig.smtp.Mails()[0].Data); !strings.Contains(body, "Fix:") || !strings.Contains(body, room.Calendar) {
 		t.Errorf("the calendar alert lacks doctor's diagnosis and fix:\n%s", body)
 	}
-	ts.app.sim.Allow(room.Calendar)
+	ts.app.graphSim().Allow(room.Calendar)
 	ts.app.sync.SyncAll(ctx) // every room, as the poll reads them
 	rig.check(t)
 	if got := rig.subjects(); len(got) != 2 || got[1] != "[Lintel] Resolved: The calendar of room "+room.Name+" cannot be read" {

@@ -193,7 +193,7 @@ func TestAPIDocExamples(t *testing.T) {
 	m365Srv := newTestServerWith(t, func(c *config) { c.M365Sim = true })
 	// The emulator's rooms are left to import from Places, which the app
 	// may list.
-	m365Srv.app.sim.AddApp(graphtest.App{ClientID: graphtest.DemoClientID, Secret: m365Srv.simSecret(t), Roles: []string{"Calendars.ReadWrite", "Place.Read.All"}})
+	m365Srv.app.graphSim().AddApp(graphtest.App{ClientID: graphtest.DemoClientID, Secret: m365Srv.simSecret(t), Roles: []string{"Calendars.ReadWrite", "Place.Read.All"}})
 	rooms, _ := m365Srv.app.db.Rooms()
 	for _, r := range rooms {
 		m365Srv.app.db.DeleteRoom(r.ID)

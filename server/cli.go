@@ -9,8 +9,6 @@ import (
 	"net"
 	"sort"
 	"strings"
-
-	"github.com/lintelhq/lintel/server/loadtest"
 )
 
 // Version is stamped at build time with -ldflags "-X main.Version=...".
@@ -59,11 +57,9 @@ func commands() map[string]command {
 		"backup":        {"write a consistent snapshot of the running server's store to FILE", backup},
 		"restore":       {"put the backup FILE in place of the store (server stopped)", restore},
 		"tenant-script": {"print the Exchange Online PowerShell that grants the app access to the room calendars only", tenantScript},
-		"load": {"connect simulated panels to a server on this machine and measure fan-out and booking latency", func(ctx context.Context, c Context, args []string) error {
-			return loadtest.Command(ctx, args, c.Stdout, c.Stderr, c.Getenv)
-		}},
-		"healthcheck": {"exit 0 when the running server answers /healthz, wherever it listens (for container health checks)", healthcheck},
-		"version":     {"print the version (also: lintel-server --version)", printVersion},
+		"load":          {"connect simulated panels to a server on this machine and measure memory, fan-out, booking, first state and a restart (builds with -tags sim)", loadCmd},
+		"healthcheck":   {"exit 0 when the running server answers /healthz, wherever it listens (for container health checks)", healthcheck},
+		"version":       {"print the version (also: lintel-server --version)", printVersion},
 	}
 }
 

@@ -75,7 +75,7 @@ func TestOneDiagnosisEverywhere(t *testing.T) {
 func TestWholeBatchRefusalEverywhere(t *testing.T) {
 	ts := newTestServerWith(t, func(c *config) { c.M365Sim = true })
 	c := ts.adminClient(t)
-	ts.app.sim.Inject(graphtest.Fault{Status: http.StatusBadRequest, Code: "BadRequest", Message: "Invalid batch payload format.", Times: 100})
+	ts.app.graphSim().Inject(graphtest.Fault{Status: http.StatusBadRequest, Code: "BadRequest", Message: "Invalid batch payload format.", Times: 100})
 	ts.app.sync.SyncAll(context.Background())
 
 	want := []string{"Graph refused the whole $batch request", "400 BadRequest: Invalid batch payload format.", "request-id", "open a Microsoft support case"}

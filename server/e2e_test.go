@@ -73,7 +73,7 @@ func newTestServerWith(t *testing.T, change func(*config)) *testServer {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) })
 	ts.http = httptest.NewUnstartedServer(h)
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := config{DataDir: dir, Init: true, Poll: time.Hour, PublicURL: "http://" + ts.http.Listener.Addr().String(), Now: ts.now}
+	cfg := config{DataDir: dir, Init: true, Poll: time.Hour, PublicURL: "http://" + ts.http.Listener.Addr().String(), Now: ts.now, StartSim: startSimForTests}
 	change(&cfg)
 	ts.http.Config = newHTTPServer(h, cfg.HTTP, log)
 	ts.http.Start()

@@ -63,7 +63,7 @@ func TestReadyzIsStoreAndHubOnly(t *testing.T) {
 	// Sign-in works again, but the access policy now denies every room.
 	ts.useSecret(t, ts.simSecret(t), time.Time{})
 	for _, r := range rooms {
-		ts.app.sim.Deny(r.Calendar)
+		ts.app.graphSim().Deny(r.Calendar)
 	}
 	ts.app.sync.SyncAll(context.Background())
 	if code, _ := get(t, ts.http.URL+"/readyz"); code != 200 {
@@ -75,7 +75,7 @@ func TestReadyzIsStoreAndHubOnly(t *testing.T) {
 	}
 
 	for _, r := range rooms {
-		ts.app.sim.Allow(r.Calendar)
+		ts.app.graphSim().Allow(r.Calendar)
 	}
 	ts.app.sync.SyncAll(context.Background())
 	_, rep = healthz(t, ts)
@@ -184,7 +184,7 @@ func TestMetricsScrape(t *testing.T) {
 	ts.app.sync.SyncAll(ctx)
 
 	free := "aurora"
-	ts.app.sim.ClearEvents("aurora@" + graphtest.DefaultTenantDomain)
+	ts.app.graphSim().ClearEvents("aurora@" + graphtest.DefaultTenantDomain)
 	ts.app.sync.Refresh(ctx, free)
 	p := dialRaw(t, ts.wsURL(), ts.addDevice(free))
 	p.hello()
@@ -194,7 +194,7 @@ func TestMetricsScrape(t *testing.T) {
 	if res := p.next(func(m proto.Message) bool { return m.Type == proto.TypeResult && m.ID == "m-1" }).Result; !res.OK {
 		t.Fatalf("book: %+v", res.Error)
 	}
-	ts.app.sim.Deny("delta@" + graphtest.DefaultTenantDomain)
+	ts.app.graphSim().Deny("delta@" + graphtest.DefaultTenantDomain)
 	ts.app.sync.SyncAll(ctx)
 
 	after := scrape()

@@ -31,7 +31,7 @@ func TestMicrosoft365EndToEnd(t *testing.T) {
 	// A room made free (its seeded meetings removed in the emulator, as
 	// if cancelled in Outlook) to book with Teams, whatever the hour.
 	free := rooms[0].ID
-	ts.app.sim.ClearEvents(rooms[0].Calendar)
+	ts.app.graphSim().ClearEvents(rooms[0].Calendar)
 	if err := ts.app.sync.Refresh(context.Background(), free); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestMicrosoft365EndToEnd(t *testing.T) {
 	if !res.OK || res.JoinURL == "" {
 		t.Fatalf("book with Teams: %+v %+v", res, res.Error)
 	}
-	evs := ts.app.sim.Events(roomAddr(t, ts, free))
+	evs := ts.app.graphSim().Events(roomAddr(t, ts, free))
 	online := 0
 	for _, e := range evs {
 		if e.Online && e.JoinURL != "" && e.TransactionID != "" {

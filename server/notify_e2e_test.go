@@ -27,13 +27,13 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	// A room outside the app's access policy gets no subscription.
 	denied := store.Room{ID: "denied", Name: "Denied", Calendar: "denied@" + graphtest.DefaultTenantDomain, TimeZone: "UTC", Display: store.DisplayTitle}
-	ts.app.sim.AddMailbox(graphtest.Mailbox{Address: denied.Calendar, Room: true})
-	ts.app.sim.Deny(denied.Calendar)
+	ts.app.graphSim().AddMailbox(graphtest.Mailbox{Address: denied.Calendar, Room: true})
+	ts.app.graphSim().Deny(denied.Calendar)
 	if err := ts.app.db.PutRoom(denied); err != nil {
 		t.Fatal(err)
 	}
 	ts.app.subs.Reconcile(ctx)
-	subs := ts.app.sim.Subscriptions()
+	subs := ts.app.graphSim().Subscriptions()
 	if len(subs) != len(rooms) {
 		t.Fatalf("%d subscriptions for %d rooms, one denied", len(subs), len(rooms))
 	}
@@ -62,7 +62,7 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 	}
 	// A second reconcile creates nothing more.
 	ts.app.subs.Reconcile(ctx)
-	if n := len(ts.app.sim.Subscriptions()); n != len(rooms) {
+	if n := len(ts.app.graphSim().Subscriptions()); n != len(rooms) {
 		t.Errorf("%d subscriptions after a second reconcile (the denied room waits for its retry)", n)
 	}
 
@@ -70,7 +70,7 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 	p.hello()
 	p.next(isState)
 	start := ts.now().Truncate(time.Minute).Add(2 * time.Hour)
-	ts.app.sim.AddEvent(room.Calendar, graphtest.Event{Subject: "Notified", Organizer: "Ada", OrganizerAddress: "ada@contoso.onmicrosoft.com",
+	ts.app.graphSim().AddEvent(room.Calendar, graphtest.Event{Subject: "Notified", Organizer: "Ada", OrganizerAddress: "ada@contoso.onmicrosoft.com",
 		Start: start, End: start.Add(30 * time.Minute)})
 	p.next(func(m proto.Message) bool {
 		if !isState(m) {
@@ -99,7 +99,7 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 	})
 
 	// A forged notification (wrong clientState) is refused without acting.
-	status, err := ts.app.sim.Notify(room.Calendar, "created", "forged", "not-the-client-state")
+	status, err := ts.app.graphSim().Notify(room.Calendar, "created", "forged", "not-the-client-state")
 	if err != nil || status != http.StatusForbidden {
 		t.Errorf("forged notification: %d %v, want 403", status, err)
 	}
@@ -109,16 +109,16 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 
 	// Graph removes a subscription: it is created again.
 	var old string
-	for _, s := range ts.app.sim.Subscriptions() {
+	for _, s := range ts.app.graphSim().Subscriptions() {
 		if s.Mailbox == strings.ToLower(room.Calendar) {
 			old = s.ID
 		}
 	}
-	if status, err := ts.app.sim.Lifecycle(old, "subscriptionRemoved"); err != nil || status != http.StatusAccepted {
+	if status, err := ts.app.graphSim().Lifecycle(old, "subscriptionRemoved"); err != nil || status != http.StatusAccepted {
 		t.Fatalf("lifecycle: %d %v", status, err)
 	}
 	waitFor(t, "the removed subscription created again", func() bool {
-		for _, s := range ts.app.sim.Subscriptions() {
+		for _, s := range ts.app.graphSim().Subscriptions() {
 			if s.Mailbox == strings.ToLower(room.Calendar) && s.ID != old {
 				return true
 			}
@@ -131,7 +131,7 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 		t.Fatalf("delete room: %d", code)
 	}
 	ts.app.subs.Reconcile(ctx)
-	for _, s := range ts.app.sim.Subscriptions() {
+	for _, s := range ts.app.graphSim().Subscriptions() {
 		if s.Mailbox == strings.ToLower(rooms[1].Calendar) {
 			t.Errorf("removed room's subscription %s still in Graph", s.ID)
 		}
@@ -212,7 +212,7 @@ func TestPublicURLFromConnectionPage(t *testing.T) {
 	}
 	ts.app.subs.Reconcile(ctx)
 	rooms, _ := ts.app.db.Rooms()
-	if n := len(ts.app.sim.Subscriptions()); n != len(rooms) {
+	if n := len(ts.app.graphSim().Subscriptions()); n != len(rooms) {
 		t.Errorf("%d subscriptions for %d rooms", n, len(rooms))
 	}
 	set.PublicURL = ""
@@ -220,7 +220,7 @@ func TestPublicURLFromConnectionPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.app.subs.Reconcile(ctx)
-	if n := len(ts.app.sim.Subscriptions()); n != 0 || ts.app.subs.Subscribed(rooms[0].ID) {
+	if n := len(ts.app.graphSim().Subscriptions()); n != 0 || ts.app.subs.Subscribed(rooms[0].ID) {
 		t.Errorf("%d subscriptions left after the public URL was cleared", n)
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/lintelhq/lintel/server/booking"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
-	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/clientaddr"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/hub"
@@ -67,6 +66,8 @@ type config struct {
 	// M365Sim runs a Microsoft Graph emulator in-process and reads the
 	// demo rooms through the real Microsoft 365 connector.
 	M365Sim bool
+	// StartSim starts that emulator (default: the build's; tests set it).
+	StartSim simStarter
 	// Now is the clock every part of the server reads the time of day
 	// from (clock.FromEnv: the machine's, or LINTEL_TEST_NOW's).
 	Now clock.Func
@@ -165,6 +166,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 		log.Warn("the clock is moved by "+clock.Env+": meetings and bookings use that time of day", "now", now().Format(time.RFC3339))
 	}
 	cfg.Now = now
+	tuneGC(c.Getenv, log)
 
 	scheme := "http"
 	if cfg.TLSCert != "" || cfg.DevTLS {
@@ -261,9 +263,18 @@ func serve(ctx context.Context, c Context, args []string) error {
 	a.serving.Store(false)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	a.hub.Close() // websockets are hijacked: Shutdown does not wait for them
+	// The listener closes first, so that panels told to go away do not
+	// reconnect to this server (thousands of them would keep Shutdown
+	// waiting); websockets are hijacked, so Shutdown does not wait for
+	// them: the hub closes them meanwhile.
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- srv.Shutdown(shutdownCtx) }()
+	began := time.Now()
+	a.hub.Close()
+	log.Info("panels disconnected", "took", time.Since(began).Round(time.Millisecond))
 	a.wait()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	log.Info("background work stopped", "took", time.Since(began).Round(time.Millisecond))
+	if err := <-shutdown; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	return nil
@@ -332,7 +343,7 @@ type app struct {
 	wg        gosync.WaitGroup // the background loops start starts
 	metrics   *metrics
 	connector *connector
-	sim       *graphtest.Server // the Graph emulator, with --m365-sim
+	sim       simulator // the Graph emulator, with --m365-sim
 	alerts    *alerts
 
 	offlineAfter time.Duration
@@ -362,7 +373,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64 // as many as Graph requests in flight, at most
 	if cfg.M365Sim {
-		sim, settings, note, err := startM365Sim(db, cfg.DataDir, cfg.Now)
+		start := cfg.StartSim
+		if start == nil {
+			start = startM365Sim // an error in a build without the "sim" tag
+		}
+		sim, settings, note, err := start(db, cfg.DataDir, cfg.Now)
 		if err != nil {
 			db.Close()
 			return nil, err

@@ -149,13 +149,13 @@ func startSoakServer(t *testing.T) *soakServer {
 	var handler http.Handler = http.NotFoundHandler()
 	s.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := config{DataDir: dir, Init: true, M365Sim: true, Poll: 3 * time.Second, PublicURL: s.http.URL, Now: clock.ForTests(os.Getenv)}
+	cfg := config{DataDir: dir, Init: true, M365Sim: true, StartSim: startSimForTests, Poll: 3 * time.Second, PublicURL: s.http.URL, Now: clock.ForTests(os.Getenv)}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	handler = a.handler
-	s.app, s.sim = a, a.sim
+	s.app, s.sim = a, a.graphSim()
 	a.start(ctx)
 	t.Cleanup(func() {
 		cancel()

@@ -127,9 +127,9 @@ type Opts struct {
 	// Logger gets connection events. Nil discards them.
 	Logger *slog.Logger
 	// Reconnects wait a random time between 0 and a ceiling that starts
-	// at MinBackoff (default 1 s) and doubles with each failed attempt up
-	// to MaxBackoff (default 60 s). "Full jitter" spreads the panels of a
-	// building out after a server restart.
+	// at MinBackoff (default 1 s) and grows by half with each failed
+	// attempt up to MaxBackoff (default 60 s). "Full jitter" spreads the
+	// panels of a building out after a server restart.
 	MinBackoff, MaxBackoff time.Duration
 	// Now tells the time of events and the uptime in the hello. Nil means
 	// time.Now.
@@ -328,15 +328,28 @@ func (l *Link) Run(ctx context.Context) error {
 }
 
 // backoff is the wait before the next attempt after failures failed ones:
-// uniform in [0, min(MaxBackoff, MinBackoff·2^failures)].
+// uniform in [0, min(MaxBackoff, MinBackoff·1.5^failures)].
+//
+// The ceiling grows by half, not double: when a server restarts with
+// thousands of panels connected, all of them fail a few times while it is
+// down; doubling would leave some of them waiting half a minute after it
+// is back, while growing by half brings every panel back within seconds
+// of a restart of a few seconds, and still reaches MaxBackoff within a few
+// minutes of an outage (the jitter spreads the attempts either way).
 func (l *Link) backoff(failures int) time.Duration {
-	ceiling := l.opts.MaxBackoff
-	if failures < 32 {
-		if d := l.opts.MinBackoff << failures; d > 0 && d < ceiling {
-			ceiling = d
+	return time.Duration(l.randN(int64(backoffCeiling(l.opts.MinBackoff, l.opts.MaxBackoff, failures)) + 1))
+}
+
+// backoffCeiling is min(most, least·1.5^failures).
+func backoffCeiling(least, most time.Duration, failures int) time.Duration {
+	ceiling := least
+	for range failures {
+		if ceiling >= most {
+			break
 		}
+		ceiling += ceiling / 2
 	}
-	return time.Duration(l.randN(int64(ceiling) + 1))
+	return min(ceiling, most)
 }
 
 // outcome is how a session ended, which decides when to try again.

@@ -281,6 +281,9 @@ func TestNoCacheIsNotAnError(t *testing.T) {
 	}
 }
 
+// TestBackoffIsExponentialWithFullJitter: the ceiling grows by half per
+// failure, so panels that failed while a server restarted are back
+// within seconds of it (see backoff).
 func TestBackoffIsExponentialWithFullJitter(t *testing.T) {
 	l, err := New(Opts{URL: "ws://x/ws", Firmware: "1.0.0", MinBackoff: time.Second, MaxBackoff: 60 * time.Second})
 	if err != nil {
@@ -288,13 +291,14 @@ func TestBackoffIsExponentialWithFullJitter(t *testing.T) {
 	}
 	var ceilings []time.Duration
 	l.randN = func(n int64) int64 { return n - 1 } // the largest delay possible
-	for f := range 9 {
+	for f := range 13 {
 		ceilings = append(ceilings, l.backoff(f))
 	}
-	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60}
+	// Growing by half: 1, 1.5, 2.25, 3.375 s ... up to 60 s.
+	want := []float64{1000, 1500, 2250, 3375, 5062.5, 7593.75, 11390.625, 17085.9375, 25628.90625, 38443.359375, 57665.0390625, 60000, 60000}
 	for i := range want {
-		if ceilings[i] != want[i]*time.Second {
-			t.Errorf("ceiling after %d failures = %s, want %s", i, ceilings[i], want[i]*time.Second)
+		if w := time.Duration(want[i] * float64(time.Millisecond)); ceilings[i] != w {
+			t.Errorf("ceiling after %d failures = %s, want %s", i, ceilings[i], w)
 		}
 	}
 	if d := l.backoff(1000); d != 60*time.Second {
@@ -321,15 +325,15 @@ func TestReconnectsWithBackoff(t *testing.T) {
 		}
 	}()
 
-	// The server drops every connection at once: the waits double up to
-	// the maximum, and are never shorter.
+	// The server drops every connection at once: the waits grow by half
+	// up to the maximum, and are never shorter.
 	var times []time.Time
 	for range 6 {
 		c := srv.accept(t)
 		times = append(times, c.accepted)
 		c.ws.Close()
 	}
-	want := []time.Duration{40, 80, 160, 160, 160}
+	want := []time.Duration{40, 60, 90, 135, 160}
 	for i, w := range want {
 		got := times[i+1].Sub(times[i])
 		if w := w * time.Millisecond; got < w || got > w+400*time.Millisecond {

@@ -139,7 +139,15 @@ func (s *Service) Request(ctx context.Context, deviceID, roomID, id string, req 
 	}
 	data, _ := json.Marshal(res)
 	o := store.Outcome{Device: deviceID, ID: id, Room: roomID, Action: string(req.Action), At: start.UTC(), Result: data, Summary: summary}
-	if err := s.opts.Store.PutOutcome(o); err != nil {
+	var err error
+	if req.Action == proto.ActionBook && res.OK && res.Meeting != nil {
+		// Whoever books at the door is in the room: that counts as
+		// checking in, recorded with the outcome in one transaction.
+		err = s.opts.Store.PutOutcomeCheckIn(o, roomID, res.Meeting.ID, start)
+	} else {
+		err = s.opts.Store.PutOutcome(o)
+	}
+	if err != nil {
 		s.log.Error("cannot record request outcome; a retry may act again", "device", deviceID, "request", id, "err", err)
 	}
 	s.log.Info("panel request", "device", deviceID, "room", roomID, "action", req.Action, "ok", res.OK, "summary", summary)
@@ -149,14 +157,16 @@ func (s *Service) Request(ctx context.Context, deviceID, roomID, id string, req 
 	return res
 }
 
-// refresh pushes the room's new state now, and again after SettleDelay.
+// refresh pushes the room's new state: at once, but after the answer (the
+// panel shows the answer's meeting without waiting for the calendar to be
+// read again), and again after SettleDelay.
 func (s *Service) refresh(room string) {
-	if err := s.opts.Sync.Refresh(s.ctx, room); err != nil {
-		s.log.Warn("refresh after a change failed", "room", room, "err", err)
-	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		if err := s.opts.Sync.Refresh(s.ctx, room); err != nil {
+			s.log.Warn("refresh after a change failed", "room", room, "err", err)
+		}
 		select {
 		case <-s.ctx.Done():
 		case <-time.After(s.opts.SettleDelay):
@@ -330,11 +340,9 @@ func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location,
 }
 
 // booked is the answer to a booking that created ev.
+// The check-in that booking at the door counts as is recorded with the
+// outcome (Request).
 func (s *Service) booked(room store.Room, loc *time.Location, ev calendar.Event, now time.Time, note string) (proto.Result, string) {
-	// Whoever books at the door is in the room: that counts as checking in.
-	if err := s.opts.Store.PutCheckIn(room.ID, ev.ID, now); err != nil {
-		s.log.Error("cannot record the check-in of a booking", "room", room.ID, "err", err)
-	}
 	m := proto.Meeting{ID: ev.ID, Title: s.subject(room), Start: ev.Start, End: ev.End, Online: ev.Online, Booked: true}
 	return proto.Result{OK: true, Meeting: &m, JoinURL: ev.JoinURL},
 		fmt.Sprintf("booked %s to %s%s", ev.Start.In(loc).Format("15:04"), ev.End.In(loc).Format("15:04"), note)

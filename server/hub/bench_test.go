@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -57,17 +58,34 @@ func BenchmarkFanout(b *testing.B) {
 }
 
 func benchmarkFanout(b *testing.B, n int) {
-	raiseFileLimit(b, n+200)
-	h := hub.New(hub.Opts{Auth: benchAuth{}, Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	h := hub.New(hub.Opts{Auth: benchAuth{}, Logger: slog.New(slog.DiscardHandler), MaxConns: n + 100})
 	defer h.Close()
+	st := benchState()
+	runFanout(b, n, h, func() int { return len(h.Connections()) }, func() {
+		st.ServerTime = st.ServerTime.Add(time.Second)
+		h.Publish("bench", st)
+	}, func() {
+		// Closing says goodbye to every panel, as a server restart does.
+		start := time.Now()
+		h.Close()
+		b.ReportMetric(time.Since(start).Seconds(), "close-s")
+	})
+}
+
+// runFanout serves srv to n panels in a child process, then measures
+// publish until every panel has the frame, and the memory per panel.
+// atEnd, when not nil, runs at the end with the panels still connected.
+func runFanout(b *testing.B, n int, handler http.Handler, connected func() int, publish func(), atEnd func()) {
+	raiseFileLimit(b, n+200)
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	rssBefore := readRSS(b)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchClients$")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", benchClientsEnv, url, n))
@@ -92,9 +110,9 @@ func benchmarkFanout(b *testing.B, n int) {
 		b.Fatalf("panels did not start: %q %v", lines.Text(), lines.Err())
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for len(h.Connections()) != n {
+	for connected() != n {
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d panels connected", len(h.Connections()), n)
+			b.Fatalf("%d of %d panels connected", connected(), n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -104,13 +122,12 @@ func benchmarkFanout(b *testing.B, n int) {
 	runtime.ReadMemStats(&after)
 	heapPer := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
 	stackPer := float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n)
+	rss := readRSS(b)
 
-	st := benchState()
 	var lat []time.Duration
 	for b.Loop() {
-		st.ServerTime = st.ServerTime.Add(time.Second)
 		start := time.Now()
-		h.Publish("bench", st)
+		publish()
 		if !lines.Scan() {
 			b.Fatalf("panels stopped: %v", lines.Err())
 		}
@@ -124,6 +141,13 @@ func benchmarkFanout(b *testing.B, n int) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(heapPer, "B/panel")
 	b.ReportMetric(stackPer, "stack-B/panel")
+	// RSS of the whole server process (idle RSS included) per panel, and
+	// the growth alone.
+	b.ReportMetric(float64(rss)/float64(n)/1024, "RSS-KB/panel")
+	b.ReportMetric(float64(rss-rssBefore)/float64(n)/1024, "dRSS-KB/panel")
+	if atEnd != nil {
+		atEnd()
+	}
 }
 
 // benchState is a realistic state: a busy day of eight meetings.
@@ -221,4 +245,24 @@ func TestBenchClients(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+// readRSS returns the resident set size of this process in bytes, from
+// /proc/self/status (Linux).
+func readRSS(tb testing.TB) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Skipf("no /proc/self/status: %v", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				tb.Fatalf("VmRSS: %v", err)
+			}
+			return kb * 1024
+		}
+	}
+	tb.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -16,12 +18,14 @@ import (
 	"github.com/lintelhq/lintel/proto"
 )
 
-// conn is one panel's connection. The reader goroutine reads and handles
-// frames; the writer goroutine owns every write and the teardown.
+// conn is one panel's connection. The reader goroutine lives as long as
+// the connection: it reads and handles frames, and tears the connection
+// down when it ends. Writes need no goroutine of their own while there is
+// nothing to send: the first frame queued starts a short-lived flusher that
+// writes what is queued and ends; pings come from a timer.
 type conn struct {
 	h      *Hub
 	ws     *websocket.Conn
-	log    *slog.Logger
 	remote string
 	since  time.Time
 	dev    Device // as authenticated; the current room is in room
@@ -33,20 +37,34 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	send     chan []byte     // encoded frames for the writer; bounded
-	final    chan finalFrame // the last thing to send before closing; cap 1
-	readDone chan struct{}   // closed when the reader returns
-	killed   chan struct{}   // closed by kill
-	inFlight chan struct{}   // semaphore for handler calls
+	readDone chan struct{} // closed when the reader has stopped reading
+	ping     *time.Timer   // the next ping
 
-	finalOnce sync.Once
-	killOnce  sync.Once
+	killOnce sync.Once
+
+	// The outgoing side, guarded by qmu.
+	qmu   sync.Mutex
+	queue []outFrame  // frames for the flusher; at most SendQueue
+	final *finalFrame // the last thing to send before closing
+	// finalDone is closed when the final frames are written (or failed).
+	finalDone chan struct{}
+	flushing  bool // a flusher goroutine is running
+	ended     bool // torn down: nothing more is queued or started
+	dead      bool // a write failed: nothing more is written
+	inFlight  int  // handler calls running
 
 	// Guarded by h.mu.
 	room      string
 	hello     proto.Hello
 	helloDone bool
 	cut       bool // Disconnect closes it: it may not register
+}
+
+// outFrame is one frame to send: a state shared by every panel of a room,
+// prepared once, or bytes for this panel alone.
+type outFrame struct {
+	shared *websocket.PreparedMessage
+	own    []byte
 }
 
 // finalFrame is how a connection is to end: an optional last frame, then a
@@ -60,14 +78,9 @@ type finalFrame struct {
 
 func (h *Hub) newConn(ws *websocket.Conn, remote string, dev Device, paired bool, slot admission) *conn {
 	ctx, cancel := context.WithCancel(h.ctx)
-	log := h.log.With("remote", remote)
-	if paired {
-		log = log.With("device", dev.ID, "room", dev.Room)
-	}
-	return &conn{
+	c := &conn{
 		h:        h,
 		ws:       ws,
-		log:      log,
 		remote:   remote,
 		since:    time.Now(),
 		dev:      dev,
@@ -75,45 +88,153 @@ func (h *Hub) newConn(ws *websocket.Conn, remote string, dev Device, paired bool
 		slot:     slot,
 		ctx:      ctx,
 		cancel:   cancel,
-		send:     make(chan []byte, h.opts.SendQueue),
-		final:    make(chan finalFrame, 1),
 		readDone: make(chan struct{}),
-		killed:   make(chan struct{}),
-		inFlight: make(chan struct{}, maxInFlight),
 	}
+	// Made stopped; the reader starts it.
+	c.ping = time.AfterFunc(time.Duration(math.MaxInt64), c.sendPing)
+	c.ping.Stop()
+	return c
 }
 
-// enqueue queues a frame for the writer without ever blocking. It reports
-// false when the queue is full: the caller drops the panel.
-func (c *conn) enqueue(b []byte) bool {
-	select {
-	case c.send <- b:
-		return true
-	default:
+// log is the connection's logger. It is made when something is logged
+// rather than kept: ten thousand idle panels need no loggers.
+func (c *conn) log() *slog.Logger {
+	if c.paired {
+		return c.h.log.With("remote", c.remote, "device", c.dev.ID, "room", c.dev.Room)
+	}
+	return c.h.log.With("remote", c.remote)
+}
+
+// enqueue queues a frame of this panel's own without ever blocking. It
+// reports false when the queue is full: the caller drops the panel.
+func (c *conn) enqueue(b []byte) bool { return c.push(outFrame{own: b}) }
+
+// enqueueShared queues a frame prepared once for many panels.
+func (c *conn) enqueueShared(pm *websocket.PreparedMessage) bool {
+	return c.push(outFrame{shared: pm})
+}
+
+func (c *conn) push(f outFrame) bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.ended || c.dead {
+		return true // the connection is gone; nothing to drop
+	}
+	if len(c.queue) >= c.h.opts.SendQueue {
 		return false
 	}
+	c.queue = append(c.queue, f)
+	c.startFlushLocked()
+	return true
 }
 
-// closeWith asks the writer to send frame (if any) and a close frame, then
+// startFlushLocked starts the flusher unless it runs. Called with qmu
+// held and ended false, so the reader still counts in the hub's WaitGroup
+// and the Add below cannot race with Close's Wait.
+func (c *conn) startFlushLocked() {
+	if c.flushing {
+		return
+	}
+	c.flushing = true
+	c.h.wg.Add(1)
+	go c.flush()
+}
+
+// closeWith asks the flusher to send frame (if any) and a close frame, then
 // close. Only the first call counts.
 func (c *conn) closeWith(frame []byte, code int, reason string, drain bool) {
-	c.finalOnce.Do(func() {
-		c.final <- finalFrame{frame: frame, code: code, reason: reason, drain: drain}
-	})
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.final != nil || c.ended {
+		return
+	}
+	c.final = &finalFrame{frame: frame, code: code, reason: reason, drain: drain}
+	c.finalDone = make(chan struct{})
+	if c.dead {
+		close(c.finalDone)
+		return
+	}
+	c.startFlushLocked()
+}
+
+// flush writes what is queued, then ends; it is the only goroutine that
+// writes data frames while it runs. A pending close wins over queued
+// frames (a revoked panel gets nothing more) unless it asked for a drain.
+func (c *conn) flush() {
+	defer c.h.wg.Done()
+	for {
+		c.qmu.Lock()
+		if f := c.final; f != nil && (!f.drain || len(c.queue) == 0) {
+			c.queue = nil
+			c.qmu.Unlock()
+			c.writeFinal(*f)
+			c.kill()
+			close(c.finalDone)
+			return
+		}
+		if len(c.queue) == 0 {
+			c.queue = nil // an idle panel holds no queue
+			c.flushing = false
+			c.qmu.Unlock()
+			return
+		}
+		f := c.queue[0]
+		c.queue[0] = outFrame{}
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
+		if err := c.write(f, time.Now().Add(c.h.opts.WriteTimeout)); err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				c.log().Info("hub: write to panel failed", "err", err)
+			}
+			c.kill()
+			c.qmu.Lock()
+			// Nothing more can be written: no flusher starts again, and
+			// a pending close is as done as it will be.
+			c.dead = true
+			c.queue = nil
+			if c.final != nil {
+				close(c.finalDone)
+			}
+			c.qmu.Unlock()
+			return
+		}
+	}
+}
+
+func (c *conn) write(f outFrame, deadline time.Time) error {
+	if err := c.ws.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	if f.shared != nil {
+		return c.ws.WritePreparedMessage(f.shared)
+	}
+	return c.ws.WriteMessage(websocket.TextMessage, f.own)
+}
+
+// sendPing runs on the ping timer: a ping, and the next one scheduled. A
+// gorilla Conn allows WriteControl alongside the flusher's writes.
+func (c *conn) sendPing() {
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteTimeout)); err != nil {
+		if !errors.Is(err, net.ErrClosed) && !errors.Is(err, websocket.ErrCloseSent) {
+			c.log().Info("hub: ping to panel failed", "err", err)
+		}
+		c.kill()
+		return
+	}
+	c.ping.Reset(c.h.opts.PingInterval)
 }
 
 // drop cuts a panel that cannot keep up, without a goodbye: its queue is
 // full, so nothing more would reach it in time.
 func (c *conn) drop(why string) {
-	c.log.Warn("hub: dropping slow panel", "why", why)
+	c.log().Warn("hub: dropping slow panel", "why", why)
 	c.kill()
 }
 
-// kill closes the network connection, which ends both goroutines at once
-// (a write blocked on a panel that does not read returns too).
+// kill closes the network connection, which ends the reader at once (and a
+// write blocked on a panel that does not read returns too).
 func (c *conn) kill() {
 	c.killOnce.Do(func() {
-		close(c.killed)
 		c.ws.NetConn().Close()
 	})
 }
@@ -142,78 +263,13 @@ func (c *conn) info() ConnInfo {
 	}
 }
 
-// writeLoop sends queued frames and pings until the connection ends, then
-// tears it down. It is the only goroutine that writes data frames.
-func (c *conn) writeLoop() {
-	defer c.h.wg.Done()
-	defer c.teardown()
-	ping := time.NewTicker(c.h.opts.PingInterval)
-	defer ping.Stop()
-	for {
-		// A pending close wins over queued frames: a revoked panel gets
-		// nothing more.
-		select {
-		case f := <-c.final:
-			c.writeFinal(f)
-			return
-		default:
-		}
-		select {
-		case b := <-c.send:
-			if err := c.write(b, time.Now().Add(c.h.opts.WriteTimeout)); err != nil {
-				c.log.Info("hub: write to panel failed", "err", err)
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opts.WriteTimeout)); err != nil {
-				c.log.Info("hub: ping to panel failed", "err", err)
-				return
-			}
-		case f := <-c.final:
-			c.writeFinal(f)
-			return
-		case <-c.readDone:
-			// The reader may have asked for a last frame just before
-			// it returned (no hello in time).
-			select {
-			case f := <-c.final:
-				c.writeFinal(f)
-			default:
-			}
-			return
-		case <-c.killed:
-			return
-		}
-	}
-}
-
-func (c *conn) write(b []byte, deadline time.Time) error {
-	if err := c.ws.SetWriteDeadline(deadline); err != nil {
-		return err
-	}
-	return c.ws.WriteMessage(websocket.TextMessage, b)
-}
-
 // writeFinal sends the last frames and the close frame, then waits a little
 // for the panel's close reply: closing a socket that has unread data resets
 // it, and the reset could destroy the error frame before the panel reads it.
 func (c *conn) writeFinal(f finalFrame) {
 	deadline := time.Now().Add(min(c.h.opts.WriteTimeout, finalWriteTimeout))
-	if f.drain {
-	drain:
-		for {
-			select {
-			case b := <-c.send:
-				if c.write(b, deadline) != nil {
-					return
-				}
-			default:
-				break drain
-			}
-		}
-	}
 	if f.frame != nil {
-		if c.write(f.frame, deadline) != nil {
+		if c.write(outFrame{own: f.frame}, deadline) != nil {
 			return
 		}
 	}
@@ -224,23 +280,41 @@ func (c *conn) writeFinal(f finalFrame) {
 	defer t.Stop()
 	select {
 	case <-c.readDone:
-	case <-c.killed:
 	case <-t.C:
 	}
 }
 
-// teardown runs once, when the writer ends: it closes the socket, ends the
-// connection's context, waits for the reader and forgets the connection.
+// teardown runs once, when the reader ends: it closes the socket, ends
+// the connection's context, stops the pings and forgets the connection.
 func (c *conn) teardown() {
+	// The reader may end before its goodbye is written (a read that
+	// timed out cannot be read again): let the flusher write it first.
+	c.qmu.Lock()
+	finalDone := c.finalDone
+	c.qmu.Unlock()
+	if finalDone != nil {
+		t := time.NewTimer(finalWriteTimeout + closeGrace)
+		select {
+		case <-finalDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	c.kill()
 	c.cancel()
-	<-c.readDone // after this nothing registers the connection again
+	c.ping.Stop()
+	c.qmu.Lock()
+	c.ended = true
+	c.queue = nil
+	c.qmu.Unlock()
 	c.h.mu.Lock()
 	registered := c.helloDone && c.paired
 	info := c.info()
 	c.h.mu.Unlock()
 	c.h.remove(c)
-	c.log.Info("hub: connection closed", "connected_for", time.Since(c.since).Round(time.Millisecond))
+	if registered || !c.paired {
+		c.log().Info("hub: connection closed", "connected_for", time.Since(c.since).Round(time.Millisecond))
+	}
 	if registered && c.h.opts.OnDisconnect != nil {
 		d := c.dev
 		d.Room = info.Room
@@ -248,45 +322,69 @@ func (c *conn) teardown() {
 	}
 }
 
-// readLoop reads and handles frames until the connection ends. refusal,
-// when set, is sent at once and the connection closed.
-func (c *conn) readLoop(refusal *proto.Error) {
-	defer c.h.wg.Done()
-	defer close(c.readDone)
-	if refusal != nil {
-		c.log.Info("hub: panel refused", "code", refusal.Code)
-		c.refuse(refusal)
+// serve serves the connection until it ends. refusal, when set, is sent
+// at once and the connection closed.
+func (c *conn) serve(refusal *proto.Error) {
+	if !c.open(refusal) {
+		c.finish()
 		return
+	}
+	go func() {
+		c.readFrames()
+		c.finish()
+	}()
+}
+
+// finish ends the connection once nothing reads from it any more.
+func (c *conn) finish() {
+	close(c.readDone)
+	c.teardown()
+	c.h.wg.Done()
+}
+
+// open starts the connection: the refusal, if any, or the hello and what
+// follows it. It runs on the HTTP handler's goroutine, whose stack is
+// deep already, and reports whether the panel is in; the goroutine that
+// then reads the panel's frames for hours starts small and stays small.
+func (c *conn) open(refusal *proto.Error) bool {
+	// The first ping comes after a random part of the interval, so that
+	// panels that connected together (after a restart) are not pinged
+	// together ever after.
+	c.ping.Reset(c.h.opts.PingInterval/2 + rand.N(c.h.opts.PingInterval/2+1))
+	if refusal != nil {
+		c.log().Info("hub: panel refused", "code", refusal.Code)
+		c.refuse(refusal)
+		return false
 	}
 
 	hello, err := c.readHello()
 	if err != nil {
 		var pe *proto.Error
 		if errors.As(err, &pe) {
-			c.log.Info("hub: panel refused", "code", pe.Code, "err", pe.Message)
+			c.log().Info("hub: panel refused", "code", pe.Code, "err", pe.Message)
 			c.refuse(pe)
 		}
-		return
+		return false
 	}
 	if c.paired {
 		// The credential was checked before the upgrade; an admin may
 		// have revoked it since.
 		if refusal := c.h.refusal(c.h.opts.Auth.Check(c.ctx, c.dev.ID), c.remote); refusal != nil {
-			c.log.Info("hub: panel refused at hello", "code", refusal.Code)
+			c.log().Info("hub: panel refused at hello", "code", refusal.Code)
 			c.refuse(refusal)
-			return
+			return false
 		}
 	}
 	old, ok := c.h.register(c, hello)
 	if !ok {
 		c.refuse(nil) // Disconnect has queued the goodbye
-		return
+		return false
 	}
 	if old != nil {
-		old.log.Info("hub: panel connected again: closing its old connection")
+		old.log().Info("hub: panel connected again: closing its old connection")
 		old.kill()
 	}
-	c.log.Info("hub: panel connected", "firmware", hello.Firmware, "paired", c.paired)
+	c.log().Info("hub: panel connected", "firmware", hello.Firmware, "paired", c.paired)
 	if c.paired && c.h.opts.OnConnect != nil {
 		c.h.mu.Lock()
 		info := c.info()
@@ -296,12 +394,18 @@ func (c *conn) readLoop(refusal *proto.Error) {
 	if !c.paired {
 		c.startPairing()
 	}
-
 	// From here a frame or a pong proves the panel is alive.
 	pongWait := 2 * c.h.opts.PingInterval
 	c.ws.SetPongHandler(func(string) error {
 		return c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	})
+	return true
+}
+
+// readFrames reads and handles the panel's frames until the connection
+// ends.
+func (c *conn) readFrames() {
+	pongWait := 2 * c.h.opts.PingInterval
 	for {
 		if err := c.ws.SetReadDeadline(time.Now().Add(pongWait)); err != nil {
 			return
@@ -310,10 +414,10 @@ func (c *conn) readLoop(refusal *proto.Error) {
 		if err != nil {
 			var pe *proto.Error
 			if errors.As(err, &pe) {
-				c.log.Info("hub: bad frame from panel", "err", pe.Message)
+				c.log().Info("hub: bad frame from panel", "err", pe.Message)
 				c.refuse(pe)
 			} else if !isClosing(err) {
-				c.log.Info("hub: read from panel failed", "err", err)
+				c.log().Info("hub: read from panel failed", "err", err)
 			}
 			return
 		}
@@ -429,10 +533,10 @@ func (c *conn) handle(m proto.Message) {
 			}
 			c.h.opts.Handler.Report(ctx, c.device(), rep)
 		}) {
-			c.log.Warn("hub: too many reports at once: dropped one", "kind", rep.Kind)
+			c.log().Warn("hub: too many reports at once: dropped one", "kind", rep.Kind)
 		}
 	case proto.TypeError:
-		c.log.Warn("hub: panel reports an error", "code", m.Error.Code, "err", m.Error.Message)
+		c.log().Warn("hub: panel reports an error", "code", m.Error.Code, "err", m.Error.Message)
 	default:
 		// Valid, but not something a panel sends (a second hello, a
 		// state...). Say so without closing: the panel is still useful.
@@ -457,7 +561,7 @@ func (c *conn) cutIfRefused(refusal *proto.Error) {
 	if refusal.Code != proto.CodeRevoked && refusal.Code != proto.CodeUnauthorized {
 		return
 	}
-	c.log.Info("hub: credential no longer valid: closing", "code", refusal.Code)
+	c.log().Info("hub: credential no longer valid: closing", "code", refusal.Code)
 	c.h.mu.Lock()
 	c.cut = true
 	c.h.unsubscribe(c)
@@ -469,17 +573,23 @@ func (c *conn) cutIfRefused(refusal *proto.Error) {
 // async runs f in its own goroutine under the connection's context, if
 // fewer than maxInFlight are running.
 func (c *conn) async(f func(ctx context.Context)) bool {
-	select {
-	case c.inFlight <- struct{}{}:
-	default:
+	c.qmu.Lock()
+	if c.inFlight >= maxInFlight {
+		c.qmu.Unlock()
 		return false
 	}
+	c.inFlight++
+	c.qmu.Unlock()
 	// The reader is itself counted in wg, so this Add never races with
 	// Close's Wait reaching zero.
 	c.h.wg.Add(1)
 	go func() {
 		defer c.h.wg.Done()
-		defer func() { <-c.inFlight }()
+		defer func() {
+			c.qmu.Lock()
+			c.inFlight--
+			c.qmu.Unlock()
+		}()
 		f(c.ctx)
 	}()
 	return true
@@ -492,7 +602,7 @@ func (c *conn) reply(id string, res proto.Result) {
 	}
 	b, err := proto.Encode(proto.Message{Type: proto.TypeResult, ID: id, Result: &res})
 	if err != nil {
-		c.log.Error("hub: cannot encode a result", "id", id, "err", err)
+		c.log().Error("hub: cannot encode a result", "id", id, "err", err)
 		res = proto.Result{Error: proto.NewError(proto.CodeInternal, "the server could not encode the result")}
 		b, _ = proto.Encode(proto.Message{Type: proto.TypeResult, ID: id, Result: &res})
 	}
@@ -526,12 +636,12 @@ func (c *conn) startPairing() {
 			return // the panel left or the hub is closing
 		}
 		if ctx.Err() != nil {
-			c.log.Info("hub: unpaired connection reached its lifetime")
+			c.log().Info("hub: unpaired connection reached its lifetime")
 			c.closeWith(nil, websocket.CloseNormalClosure, "pairing code expired: reconnect for a new one", true)
 			return
 		}
 		if err != nil {
-			c.log.Warn("hub: pairing failed", "err", err)
+			c.log().Warn("hub: pairing failed", "err", err)
 			var pe *proto.Error
 			if !errors.As(err, &pe) {
 				pe = proto.NewError(proto.CodeUnavailable, "pairing failed: the panel will try again")
@@ -541,14 +651,14 @@ func (c *conn) startPairing() {
 		}
 		b, err := proto.Encode(proto.Message{Type: proto.TypeCredential, Credential: &cred})
 		if err != nil {
-			c.log.Error("hub: pairer returned a bad credential", "err", err)
+			c.log().Error("hub: pairer returned a bad credential", "err", err)
 			c.closeWith(errorFrame(proto.NewError(proto.CodeInternal, "pairing failed: the server made a bad credential")), websocket.CloseInternalServerErr, "internal", false)
 			return
 		}
-		c.log.Info("hub: panel paired", "device", cred.DeviceID)
+		c.log().Info("hub: panel paired", "device", cred.DeviceID)
 		c.closeWith(b, websocket.CloseNormalClosure, "paired: reconnect with the credential", true)
 	})
 	if !ok {
-		c.log.Error("hub: cannot start pairing")
+		c.log().Error("hub: cannot start pairing")
 	}
 }

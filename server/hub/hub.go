@@ -28,22 +28,28 @@
 // Disconnect cuts every connection of a device, whatever its state, within
 // a second: an admin's revocation takes effect at once.
 //
-// Every connection has one reader and one writer goroutine (gorilla's pump
-// pattern: a gorilla Conn supports one concurrent reader and one writer).
-// Everything the hub sends goes through a small bounded queue that the writer
-// drains; a panel whose queue is full is too slow and is dropped, so a stuck
-// panel can never block Publish or the other panels (as in coder/websocket's
-// chat example). A state is encoded once per Publish and the same bytes are
-// queued for every panel of the room.
+// Memory is what bounds how many panels one server holds, so an idle
+// connection costs little: one goroutine (its reader, started after the
+// hello on a small stack), a 1 KB read buffer, and no write buffer (writes
+// borrow one from a shared pool). Everything the hub sends goes through a
+// small bounded queue; the first frame queued starts a short-lived flusher
+// goroutine that writes what is queued and ends (a gorilla Conn supports
+// one concurrent reader and one writer). A panel whose queue is full is
+// too slow and is dropped, so a stuck panel can never block Publish or the
+// other panels (as in coder/websocket's chat example). A state is encoded
+// and framed once per Publish (a websocket.PreparedMessage) and the same
+// frame is written to every panel of the room; the state a late joiner
+// gets is prepared once for all who join within a second.
 //
 // A frame that proto.Decode refuses gets an error frame that says what was
 // wrong, then the connection is closed: a panel that sends garbage has a bug
 // that retrying will not fix, and the other panels are unaffected.
 //
-// Heartbeats: the writer pings every PingInterval; the reader's deadline is
-// two PingIntervals, renewed by every pong and every frame, so a panel that
-// vanished without closing its TCP connection is dropped after at most two
-// intervals. Every write has a deadline (WriteTimeout).
+// Heartbeats: a timer pings every PingInterval (the first after a random
+// part of it, so panels that connected together are pinged apart); the
+// reader's deadline is two PingIntervals, renewed by every pong and every
+// frame, so a panel that vanished without closing its TCP connection is
+// dropped after at most two intervals. Every write has a deadline (WriteTimeout).
 package hub
 
 import (
@@ -52,9 +58,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +90,8 @@ const (
 	DefaultHelloTimeout = 10 * time.Second
 
 	DefaultMaxConns           = 10_000
+	DefaultMaxHandshakes      = 64
+	DefaultHandshakeWait      = 3 * time.Second
 	DefaultMaxUnpaired        = 1_000
 	DefaultMaxUnpairedPerAddr = 16
 	DefaultUnpairedLifetime   = 10 * time.Minute
@@ -112,9 +122,10 @@ const (
 	maxInFlight = 4
 
 	// Buffer sizes. Panel frames are small, and the read buffer lives as
-	// long as the connection, so it is small; write buffers come from a
-	// pool and are held only while a frame is written.
-	readBufferSize  = 1024
+	// long as the connection, so it is small (a larger frame is read past
+	// it, straight into the message); write buffers come from a pool and
+	// are held only while a frame is written.
+	readBufferSize  = 256
 	writeBufferSize = 4096
 )
 
@@ -225,6 +236,14 @@ type Opts struct {
 	// (its pairing code expires with it); the panel reconnects for a new
 	// code. Default 10 minutes.
 	UnpairedLifetime time.Duration
+	// MaxHandshakes bounds the connections being set up at once (the
+	// token checked, the websocket upgraded); more wait up to
+	// HandshakeWait for their turn and are then refused with 503 and a
+	// Retry-After. After a restart every panel reconnects within seconds:
+	// they are taken at the rate the server manages rather than all at
+	// once. Defaults 64 and 3 s.
+	MaxHandshakes int
+	HandshakeWait time.Duration
 	// ClientAddr returns the address a request comes from, for the
 	// per-address cap and the pairing list. Default: r.RemoteAddr. Behind
 	// a trusted reverse proxy, the address it forwards.
@@ -250,11 +269,17 @@ type Hub struct {
 	devices  map[string]*conn              // paired connections past hello, by device id
 	rooms    map[string]map[*conn]struct{} // paired connections past hello, by room
 	last     map[string]proto.State        // each room's last state
+	// joinFrame is each room's last state as a late joiner gets it,
+	// prepared once and shared by the panels that join within
+	// joinFrameFresh of it.
+	joinFrame map[string]preparedState
 	// Admitted connections, counted from before the upgrade until the
 	// connection ends: all, those without a credential, and those by
 	// source address.
 	open, anon int
 	anonByAddr map[string]int
+	// handshakes holds a token per connection being set up.
+	handshakes chan struct{}
 }
 
 // New returns a Hub configured by opts.
@@ -295,6 +320,12 @@ func New(opts Opts) *Hub {
 	if opts.ClientAddr == nil {
 		opts.ClientAddr = func(r *http.Request) string { return r.RemoteAddr }
 	}
+	if opts.MaxHandshakes <= 0 {
+		opts.MaxHandshakes = DefaultMaxHandshakes
+	}
+	if opts.HandshakeWait <= 0 {
+		opts.HandshakeWait = DefaultHandshakeWait
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
 		opts: opts,
@@ -311,12 +342,15 @@ func New(opts Opts) *Hub {
 		devices:    make(map[string]*conn),
 		rooms:      make(map[string]map[*conn]struct{}),
 		last:       make(map[string]proto.State),
+		joinFrame:  make(map[string]preparedState),
 		anonByAddr: make(map[string]int),
+		handshakes: make(chan struct{}, opts.MaxHandshakes),
 	}
 }
 
-// ServeHTTP upgrades a panel's request to a websocket and serves it until it
-// ends. It returns at once: the connection lives in its own goroutines.
+// ServeHTTP upgrades a panel's request to a websocket and reads its hello.
+// It returns once the panel is in (or refused): the connection then lives
+// in a goroutine of its own.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.isClosed() {
 		http.Error(w, "hub: shutting down", http.StatusServiceUnavailable)
@@ -329,14 +363,23 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuseHTTP(w, http.StatusServiceUnavailable, "hub: too many panel connections: try again later")
 		return
 	}
+	if !h.handshakeTurn(r.Context()) {
+		h.log.Debug("hub: connection refused: too many being set up", "remote", remote)
+		w.Header().Set("Retry-After", strconv.Itoa(1+rand.N(5)))
+		w.Header().Set("Connection", "close")
+		http.Error(w, "hub: busy setting up other panels' connections: try again in a few seconds", http.StatusServiceUnavailable)
+		return
+	}
 	dev, paired, refusal := h.authenticate(r)
 	slot := admission{addr: addrKey(remote), anon: !paired}
 	if status, why := h.admit(slot); status != 0 {
+		<-h.handshakes
 		h.log.Debug("hub: connection refused", "remote", remote, "why", why)
 		refuseHTTP(w, status, why)
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
+	<-h.handshakes
 	if err != nil {
 		// Upgrade has answered the request with an HTTP error already.
 		h.log.Debug("hub: websocket upgrade failed", "remote", remote, "err", err)
@@ -352,11 +395,30 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if old != nil {
-		old.log.Info("hub: a third connection with the same credential: closing the oldest")
+		old.log().Info("hub: a third connection with the same credential: closing the oldest")
 		old.kill()
 	}
-	go c.writeLoop()
-	go c.readLoop(refusal)
+	c.serve(refusal)
+}
+
+// handshakeTurn waits up to HandshakeWait for a turn to set up a
+// connection, and reports whether it got one; the caller gives it back.
+func (h *Hub) handshakeTurn(ctx context.Context) bool {
+	select {
+	case h.handshakes <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.opts.HandshakeWait)
+	defer t.Stop()
+	select {
+	case h.handshakes <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	case <-h.ctx.Done():
+	}
+	return false
 }
 
 // refuseHTTP answers a connection the hub does not take, before the
@@ -487,7 +549,7 @@ func (h *Hub) isClosed() bool {
 	return h.closed
 }
 
-// add tracks a new connection and counts its two goroutines. It reports
+// add tracks a new connection and counts its reader goroutine. It reports
 // false when the hub is closed. The WaitGroup is added to under the lock,
 // so Close, which sets closed under the same lock, never waits while a
 // connection is still being added. A paired connection beyond
@@ -506,7 +568,7 @@ func (h *Hub) add(c *conn) (oldest *conn, ok bool) {
 		}
 		h.byDevice[c.dev.ID] = list
 	}
-	h.wg.Add(2)
+	h.wg.Add(1) // the reader; each flusher and handler call adds itself
 	return oldest, true
 }
 
@@ -550,20 +612,57 @@ func (h *Hub) subscribe(c *conn, room string) {
 		h.rooms[room] = set
 	}
 	set[c] = struct{}{}
-	if st, ok := h.last[room]; ok {
-		// A late joiner gets the last state stamped with the time now: a
-		// panel that just booted with its clock in 1970 corrects its clock
-		// by this, so an hour-old stamp would show an hour-old status.
-		st.ServerTime = h.opts.Now().UTC()
-		b, err := proto.Encode(proto.Message{Type: proto.TypeState, State: &st})
-		if err != nil {
-			h.log.Error("hub: cannot encode the last state", "room", room, "err", err)
-			return
-		}
-		// The queue may be full only if the panel is already being
-		// dropped; the writer loop then ends on its own.
-		c.enqueue(b)
+	pm := h.joinFrameLocked(room)
+	if pm == nil {
+		return
 	}
+	// The queue may be full only if the panel is already being dropped;
+	// the reader then ends on its own.
+	c.enqueueShared(pm)
+}
+
+// joinFrameFresh is how old the server time of a late joiner's state may
+// be: the state is prepared once for every panel that joins within it
+// (after a restart, thousands join in a few seconds).
+const joinFrameFresh = time.Second
+
+// preparedState is a state frame ready to write to many panels.
+type preparedState struct {
+	stamped time.Time // its ServerTime
+	pm      *websocket.PreparedMessage
+}
+
+// joinFrameLocked returns room's last state for a panel that joins now,
+// or nil when the room has none yet. Called with h.mu held.
+func (h *Hub) joinFrameLocked(room string) *websocket.PreparedMessage {
+	st, ok := h.last[room]
+	if !ok {
+		return nil
+	}
+	// A late joiner gets the last state stamped with the time now: a
+	// panel that just booted with its clock in 1970 corrects its clock by
+	// this, so an hour-old stamp would show an hour-old status.
+	now := h.opts.Now().UTC()
+	if p, ok := h.joinFrame[room]; ok && !now.Before(p.stamped) && now.Sub(p.stamped) < joinFrameFresh {
+		return p.pm
+	}
+	st.ServerTime = now
+	pm, err := prepareState(st)
+	if err != nil {
+		h.log.Error("hub: cannot encode the last state", "room", room, "err", err)
+		return nil
+	}
+	h.joinFrame[room] = preparedState{stamped: now, pm: pm}
+	return pm
+}
+
+// prepareState encodes a state frame once for any number of panels.
+func prepareState(st proto.State) (*websocket.PreparedMessage, error) {
+	b, err := proto.Encode(proto.Message{Type: proto.TypeState, State: &st})
+	if err != nil {
+		return nil, err
+	}
+	return websocket.NewPreparedMessage(websocket.TextMessage, b)
 }
 
 // unsubscribe removes c from its room. Called with h.mu held.
@@ -607,7 +706,7 @@ func (h *Hub) remove(c *conn) {
 // panel; Publish never waits for a panel: one whose queue is full is
 // dropped.
 func (h *Hub) Publish(room string, st proto.State) {
-	b, err := proto.Encode(proto.Message{Type: proto.TypeState, State: &st})
+	pm, err := prepareState(st)
 	if err != nil {
 		h.log.Error("hub: cannot publish a state", "room", room, "err", err)
 		return
@@ -615,8 +714,9 @@ func (h *Hub) Publish(room string, st proto.State) {
 	var slow []*conn
 	h.mu.Lock()
 	h.last[room] = st
+	delete(h.joinFrame, room)
 	for c := range h.rooms[room] {
-		if !c.enqueue(b) {
+		if !c.enqueueShared(pm) {
 			slow = append(slow, c)
 		}
 	}
@@ -666,9 +766,9 @@ func (h *Hub) Disconnect(deviceID string, code proto.Code, reason string) {
 	h.mu.Unlock()
 	frame := errorFrame(proto.NewError(code, reason))
 	for _, c := range conns {
-		c.log.Info("hub: disconnecting panel", "code", code)
+		c.log().Info("hub: disconnecting panel", "code", code)
 		c.closeWith(frame, websocket.ClosePolicyViolation, string(code), false)
-		// The writer may be stuck in a write to a panel that does not
+		// The flusher may be stuck in a write to a panel that does not
 		// read; the socket goes regardless.
 		time.AfterFunc(cutDeadline, c.kill)
 	}

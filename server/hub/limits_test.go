@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -179,4 +181,66 @@ func TestUnpairedConnectionHasALifetime(t *testing.T) {
 			t.Errorf("closed after %s, want %s", waited, hub.DefaultUnpairedLifetime)
 		}
 	})
+}
+
+// blockingAuth holds every token check until release is closed.
+type blockingAuth struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (a blockingAuth) Authenticate(ctx context.Context, token string) (hub.Device, error) {
+	a.entered <- struct{}{}
+	<-a.release
+	return hub.Device{ID: token, Room: "a"}, nil
+}
+
+func (blockingAuth) Check(context.Context, string) error { return nil }
+
+// A reconnect storm: more connections being set up than MaxHandshakes
+// wait for their turn, and past HandshakeWait are refused with 503 and a
+// Retry-After, so the server works through them at its own pace.
+func TestHandshakesAreBounded(t *testing.T) {
+	auth := blockingAuth{entered: make(chan struct{}, 8), release: make(chan struct{})}
+	h := hub.New(hub.Opts{Auth: auth, Logger: testLogger(t), MaxHandshakes: 1, HandshakeWait: 50 * time.Millisecond})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer h.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	// Without the bound the second token check would block like the
+	// first: the dial would then time out instead of being refused.
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	first := make(chan error, 1)
+	go func() {
+		c, _, err := d.Dial(url, http.Header{"Authorization": {"Bearer one"}})
+		if err == nil {
+			c.Close()
+		}
+		first <- err
+	}()
+	<-auth.entered // the first holds the only turn
+
+	_, resp, err := d.Dial(url, http.Header{"Authorization": {"Bearer two"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("second connection while the first is set up: %v, %v; want 503", resp, err)
+	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After on the 503")
+	}
+	select {
+	case <-auth.entered:
+		t.Fatal("the second token was checked while the first connection held the only turn")
+	default:
+	}
+
+	// Once the first is through, the next takes its turn.
+	close(auth.release)
+	if err := <-first; err != nil {
+		t.Fatalf("first connection: %v", err)
+	}
+	c, _, err := d.Dial(url, http.Header{"Authorization": {"Bearer three"}})
+	if err != nil {
+		t.Fatalf("a connection after the first was set up: %v", err)
+	}
+	c.Close()
 }

@@ -36,11 +36,15 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	tokenFile := fs.String("token-file", env("LINTEL_API_TOKEN_FILE", ""), "file holding an API token (env LINTEL_API_TOKEN_FILE; or set LINTEL_API_TOKEN)")
 	fs.IntVar(&o.Panels, "panels", 100, fmt.Sprintf("panels to connect (at most %d)", MaxPanels))
 	fs.IntVar(&o.Rooms, "rooms", 0, fmt.Sprintf("rooms to spread them over (default panels/10, at most %d)", MaxRooms))
-	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "stop the run after this long")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "stop the run after this long")
 	fs.DurationVar(&o.StepTimeout, "step-timeout", 30*time.Second, "give up on one panel's connect, change or booking after this long")
 	fs.IntVar(&o.Concurrency, "concurrency", 32, "dials and API calls at once during setup")
 	fs.StringVar(&o.TimeZone, "tz", "UTC", "the rooms' IANA time zone")
 	fs.BoolVar(&o.Keep, "keep", false, "leave the rooms, devices and events in place")
+	fs.IntVar(&o.Bookings, "bookings", 100, "rooms that book at once, one panel each")
+	fs.IntVar(&o.Joiners, "joiners", 200, "panels that reconnect one by one to measure hello to first state")
+	spawn := fs.Bool("spawn", false, "start a server for the run (this program's serve --demo, on a temporary data directory and a free loopback port) instead of using --server: its memory and CPU are measured and it is restarted for a reconnect storm")
+	spawnArgs := fs.String("spawn-args", "", "more flags for the spawned server's serve, space separated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,6 +53,27 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	o.Server = *server
 	o.Token = getenv("LINTEL_API_TOKEN")
+	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	if *spawn {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("load: --spawn: %w", err)
+		}
+		// Enough connections for every panel, a late joiner's leftover
+		// and the API.
+		args := append([]string{"--max-conns", fmt.Sprint(2*o.Panels + 100)}, strings.Fields(*spawnArgs)...)
+		srv, err := Spawn(ctx, self, args, stderr)
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		defer srv.Close()
+		o.Server, o.Process = srv.URL(), srv
+		if o.Token, err = srv.Token(); err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		o.Logger.Info("spawned a server", "url", o.Server, "pid", srv.PID())
+		*tokenFile = ""
+	}
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {
@@ -59,7 +84,6 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if o.Token == "" {
 		return errors.New("load: no API token: set --token-file, LINTEL_API_TOKEN_FILE or LINTEL_API_TOKEN ('lintel-server admin token' makes one)")
 	}
-	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	// The server under load may run on a moved clock (LINTEL_TEST_NOW):
 	// the test meetings go where its day is.
 	now, _, err := clock.FromEnv(getenv)

@@ -17,10 +17,22 @@
 //     after step 4, on a quiet server.
 //  4. Every room: an event is added to every room at once; the time from
 //     each room's API call until each of its panels has the new state.
-//  5. Booking: one panel in every room books 15 minutes at the same time;
-//     the time from sending the request until its result.
-//  6. Cleanup (unless Opts.Keep): the panels disconnect, their devices are
+//  5. Late joiners: Opts.Joiners panels reconnect, a few at a time, while
+//     the others stay connected; the time from hello to the first state.
+//  6. Booking: one panel in each of Opts.Bookings rooms books 15 minutes
+//     at the same time; the time from sending the request until its
+//     result (tap to confirmation).
+//  7. Reconnect storm (when the run has the server's Process): the server
+//     is restarted (SIGTERM, then started again) with every panel
+//     connected; the panels reconnect with backoff and full jitter as
+//     panel/link does, and the time from the restart until each panel
+//     shows its room's current state again, with the server's peak RSS
+//     and CPU meanwhile.
+//  8. Cleanup (unless Opts.Keep): the panels disconnect, their devices are
 //     deleted and the rooms deleted.
+//
+// With the server's Process the run also samples its resident memory:
+// before the panels connect and once they are all connected.
 //
 // The panels and the server share the machine, so the figures are an upper
 // bound for the server's own work. Only loopback addresses are dialled: this
@@ -86,6 +98,15 @@ type Opts struct {
 	// Now is the server's time of day, which the test meetings are placed
 	// around. Default: the machine's clock.
 	Now func() time.Time
+	// Process, when set, is the server's process: its memory and CPU are
+	// sampled, and it is restarted for the reconnect storm.
+	Process Process
+	// Joiners is how many panels reconnect in the late-joiner step.
+	// Default 200 (at most Panels).
+	Joiners int
+	// Bookings is how many rooms book at once (one panel each). Default
+	// 100 (at most Rooms).
+	Bookings int
 }
 
 func (o *Opts) defaults() error {
@@ -108,8 +129,16 @@ func (o *Opts) defaults() error {
 		return fmt.Errorf("loadtest: rooms must be between 1 and %d and no more than the panels, not %d", min(MaxRooms, o.Panels), o.Rooms)
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Minute
+		o.Timeout = 10 * time.Minute
 	}
+	if o.Joiners <= 0 {
+		o.Joiners = 200
+	}
+	o.Joiners = min(o.Joiners, o.Panels)
+	if o.Bookings <= 0 {
+		o.Bookings = 100
+	}
+	o.Bookings = min(o.Bookings, o.Rooms)
 	if o.StepTimeout <= 0 {
 		o.StepTimeout = 30 * time.Second
 	}
@@ -143,6 +172,7 @@ type run struct {
 	panels  []*panel // by panel index; nil when it did not connect
 	rep     *Report
 	fails   failures
+	sampler *sampler
 }
 
 type device struct {
@@ -184,10 +214,17 @@ func Run(ctx context.Context, opts Opts) (Report, error) {
 			ReadBufferSize:   1024,
 			WriteBufferSize:  1024,
 		},
-		rep: &rep,
+		rep:     &rep,
+		sampler: &sampler{pid: func() int { return 0 }},
 	}
 	runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
+	if opts.Process != nil {
+		r.sampler.pid = opts.Process.PID
+		sctx, stop := context.WithCancel(runCtx)
+		defer stop()
+		go r.sampler.run(sctx)
+	}
 	err = r.measure(runCtx)
 	r.closePanels()
 	if !opts.Keep {
@@ -223,11 +260,21 @@ func (r *run) measure(ctx context.Context) error {
 	}
 	r.rep.Setup = time.Since(start)
 	r.log.Info("rooms and devices created", "rooms", len(r.rooms), "devices", len(r.devices), "took", r.rep.Setup.Round(time.Millisecond))
+	r.rep.IdleRSS = r.rss()
 
+	r.sampler.reset()
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
+	r.rep.ConnectPeakRSS, r.rep.ConnectPeakCPU = r.sampler.peaks()
 	r.log.Info("panels connected", "connected", r.rep.Connect.N, "failed", r.rep.Connect.Failed, "took", r.rep.ConnectAll.Round(time.Millisecond))
+	if r.opts.Process != nil {
+		// The server settles (the last-seen writes, the garbage of the
+		// handshakes collected) before its memory is read.
+		time.Sleep(3 * time.Second)
+		r.rep.ConnectedRSS = r.rss()
+		r.log.Info("server memory", "idle_MB", r.rep.IdleRSS>>20, "connected_MB", r.rep.ConnectedRSS>>20, "per_panel_KB", r.rep.ConnectedRSS/int64(max(1, r.rep.Connect.N))>>10)
+	}
 
 	// Change events start in 3 hours: inside every state's window, and
 	// clear of the 15-minute bookings made at the end.
@@ -249,11 +296,41 @@ func (r *run) measure(ctx context.Context) error {
 	}
 	r.log.Info("a change reached its room's panels", "panels", r.rep.OneRoom.N, "max", r.rep.OneRoom.Max)
 
+	if err := r.joiners(ctx); err != nil {
+		return err
+	}
+	r.log.Info("late joiners got their state", "ok", r.rep.Join.N, "p99", r.rep.Join.P99)
+
 	if err := r.book(ctx); err != nil {
 		return err
 	}
 	r.log.Info("bookings answered", "ok", r.rep.Book.N, "failed", r.rep.Book.Failed, "p99", r.rep.Book.P99)
+
+	if r.opts.Process == nil {
+		return nil
+	}
+	if err := r.storm(ctx, r.subject("every room")); err != nil {
+		return err
+	}
+	r.log.Info("reconnect storm over", "back", r.rep.Storm.N, "failed", r.rep.Storm.Failed, "all_back_after", r.rep.Storm.Max.Round(time.Millisecond))
 	return nil
+}
+
+// rss is the server's resident memory now, or 0 without its Process.
+func (r *run) rss() int64 {
+	if r.opts.Process == nil {
+		return 0
+	}
+	n, err := readRSS(r.opts.Process.PID())
+	if err != nil {
+		r.log.Warn("cannot read the server's memory", "err", err)
+	}
+	return n
+}
+
+// subject is the subject of the events of the change step what.
+func (r *run) subject(what string) string {
+	return fmt.Sprintf("%s change %s", r.opts.Prefix, what)
 }
 
 // setup creates the rooms and the devices.
@@ -323,7 +400,7 @@ func (r *run) connect(ctx context.Context) error {
 // measures from each room's call until each of its panels has a state with
 // the event. The event's subject names it, so it is recognized on the wire.
 func (r *run) change(ctx context.Context, rooms []string, what string, at time.Time) (Stats, error) {
-	subject := fmt.Sprintf("%s change %s", r.opts.Prefix, what)
+	subject := r.subject(what)
 	byRoom := r.panelsByRoom()
 	for _, room := range rooms {
 		for _, p := range byRoom[room] {
@@ -363,9 +440,10 @@ func (r *run) change(ctx context.Context, rooms []string, what string, at time.T
 // measures each round trip.
 func (r *run) book(ctx context.Context) error {
 	byRoom := r.panelsByRoom()
-	lat := make([]time.Duration, len(r.rooms))
+	rooms := r.rooms[:r.opts.Bookings]
+	lat := make([]time.Duration, len(rooms))
 	var wg gosync.WaitGroup
-	for i, room := range r.rooms {
+	for i, room := range rooms {
 		lat[i] = -1
 		if len(byRoom[room]) == 0 {
 			continue

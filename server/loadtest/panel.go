@@ -19,6 +19,9 @@ type panel struct {
 	dev device
 	ws  *websocket.Conn
 
+	// When the last dial said hello and got its first state.
+	helloAt, firstState time.Time
+
 	mu      gosync.Mutex
 	match   func(proto.Message) bool // what the run waits for; nil: nothing
 	got     chan arrival             // the matching frame, at most one
@@ -27,41 +30,63 @@ type panel struct {
 	done    chan struct{}            // closed when the reader stops
 }
 
+type dialer = *websocket.Dialer
+
 type arrival struct {
 	at  time.Time
 	msg proto.Message
 }
 
+func isState(m proto.Message) bool { return m.Type == proto.TypeState }
+
 // dial connects a panel, says hello and waits for its room's first state.
-func dial(ctx context.Context, d *websocket.Dialer, url string, dev device, timeout time.Duration) (*panel, error) {
+func dial(ctx context.Context, d dialer, url string, dev device, timeout time.Duration) (*panel, error) {
+	p := &panel{dev: dev}
+	if err := p.redial(ctx, d, url, isState, timeout); err != nil {
+		return nil, err
+	}
+	at, _, err := p.wait(ctx, timeout)
+	if err != nil {
+		p.close()
+		return nil, fmt.Errorf("first state: %w", err)
+	}
+	p.firstState = at
+	return p, nil
+}
+
+// redial opens a new connection for the panel, waiting for match, and
+// says hello. The caller waits for the match.
+func (p *panel) redial(ctx context.Context, d dialer, url string, match func(proto.Message) bool, timeout time.Duration) error {
 	h := http.Header{}
-	h.Set("Authorization", "Bearer "+dev.token)
+	h.Set("Authorization", "Bearer "+p.dev.token)
 	ws, resp, err := d.DialContext(ctx, url, h)
 	if err != nil {
 		if resp != nil {
 			err = fmt.Errorf("%w (HTTP %s)", err, resp.Status)
 		}
-		return nil, fmt.Errorf("dial: %w", err)
+		return fmt.Errorf("dial: %w", err)
 	}
-	p := &panel{dev: dev, ws: ws, got: make(chan arrival, 1), done: make(chan struct{})}
-	p.expect(func(m proto.Message) bool { return m.Type == proto.TypeState })
-	go p.read()
+	p.mu.Lock()
+	p.ws = ws
+	p.got = make(chan arrival, 1)
+	p.done = make(chan struct{})
+	p.match = match
+	p.readErr, p.refusal = nil, nil
+	p.mu.Unlock()
+	go p.read(ws, p.got, p.done)
 	hello := proto.Message{Type: proto.TypeHello, Hello: &proto.Hello{Protocol: proto.Version, Firmware: "loadtest"}}
+	p.helloAt = time.Now()
 	if err := p.send(hello, timeout); err != nil {
 		p.close()
-		return nil, err
+		return err
 	}
-	if _, _, err := p.wait(ctx, timeout); err != nil {
-		p.close()
-		return nil, fmt.Errorf("first state: %w", err)
-	}
-	return p, nil
+	return nil
 }
 
-func (p *panel) read() {
-	defer close(p.done)
+func (p *panel) read(ws *websocket.Conn, got chan arrival, done chan struct{}) {
+	defer close(done)
 	for {
-		_, data, err := p.ws.ReadMessage()
+		_, data, err := ws.ReadMessage()
 		at := time.Now()
 		if err == nil {
 			var m proto.Message
@@ -72,7 +97,7 @@ func (p *panel) read() {
 				}
 				if p.match != nil && p.match(m) {
 					p.match = nil
-					p.got <- arrival{at: at, msg: m}
+					got <- arrival{at: at, msg: m}
 				}
 				p.mu.Unlock()
 				continue

@@ -33,6 +33,24 @@ type Report struct {
 	// Book: one panel per room books 15 minutes, all at once; from sending
 	// the request until its result.
 	Book Stats
+	// Join: panels that reconnect while the others stay connected, from
+	// their hello until their room's state.
+	Join Stats
+
+	// With the server's Process: its resident memory before the panels
+	// connected and once they all were, and the peaks while they
+	// connected.
+	IdleRSS, ConnectedRSS, ConnectPeakRSS int64
+	ConnectPeakCPU                        float64 // cores
+	// Storm: the server restarted with every panel connected; per panel
+	// from the restart until it showed its room's current state again.
+	// StormStopped and StormReady are when the old server had exited and
+	// the new one answered /readyz; the peaks are over the whole storm.
+	Storm                        Stats
+	StormP50, StormP99, StormAll time.Duration
+	StormStopped, StormReady     time.Duration
+	StormPeakRSS                 int64
+	StormPeakCPU                 float64
 
 	// FailureCount counts every failure; Failures are the first few.
 	FailureCount int
@@ -111,7 +129,19 @@ func (r Report) String() string {
 	row("change in one room, just after connect", r.OneRoomAfterConnect, 0)
 	row("change in one room -> its panels", r.OneRoom, 0)
 	row("change in every room -> all panels", r.AllRooms, r.AllRoomsTook)
-	row("book 15 min, one panel per room", r.Book, 0)
+	row("late joiner: hello to first state", r.Join, 0)
+	row(fmt.Sprintf("book 15 min at once in %d rooms", r.Book.N+r.Book.Failed), r.Book, 0)
+	if r.Storm.N+r.Storm.Failed > 0 {
+		row("restart: panels back with current state", r.Storm, 0)
+		fmt.Fprintf(&b, "  restart: old server gone after %s, new one ready after %s; all back after %s; peak RSS %.1f MB, peak CPU %.2f cores\n",
+			ms(r.StormStopped), ms(r.StormReady), ms(r.StormAll), mb(r.StormPeakRSS), r.StormPeakCPU)
+	}
+	if r.ConnectedRSS > 0 {
+		n := max(1, r.Connect.N)
+		fmt.Fprintf(&b, "\nserver memory (RSS): %.1f MB before the panels, %.1f MB with %d connected: %.1f KB per panel (idle included), %.1f KB per panel added\n",
+			mb(r.IdleRSS), mb(r.ConnectedRSS), r.Connect.N, float64(r.ConnectedRSS)/float64(n)/1024, float64(r.ConnectedRSS-r.IdleRSS)/float64(n)/1024)
+		fmt.Fprintf(&b, "while connecting: peak RSS %.1f MB, peak CPU %.2f cores\n", mb(r.ConnectPeakRSS), r.ConnectPeakCPU)
+	}
 	if r.FailureCount > 0 {
 		fmt.Fprintf(&b, "\n%d failures; the first:\n", r.FailureCount)
 		for _, f := range r.Failures {
@@ -120,6 +150,8 @@ func (r Report) String() string {
 	}
 	return b.String()
 }
+
+func mb(n int64) float64 { return float64(n) / (1 << 20) }
 
 // ms formats a duration in milliseconds with two decimals.
 func ms(d time.Duration) string {

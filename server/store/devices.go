@@ -28,7 +28,7 @@ func (db *DB) AddDevice(d Device, tokenHash string) error {
 	if d.ID == "" || !validID(d.ID) {
 		return fmt.Errorf("store: invalid device id %q", d.ID)
 	}
-	return db.update(func(tx *bolt.Tx) error {
+	return db.batch(func(tx *bolt.Tx) error {
 		devs := root(tx, devicesBucket)
 		if devs.Get([]byte(d.ID)) != nil {
 			return fmt.Errorf("store: device %q: %w", d.ID, ErrExists)
@@ -98,7 +98,9 @@ func (db *DB) Devices() ([]Device, error) {
 // UpdateDevice applies fn to a stored device and saves the result.
 func (db *DB) UpdateDevice(id string, fn func(*Device) error) (Device, error) {
 	var d Device
-	err := db.update(func(tx *bolt.Tx) error {
+	// Batched: every panel that connects records when it was seen, and
+	// after a restart thousands connect within seconds.
+	err := db.batch(func(tx *bolt.Tx) error {
 		devs := root(tx, devicesBucket)
 		if err := getJSON(devs, id, &d); err != nil {
 			return fmt.Errorf("store: device %q: %w", id, err)

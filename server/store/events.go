@@ -67,8 +67,11 @@ func readEvents(tx *bolt.Tx, room string) ([]Event, error) {
 // Conflict checks belong inside fn, where no other writer can slip in
 // between the check and the write (two panels booking the same slot). An
 // error from fn aborts with nothing written.
+//
+// fn may run more than once (the write is batched with others, see
+// batch); only the last run's result is written.
 func (db *DB) UpdateEvents(room string, fn func([]Event) ([]Event, error)) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.batch(func(tx *bolt.Tx) error {
 		if root(tx, roomsBucket).Get([]byte(room)) == nil {
 			return fmt.Errorf("store: room %q: %w", room, ErrNotFound)
 		}

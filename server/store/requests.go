@@ -62,26 +62,39 @@ func (db *DB) Outcome(device, id string) (Outcome, error) {
 // PutOutcome records a request's outcome: as the request's idempotency
 // record, and in the activity log.
 func (db *DB) PutOutcome(o Outcome) error {
-	return db.update(func(tx *bolt.Tx) error {
-		data, err := json.Marshal(o)
-		if err != nil {
-			return fmt.Errorf("store: encode outcome: %w", err)
-		}
-		key := outcomeKey(o.Device, o.ID)
-		if err := root(tx, requestsBucket).Put(key, data); err != nil {
+	return db.batch(func(tx *bolt.Tx) error { return putOutcome(tx, o) })
+}
+
+// PutOutcomeCheckIn records a booking's outcome and the check-in that
+// booking at the door counts as, in one transaction.
+func (db *DB) PutOutcomeCheckIn(o Outcome, room, event string, at time.Time) error {
+	return db.batch(func(tx *bolt.Tx) error {
+		if err := putOutcome(tx, o); err != nil {
 			return err
 		}
-		if err := root(tx, requestLogBucket).Put(timeKey(o.At, key), nil); err != nil {
-			return err
-		}
-		return root(tx, activityBucket).Put(timeKey(o.At, key), data)
+		return putCheckIn(tx, room, event, at)
 	})
+}
+
+func putOutcome(tx *bolt.Tx, o Outcome) error {
+	data, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("store: encode outcome: %w", err)
+	}
+	key := outcomeKey(o.Device, o.ID)
+	if err := root(tx, requestsBucket).Put(key, data); err != nil {
+		return err
+	}
+	if err := root(tx, requestLogBucket).Put(timeKey(o.At, key), nil); err != nil {
+		return err
+	}
+	return root(tx, activityBucket).Put(timeKey(o.At, key), data)
 }
 
 // PutActivity records something that is not a panel's request (a problem
 // reported at a panel, a meeting released) in the activity log only.
 func (db *DB) PutActivity(o Outcome) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.batch(func(tx *bolt.Tx) error {
 		data, err := json.Marshal(o)
 		if err != nil {
 			return fmt.Errorf("store: encode activity: %w", err)
@@ -183,9 +196,11 @@ func checkinKey(room, event string) []byte { return []byte(room + "/" + event) }
 
 // PutCheckIn records that someone checked in to a meeting at a panel.
 func (db *DB) PutCheckIn(room, event string, at time.Time) error {
-	return db.update(func(tx *bolt.Tx) error {
-		return root(tx, checkinsBucket).Put(checkinKey(room, event), []byte(at.UTC().Format(time.RFC3339)))
-	})
+	return db.batch(func(tx *bolt.Tx) error { return putCheckIn(tx, room, event, at) })
+}
+
+func putCheckIn(tx *bolt.Tx, room, event string, at time.Time) error {
+	return root(tx, checkinsBucket).Put(checkinKey(room, event), []byte(at.UTC().Format(time.RFC3339)))
 }
 
 // CheckedIn reports whether someone checked in to a meeting.

@@ -166,7 +166,7 @@ func (db *DB) DeleteRoom(id string) error {
 // restarted server serves panels at once, and a failing calendar keeps its
 // last good state.
 func (db *DB) PutState(room string, state []byte) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.batch(func(tx *bolt.Tx) error {
 		return root(tx, statesBucket).Put([]byte(room), state)
 	})
 }

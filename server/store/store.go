@@ -41,6 +41,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -179,6 +180,33 @@ func (db *DB) update(fn func(tx *bolt.Tx) error) error {
 			return fnErr
 		})
 	})
+	if err != nil && fnErr == nil {
+		return fmt.Errorf("store: write %s: %w", db.path, err)
+	}
+	return err
+}
+
+// batch runs fn in a write transaction shared with other writers that
+// call batch at about the same time (bbolt's Batch): a hundred panels
+// booking at once share a few fsyncs instead of queueing for one each.
+// fn may run more than once (when another function of the batch fails,
+// the rest is retried), so it must only read and write tx. A lone write
+// waits up to bbolt's MaxBatchDelay (10 ms) for company. Errors are as
+// with update.
+func (db *DB) batch(fn func(tx *bolt.Tx) error) error {
+	var mu sync.Mutex // fn runs on whichever goroutine commits the batch
+	var fnErr error
+	err := protect(db.path, func() error {
+		return db.bolt.Batch(func(tx *bolt.Tx) error {
+			err := fn(tx)
+			mu.Lock()
+			fnErr = err
+			mu.Unlock()
+			return err
+		})
+	})
+	mu.Lock()
+	defer mu.Unlock()
 	if err != nil && fnErr == nil {
 		return fmt.Errorf("store: write %s: %w", db.path, err)
 	}
