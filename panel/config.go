@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/panel/i18n"
+	"github.com/lintelhq/lintel/proto"
 )
 
 // config is the panel's settings. Each comes from, highest priority
@@ -485,52 +486,20 @@ func loadConfigFile(c *config, path string) error {
 	return parseConfig(c, path, f)
 }
 
-var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
-
 // parseOfficeHours reads "mon-fri 07:00-19:00" or several such parts
-// separated by commas ("mon-fri 07:00-19:00, sat 08:00-12:00").
+// separated by commas ("mon-fri 07:00-19:00, sat 08:00-12:00"), with the
+// parser the server checks its settings with.
 func parseOfficeHours(s string) ([7]screenHours, error) {
 	var out [7]screenHours
 	if strings.TrimSpace(s) == "" {
 		return out, nil
 	}
-	for _, part := range strings.Split(s, ",") {
-		days, hours, ok := strings.Cut(strings.TrimSpace(part), " ")
-		if !ok {
-			return out, fmt.Errorf("%q is not 'DAYS HH:MM-HH:MM', e.g. 'mon-fri 07:00-19:00'", part)
-		}
-		first, last, isRange := strings.Cut(strings.ToLower(days), "-")
-		if !isRange {
-			last = first
-		}
-		d0, ok0 := weekdays[first]
-		d1, ok1 := weekdays[last]
-		if !ok0 || !ok1 {
-			return out, fmt.Errorf("%q: days are mon, tue, wed, thu, fri, sat, sun or a range like mon-fri", days)
-		}
-		from, to, ok := strings.Cut(strings.TrimSpace(hours), "-")
-		start, err1 := timeOfDay(from)
-		end, err2 := timeOfDay(to)
-		if !ok || err1 != nil || err2 != nil || start >= end {
-			return out, fmt.Errorf("%q: hours are HH:MM-HH:MM with the start before the end", hours)
-		}
-		for d := d0; ; d = (d + 1) % 7 {
-			out[d] = screenHours{Start: start, End: end}
-			if d == d1 {
-				break
-			}
-		}
+	days, err := proto.ParseOfficeHours(s)
+	if err != nil {
+		return out, err
+	}
+	for d, h := range days {
+		out[d] = screenHours{Start: h.Start, End: h.End}
 	}
 	return out, nil
-}
-
-func timeOfDay(s string) (time.Duration, error) {
-	t, err := time.Parse("15:04", strings.TrimSpace(s))
-	if err != nil {
-		if strings.TrimSpace(s) == "24:00" {
-			return 24 * time.Hour, nil
-		}
-		return 0, err
-	}
-	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }

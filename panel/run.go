@@ -13,6 +13,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	gosync "sync"
 	"time"
@@ -110,8 +113,8 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	l, err := link.New(link.Opts{
-		URL: cfg.Server, TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache,
-		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Logger: log.With("component", "link"), Now: now,
+		URL: cfg.Server, TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache, SettingsPath: settingsPath(cfg.Cache),
+		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Arch: arch(), Logger: log.With("component", "link"), Now: now,
 	})
 	if err != nil {
 		return err
@@ -146,15 +149,26 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 	}
 	fonts, closeFonts := loadFonts(defaultFonts(), log)
 	defer closeFonts()
-	a, err = app.New(app.Opts{
+	var zone *time.Location
+	if cfg.TimeZone != "" {
+		zone, _ = time.LoadLocation(cfg.TimeZone)
+	}
+	opts := app.Opts{
 		Link: l, Screen: drawer, LEDs: appLEDs, Logger: log.With("component", "app"),
 		Server: serverName(cfg.Server), Locale: cfg.Locale, Hours: hours, Fonts: fonts, OfflineGrace: cfg.OfflineGrace,
-		Backlight: backlight, Now: now,
-	})
+		OfficeHours: cfg.OfficeHours, TimeZone: zone, Now: now,
+	}
+	if backlight != nil {
+		opts.Backlight = backlight
+	}
+	a, err = app.New(opts)
 	if err != nil {
 		return err
 	}
 	close(appReady)
+	if s := l.CachedSettings(); s != nil {
+		a.OnSettings(s) // the server's settings of the last run, even offline
+	}
 
 	if st, err := l.Cached(); err != nil {
 		log.Warn("ignoring the panel's cache", "err", err)
@@ -283,14 +297,14 @@ func openInputs(ctx context.Context, cfg config, size image.Point, log *slog.Log
 	return nil
 }
 
-// openBacklight returns the app's backlight callback, or nil.
-func openBacklight(cfg config, log *slog.Logger) (func(now, lastTouch time.Time), error) {
-	if cfg.OfficeHours == "" {
-		return nil, nil
-	}
-	days, _ := parseOfficeHours(cfg.OfficeHours)
+// openBacklight returns the screen's backlight, or nil when none is
+// configured.
+func openBacklight(cfg config, log *slog.Logger) (*screen.Backlight, error) {
 	dir := cfg.Backlight
-	if dir == "auto" {
+	switch dir {
+	case "":
+		return nil, nil
+	case "auto":
 		var err error
 		if dir, err = screen.FindBacklight("/sys/class/backlight"); err != nil {
 			return nil, fmt.Errorf("backlight: %w", err)
@@ -300,16 +314,34 @@ func openBacklight(cfg config, log *slog.Logger) (func(now, lastTouch time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("backlight: %w", err)
 	}
-	loc := time.Local
-	if cfg.TimeZone != "" {
-		loc, _ = time.LoadLocation(cfg.TimeZone)
+	log.Info("backlight", "dir", dir)
+	return bl, nil
+}
+
+// settingsPath is where the server's display settings are cached: beside
+// the state cache.
+func settingsPath(cache string) string {
+	if cache == "" {
+		return ""
 	}
-	hours := screen.OfficeHours{Days: days, Location: loc}
-	return func(now, lastTouch time.Time) {
-		if err := bl.Set(hours.Decide(now, lastTouch)); err != nil {
-			log.Warn("cannot set the backlight", "err", err)
+	return filepath.Join(filepath.Dir(cache), "settings.json")
+}
+
+// arch is this binary's platform as the server's firmware builds name it:
+// "linux/arm64", "linux/arm/v6", "linux/amd64".
+func arch() string {
+	a := runtime.GOOS + "/" + runtime.GOARCH
+	if runtime.GOARCH == "arm" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if s.Key == "GOARM" && s.Value != "" {
+					return a + "/v" + strings.TrimSuffix(strings.TrimSuffix(s.Value, ",softfloat"), ",hardfloat")
+				}
+			}
 		}
-	}, nil
+		return a + "/v7" // Go's default GOARM
+	}
+	return a
 }
 
 // pinnedTLS trusts exactly the certificate whose SHA-256 fingerprint is pin

@@ -73,6 +73,7 @@ func (m Message) Validate() error {
 		TypeCredential: m.Credential != nil,
 		TypeCommand:    m.Command != nil,
 		TypeReport:     m.Report != nil,
+		TypeSettings:   m.Settings != nil,
 	}
 	if m.Type == "" {
 		return bad("message has no type")
@@ -129,6 +130,8 @@ func (m Message) Validate() error {
 		if m.Report.Kind == "" {
 			return bad("report has no kind")
 		}
+	case TypeSettings:
+		return m.Settings.Validate()
 	}
 	return nil
 }
@@ -139,6 +142,9 @@ func (h *Hello) validate() error {
 	}
 	if h.Firmware == "" {
 		return bad("hello needs a firmware version")
+	}
+	if len(h.Accepts) > 16 || len(h.Arch) > 32 {
+		return bad("hello names too many capabilities or too long an arch")
 	}
 	return nil
 }

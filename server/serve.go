@@ -23,6 +23,7 @@ import (
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
 	"github.com/lintelhq/lintel/server/devices"
+	"github.com/lintelhq/lintel/server/fleet"
 	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/ratelimit"
 	"github.com/lintelhq/lintel/server/store"
@@ -295,6 +296,7 @@ type app struct {
 	connector *connector
 	sim       *graphtest.Server // the Graph emulator, with --m365-sim
 	alerts    *alerts
+	settings  *fleet.Settings // the panels' display settings
 
 	offlineAfter time.Duration
 	retention    store.Retention
@@ -342,7 +344,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.devices = devices.New(db, devices.Opts{Logger: log.With("component", "devices"), Now: cfg.Now})
 	a.pairer = devices.NewPairer(a.devices, cfg.PublicURL)
 	panels := newPanelHandler(a)
+	a.settings = fleet.NewSettings(db, log.With("component", "fleet"))
 	a.hub = hub.New(hub.Opts{
+		Greet:        a.settings.Greet,
 		Auth:         deviceAuth{a.devices},
 		Pairer:       a.pairer,
 		Handler:      panels,
@@ -356,6 +360,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		MaxUnpairedPerAddr: cfg.MaxUnpairedPerAddr,
 		UnpairedLifetime:   cfg.UnpairedLifetime,
 	})
+	a.settings.SetPanels(a.hub)
 	a.sync = sync.New(sync.Opts{
 		Provider:   a.provider,
 		Store:      db,
@@ -383,7 +388,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Provider:  a.provider,
 		Builtin:   cal,
 		Sync:      a.sync,
-		Panels:    a.hub,
+		Panels:    fleetPanels{a.hub, a.settings},
 		Pairer:    a.pairer,
 		Logger:    log.With("component", "admin"),
 
@@ -403,6 +408,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.admin.SetAlerts(a.alerts)
+	a.admin.SetPanelSettings(a.settings)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
 	mux.HandleFunc("GET /healthz", a.health)
@@ -578,6 +584,7 @@ func (p *panelHandler) connected(d hub.Device, c hub.ConnInfo) {
 }
 
 func (p *panelHandler) disconnected(d hub.Device, c hub.ConnInfo) {
+	p.app.settings.Forget(d.ID)
 	if err := p.app.devices.Seen(context.Background(), d.ID, "", "", 0); err != nil {
 		p.app.log.Warn("cannot record a panel's disconnection", "device", d.ID, "err", err)
 	}

@@ -77,7 +77,9 @@ type Server struct {
 	lastTest *Report
 
 	alerts Alerts // see SetAlerts
-	signin signin // Entra ID sign-in (oidc.go)
+	// panelSettings are the panels' display settings (fleet.go).
+	panelSettings PanelSettings
+	signin        signin // Entra ID sign-in (oidc.go)
 }
 
 // New returns the admin server.
@@ -104,6 +106,7 @@ func New(opts Opts) (*Server, error) {
 	s.uiRoutes()
 	s.alertRoutes()
 	s.oidcRoutes()
+	s.fleetRoutes()
 	return s, nil
 }
 

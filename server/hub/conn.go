@@ -39,6 +39,8 @@ type conn struct {
 	killed   chan struct{}   // closed by kill
 	inFlight chan struct{}   // semaphore for handler calls
 
+	greeting [][]byte // Opts.Greet's frames, queued at register
+
 	finalOnce sync.Once
 	killOnce  sync.Once
 
@@ -139,6 +141,7 @@ func (c *conn) info() ConnInfo {
 		Protocol:   c.hello.Protocol,
 		Since:      c.since,
 		Uptime:     time.Duration(c.hello.Uptime) * time.Second,
+		Arch:       c.hello.Arch,
 	}
 }
 
@@ -275,6 +278,16 @@ func (c *conn) readLoop(refusal *proto.Error) {
 			c.log.Info("hub: panel refused at hello", "code", refusal.Code)
 			c.refuse(refusal)
 			return
+		}
+	}
+	if c.paired && c.h.opts.Greet != nil {
+		for _, m := range c.h.opts.Greet(c.dev, hello) {
+			b, err := proto.Encode(m)
+			if err != nil {
+				c.log.Error("hub: cannot encode a greeting", "frame", m.String(), "err", err)
+				continue
+			}
+			c.greeting = append(c.greeting, b)
 		}
 	}
 	old, ok := c.h.register(c, hello)
