@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/alert"
 	"github.com/lintelhq/lintel/server/alert/alerttest"
@@ -215,6 +216,8 @@ func TestAPIDocExamples(t *testing.T) {
 			return "alerts"
 		case strings.HasPrefix(ex.path, "/api/v1/signin"):
 			return "signin"
+		case strings.HasSuffix(ex.path, "/panel-settings"):
+			return "panel-settings"
 		case strings.HasSuffix(ex.path, "/import-places"):
 			return "import-places"
 		case strings.Contains(ex.path, "/events"):
@@ -330,13 +333,14 @@ func TestAPIDocExamples(t *testing.T) {
 		}
 	}
 	bodies := map[string][]string{
-		"alerts":        alertKeys,
-		"signin":        signinKeys,
-		"room":          roomKeys,
-		"event":         jsonKeys(builtin.Input{}),
-		"connector":     append(connectorKeys, "secret"),
-		"device":        {"room", "name"}, // the bodies of POST /devices and POST /pairing/{code}/approve (admin/api.go)
-		"import-places": {"tz"},
+		"alerts":         alertKeys,
+		"signin":         signinKeys,
+		"room":           roomKeys,
+		"event":          jsonKeys(builtin.Input{}),
+		"connector":      append(connectorKeys, "secret"),
+		"device":         {"room", "name"}, // the bodies of POST /devices and POST /pairing/{code}/approve (admin/api.go)
+		"import-places":  {"tz"},
+		"panel-settings": jsonKeys(proto.Settings{}),
 	}
 	for kind, keys := range bodies {
 		for _, k := range keys {
