@@ -74,6 +74,7 @@ func (m Message) Validate() error {
 		TypeCommand:    m.Command != nil,
 		TypeReport:     m.Report != nil,
 		TypeSettings:   m.Settings != nil,
+		TypeFirmware:   m.Firmware != nil,
 	}
 	if m.Type == "" {
 		return bad("message has no type")
@@ -132,6 +133,15 @@ func (m Message) Validate() error {
 		}
 	case TypeSettings:
 		return m.Settings.Validate()
+	case TypeFirmware:
+		f := m.Firmware
+		switch {
+		case f.Action == FirmwareRollback:
+		case f.Action != FirmwareInstall:
+			return bad(fmt.Sprintf("firmware action %q is not install or rollback", f.Action))
+		case f.Version == "" || f.Path == "" || f.Size <= 0 || len(f.SHA256) != 64 || len(f.Signature) != 64:
+			return bad("firmware install needs a version, a path, a size, a SHA-256 and a 64-byte signature")
+		}
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ const (
 	// its display settings. Sent after the hello and whenever they
 	// change; a panel keeps the last one and applies it at once.
 	TypeSettings Type = "settings"
+	// TypeFirmware: server -> panel whose hello accepts AcceptFirmware:
+	// install this firmware build, or roll back to the one before.
+	TypeFirmware Type = "firmware"
 )
 
 // Message is one frame. Exactly the payload named by Type is set.
@@ -67,7 +70,31 @@ type Message struct {
 	Command    *Command    `json:"command,omitempty"`
 	Report     *Report     `json:"report,omitempty"`
 	Settings   *Settings   `json:"settings,omitempty"`
+	Firmware   *Firmware   `json:"firmware,omitempty"`
 }
+
+// Firmware tells a panel to install a firmware build (Action
+// FirmwareInstall) or to go back to the build it ran before the last
+// install (FirmwareRollback).
+type Firmware struct {
+	Action  string `json:"action"`            // FirmwareInstall or FirmwareRollback
+	Version string `json:"version,omitempty"` // the build's version, as its --version prints it
+	// Path is where the panel downloads the build: a path on the server's
+	// HTTPS address (the panel's websocket URL with https://), read with
+	// the panel's device credential.
+	Path   string `json:"path,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+	SHA256 string `json:"sha256,omitempty"` // hex
+	// Signature is the ed25519 signature of the whole binary, checked
+	// with the public key the panel was installed with.
+	Signature []byte `json:"signature,omitempty"`
+}
+
+// The actions of a Firmware message.
+const (
+	FirmwareInstall  = "install"
+	FirmwareRollback = "rollback"
+)
 
 // Hello is the panel's first frame.
 type Hello struct {

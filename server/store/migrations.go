@@ -82,6 +82,19 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 6 -> 7: panel firmware builds and their rollouts.
+	func(tx *bolt.Tx) error {
+		f, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(firmwareBucket)
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{fwBuildsBucket, fwRollBucket} {
+			if _, err := f.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version a store has after Open.
