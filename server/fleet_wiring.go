@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/lintelhq/lintel/server/fleet"
 	"github.com/lintelhq/lintel/server/hub"
@@ -17,4 +18,30 @@ type fleetPanels struct {
 func (p fleetPanels) Move(deviceID, room string) {
 	p.Hub.Move(deviceID, room)
 	p.settings.Push(context.Background())
+}
+
+// newFirmware makes the firmware service: builds under the data
+// directory, halts reported to the alert engine (made later).
+func newFirmware(a *app, cfg config) (*fleet.Firmware, error) {
+	f, err := fleet.NewFirmware(fleet.FirmwareOpts{
+		Store: a.db,
+		Dir:   filepath.Join(cfg.DataDir, "firmware"),
+		OnHalt: func(version, reason string) {
+			if a.alerts != nil {
+				a.alerts.engine.RolloutHalted(version, reason)
+			}
+		},
+		OnResume: func(version string) {
+			if a.alerts != nil {
+				a.alerts.engine.RolloutResumed(version)
+			}
+		},
+		Logger: a.log.With("component", "firmware"),
+		Now:    a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.SetPanels(a.hub)
+	return f, nil
 }

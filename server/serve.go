@@ -297,6 +297,7 @@ type app struct {
 	sim       *graphtest.Server // the Graph emulator, with --m365-sim
 	alerts    *alerts
 	settings  *fleet.Settings // the panels' display settings
+	firmware  *fleet.Firmware // firmware builds and rollouts
 
 	offlineAfter time.Duration
 	retention    store.Retention
@@ -361,6 +362,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		UnpairedLifetime:   cfg.UnpairedLifetime,
 	})
 	a.settings.SetPanels(a.hub)
+	if a.firmware, err = newFirmware(a, cfg); err != nil {
+		a.closeSim()
+		db.Close()
+		return nil, err
+	}
 	a.sync = sync.New(sync.Opts{
 		Provider:   a.provider,
 		Store:      db,
@@ -409,8 +415,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	a.admin.SetAlerts(a.alerts)
 	a.admin.SetPanelSettings(a.settings)
+	a.admin.SetFirmware(a.firmware)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
+	mux.Handle("GET /firmware/{version}/{arch...}", a.firmware.DownloadHandler(deviceAuth{a.devices}))
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", a.metrics.handler())
@@ -424,7 +432,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 // retention.
 func (a *app) start(ctx context.Context) {
 	a.serving.Store(true)
-	a.wg.Add(5)
+	a.wg.Add(6)
+	go func() { defer a.wg.Done(); a.firmware.Run(ctx, time.Second) }()
 	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.alerts.engine.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.booking.RunAutoRelease(ctx, 30*time.Second) }()
@@ -581,6 +590,7 @@ func (p *panelHandler) connected(d hub.Device, c hub.ConnInfo) {
 	if err := p.app.devices.Seen(context.Background(), d.ID, c.RemoteAddr, c.Firmware, c.Protocol); err != nil {
 		p.app.log.Warn("cannot record a panel's connection", "device", d.ID, "err", err)
 	}
+	p.app.firmware.Connected(d, c)
 }
 
 func (p *panelHandler) disconnected(d hub.Device, c hub.ConnInfo) {

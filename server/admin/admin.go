@@ -79,6 +79,7 @@ type Server struct {
 	alerts Alerts // see SetAlerts
 	// panelSettings are the panels' display settings (fleet.go).
 	panelSettings PanelSettings
+	firmware      Firmware // firmware builds and rollouts (firmware.go)
 	signin        signin // Entra ID sign-in (oidc.go)
 }
 
@@ -107,6 +108,7 @@ func New(opts Opts) (*Server, error) {
 	s.alertRoutes()
 	s.oidcRoutes()
 	s.fleetRoutes()
+	s.firmwareRoutes()
 	return s, nil
 }
 
