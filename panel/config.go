@@ -23,32 +23,34 @@ import (
 // (width = 1024, e.g. in /etc/lintel/panel.conf; '#' starts a comment),
 // or the default. Every key is documented in keys below.
 type config struct {
-	Server       string
-	CAFile       string
-	PinSHA256    string // hex SHA-256 of the server's certificate, for self-signed trials
-	Credential   string
-	Cache        string
-	Screen       string // "png:PATH", "web:ADDR" or "fb:/dev/fb0"
-	PNG          string // an extra PNG copy of every frame
-	Width        int
-	Height       int
-	Rotation     int
-	Touch        string // evdev device, e.g. /dev/input/event0
-	TouchSwapXY  bool
-	TouchInvertX bool
-	TouchInvertY bool
-	Buttons      map[string]string // pin name -> action; nil when there are none
-	ButtonsHigh  bool
-	LEDGreen     string
-	LEDRed       string
-	LEDActiveLow bool
-	Locale       string
-	Clock        string // "", "12" or "24"
-	TimeZone     string // fallback when a state names an unknown zone
-	OfficeHours  string // e.g. "mon-fri 07:00-19:00"
-	Backlight    string // sysfs dir, or "auto"
-	OfflineGrace time.Duration
-	LogLevel     string
+	Server        string
+	CAFile        string
+	PinSHA256     string // hex SHA-256 of the server's certificate, for self-signed trials
+	Credential    string
+	Cache         string
+	Screen        string // "png:PATH", "web:ADDR" or "fb:/dev/fb0"
+	PNG           string // an extra PNG copy of every frame
+	Width         int
+	Height        int
+	Rotation      int
+	Touch         string // evdev device, e.g. /dev/input/event0
+	TouchSwapXY   bool
+	TouchInvertX  bool
+	TouchInvertY  bool
+	Buttons       map[string]string // pin name -> action; nil when there are none
+	ButtonsHigh   bool
+	LEDGreen      string
+	LEDRed        string
+	LEDActiveLow  bool
+	Locale        string
+	Clock         string // "", "12" or "24"
+	TimeZone      string // fallback when a state names an unknown zone
+	OfficeHours   string // e.g. "mon-fri 07:00-19:00"
+	Backlight     string // sysfs dir, or "auto"
+	OfflineGrace  time.Duration
+	LogLevel      string
+	FirmwareKey   string // PEM ed25519 public key builds are signed with; "" = no updates from the server
+	FirmwareStage string // stage builds here for update.sh instead of swapping the binary
 }
 
 func defaults() config {
@@ -233,6 +235,8 @@ var keys = []key{
 	})},
 	{"backlight", "sysfs backlight directory, or auto (needed for office hours)", str(func(c *config) *string { return &c.Backlight })},
 	{"offline-grace", "how long the connection may be down before the panel says it is offline", duration(func(c *config) *time.Duration { return &c.OfflineGrace })},
+	{"firmware-key", "PEM file of the ed25519 public key firmware builds are signed with, e.g. /etc/lintel/update.pub (empty: no updates from the server)", str(func(c *config) *string { return &c.FirmwareKey })},
+	{"firmware-stage", "stage firmware from the server in this directory for update.sh (e.g. /var/lib/lintel-panel/staged) instead of replacing the binary and restarting", str(func(c *config) *string { return &c.FirmwareStage })},
 	{"log-level", "debug, info, warn or error", oneOf(func(c *config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
 }
 

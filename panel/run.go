@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -29,7 +30,9 @@ import (
 	"github.com/lintelhq/lintel/panel/led"
 	"github.com/lintelhq/lintel/panel/link"
 	"github.com/lintelhq/lintel/panel/screen"
+	"github.com/lintelhq/lintel/panel/update"
 	"github.com/lintelhq/lintel/panel/view"
+	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/proto/clock"
 )
 
@@ -112,12 +115,63 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 		}
 		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
+	var key ed25519.PublicKey
+	var accepts []string
+	if cfg.FirmwareKey != "" {
+		if key, err = update.ReadKey(cfg.FirmwareKey); err != nil {
+			return err
+		}
+		accepts = append(accepts, proto.AcceptFirmware)
+	}
 	l, err := link.New(link.Opts{
 		URL: cfg.Server, TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache, SettingsPath: settingsPath(cfg.Cache),
-		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Arch: arch(), Logger: log.With("component", "link"), Now: now,
+		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Arch: arch(), Accepts: accepts,
+		Logger: log.With("component", "link"), Now: now,
 	})
 	if err != nil {
 		return err
+	}
+	var restart error // set when the firmware changed: exit for the supervisor to start it
+	var restartMu gosync.Mutex
+	var onFirmware func(context.Context, proto.Firmware)
+	if key != nil {
+		exe, err := os.Executable()
+		if err == nil {
+			exe, err = filepath.EvalSymlinks(exe)
+		}
+		if err != nil {
+			return fmt.Errorf("firmware: where is this binary: %w", err)
+		}
+		up, err := update.New(update.Opts{Key: key, Current: Version, Binary: exe, StageDir: cfg.FirmwareStage, Download: l,
+			Logger: log.With("component", "update")})
+		if err != nil {
+			return err
+		}
+		var busy gosync.Mutex
+		onFirmware = func(ctx context.Context, f proto.Firmware) {
+			if !busy.TryLock() {
+				return // one at a time; the server says it again at the next connection
+			}
+			defer busy.Unlock()
+			var swapped bool
+			var err error
+			switch f.Action {
+			case proto.FirmwareInstall:
+				swapped, err = up.Install(ctx, f)
+			case proto.FirmwareRollback:
+				swapped, err = up.Rollback()
+			}
+			if err != nil {
+				log.Error("firmware not installed", "version", f.Version, "err", err)
+				return
+			}
+			if swapped {
+				restartMu.Lock()
+				restart = fmt.Errorf("%w: %s %s", errRestart, f.Action, f.Version)
+				restartMu.Unlock()
+				cancel()
+			}
+		}
 	}
 
 	var leds *led.LEDs
@@ -156,7 +210,7 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 	opts := app.Opts{
 		Link: l, Screen: drawer, LEDs: appLEDs, Logger: log.With("component", "app"),
 		Server: serverName(cfg.Server), Locale: cfg.Locale, Hours: hours, Fonts: fonts, OfflineGrace: cfg.OfflineGrace,
-		OfficeHours: cfg.OfficeHours, TimeZone: zone, Now: now,
+		OfficeHours: cfg.OfficeHours, TimeZone: zone, Now: now, Firmware: onFirmware,
 	}
 	if backlight != nil {
 		opts.Backlight = backlight
@@ -188,8 +242,16 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 		identify = leds
 	}
 	a.Follow(ctx, l.Events(), identify)
-	return nil
+	cancel()
+	wg.Wait()
+	restartMu.Lock()
+	defer restartMu.Unlock()
+	return restart
 }
+
+// errRestart ends runPanel when the binary was replaced (or rolled
+// back): main exits and the supervisor starts the binary now in place.
+var errRestart = errors.New("restarting for new firmware")
 
 // serverName is the server's host, for the "connecting" screen.
 func serverName(url string) string {

@@ -74,6 +74,9 @@ type Opts struct {
 	OfficeHours, Night string
 	// TimeZone is the zone of office hours while no room state is known.
 	TimeZone *time.Location
+	// Firmware, when set, carries out the server's firmware messages
+	// (install, roll back); nil ignores them.
+	Firmware func(ctx context.Context, f proto.Firmware)
 }
 
 // Backlight is the screen's backlight. A Backlight that also has

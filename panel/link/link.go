@@ -24,6 +24,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -71,6 +72,7 @@ const (
 	KindUpdateFirmware                 // the server does not speak this protocol; Err says more
 	KindError                          // something went wrong that the UI may show; Err
 	KindSettings                       // Settings: the panel's display settings from the server (already cached)
+	KindFirmware                       // Firmware: install a build, or roll back
 )
 
 func (k Kind) String() string {
@@ -93,6 +95,8 @@ func (k Kind) String() string {
 		return "error"
 	case KindSettings:
 		return "settings"
+	case KindFirmware:
+		return "firmware"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -105,6 +109,7 @@ type Event struct {
 	Pairing  *proto.Pairing
 	Command  *proto.Command
 	Settings *proto.Settings
+	Firmware *proto.Firmware
 	Err      error
 	Since    time.Time // when it happened
 }
@@ -524,6 +529,8 @@ func (l *Link) handle(m proto.Message, raw []byte, token string, out *outcome) (
 			l.emit(Event{Kind: KindError, Err: err})
 		}
 		l.emit(Event{Kind: KindSettings, Settings: m.Settings})
+	case proto.TypeFirmware:
+		l.emit(Event{Kind: KindFirmware, Firmware: m.Firmware})
 	case proto.TypePairing:
 		l.emit(Event{Kind: KindPairing, Pairing: m.Pairing})
 	case proto.TypeCommand:
@@ -649,6 +656,49 @@ func (l *Link) Report(ctx context.Context, r proto.Report) error {
 	}
 	if err := s.write(b); err != nil {
 		return fmt.Errorf("link: report %s: %w", r.Kind, err)
+	}
+	return nil
+}
+
+// Download fetches path (a firmware build the server offered) from the
+// server's HTTPS address (the websocket URL's host, https for wss) with
+// the panel's credential into w, at most max bytes.
+func (l *Link) Download(ctx context.Context, path string, w io.Writer, max int64) error {
+	if !strings.HasPrefix(path, "/firmware/") || strings.Contains(path, "..") {
+		return fmt.Errorf("link: download: %q is not a firmware path", path)
+	}
+	u, err := url.Parse(l.url)
+	if err != nil {
+		return fmt.Errorf("link: download: %w", err)
+	}
+	u.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+	u.Path, u.RawQuery = path, ""
+	l.mu.Lock()
+	token := l.token
+	l.mu.Unlock()
+	if token == "" {
+		return errors.New("link: download: the panel is not paired")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("link: download: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: l.opts.TLS, Proxy: http.ProxyFromEnvironment}, Timeout: 10 * time.Minute}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("link: download: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("link: download %s: the server answered %s", path, resp.Status)
+	}
+	n, err := io.Copy(w, io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return fmt.Errorf("link: download: %w", err)
+	}
+	if n > max {
+		return fmt.Errorf("link: download %s: over %d bytes", path, max)
 	}
 	return nil
 }
