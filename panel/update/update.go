@@ -265,7 +265,7 @@ func Compare(a, b string) int {
 	}
 	switch {
 	case apre == bpre:
-		return strings.Compare(a, b)
+		return 0
 	case apre == "":
 		return 1
 	case bpre == "":
