@@ -52,6 +52,7 @@ func commands() map[string]command {
 		"serve":         {"run the server: the panels' websocket, the admin UI and API, calendar sync", serve},
 		"devices":       {"add, list, pair and revoke door panels (through the API)", devicesCmd},
 		"rooms":         {"list, add, change and remove rooms, import them from Microsoft 365 Places (through the API)", roomsCmd},
+		"firmware":      {"upload panel builds and roll them out ring by ring, with automatic halt and rollback (through the API)", firmwareCmd},
 		"settings":      {"show and change the panels' display settings: fleet default, per room, per panel (through the API)", settingsCmd},
 		"admin":         {"create admins, reset their passwords and make API tokens (on the data directory, server stopped)", adminCmd},
 		"doctor":        {"test access to every room's calendar and explain each failure", doctor},

@@ -291,3 +291,37 @@ func waitLong(t *testing.T, what string, d time.Duration, cond func() bool) {
 	}
 	t.Fatalf("timed out after %s waiting for %s", d, what)
 }
+
+// TestFirmwareCLI: lintel-server firmware upload, rollout, list and halt
+// through the API.
+func TestFirmwareCLI(t *testing.T) {
+	ts := newTestServer(t)
+	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich"})
+	ts.addDevice("rigi")
+	var devs []store.Device
+	ts.api("GET", "/api/v1/devices", nil, &devs)
+	dir := t.TempDir()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	bin := filepath.Join(dir, "lintel-panel-arm64")
+	writeTestFile(t, bin, "a build")
+	writeTestFile(t, bin+".sig", string(ed25519.Sign(priv, []byte("a build"))))
+	if out, err := ts.cli("firmware", "upload", "--version", "1.4.0", "--arch", "linux/arm64", bin); err != nil || !strings.Contains(out, "uploaded 1.4.0 for linux/arm64: 7 bytes") {
+		t.Fatalf("upload: %v\n%s", err, out)
+	}
+	if out, err := ts.cli("firmware", "upload", "--version", "1.4.0", "--arch", "plan9/mips", bin); err == nil {
+		t.Errorf("an unknown platform was uploaded:\n%s", out)
+	}
+	if out, err := ts.cli("firmware", "rollout", "--canary", devs[0].ID, "--deadline", "30", "1.4.0"); err != nil || !strings.Contains(out, "to 1 panels (ring canary)") {
+		t.Fatalf("rollout: %v\n%s", err, out)
+	}
+	if out, err := ts.cli("firmware", "rollout", "--all", "--percent", "10", "1.4.0"); err == nil {
+		t.Errorf("two rings at once:\n%s", out)
+	}
+	if out, err := ts.cli("firmware", "halt", "--reason", "wrong screen driver", "1.4.0"); err != nil {
+		t.Fatalf("halt: %v\n%s", err, out)
+	}
+	out, err := ts.cli("firmware", "list")
+	if err != nil || !strings.Contains(out, "1.4.0    linux/arm64") || !strings.Contains(out, "halted: wrong screen driver") || !strings.Contains(out, devs[0].ID+"\twaiting") {
+		t.Errorf("list: %v\n%s", err, out)
+	}
+}

@@ -80,7 +80,7 @@ type Server struct {
 	// panelSettings are the panels' display settings (fleet.go).
 	panelSettings PanelSettings
 	firmware      Firmware // firmware builds and rollouts (firmware.go)
-	signin        signin // Entra ID sign-in (oidc.go)
+	signin        signin   // Entra ID sign-in (oidc.go)
 }
 
 // New returns the admin server.

@@ -197,8 +197,8 @@ type rolloutView struct {
 
 type panelRow struct {
 	ID, Name, Status, From string
-	Told, Back           time.Time
-	Connects             int
+	Told, Back             time.Time
+	Connects               int
 }
 
 func (s *Server) firmwarePage(w http.ResponseWriter, r *http.Request) {
