@@ -23,6 +23,7 @@ import (
 	"github.com/lintelhq/lintel/server/alert/alerttest"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/fleet"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -206,6 +207,15 @@ func TestAPIDocExamples(t *testing.T) {
 		return code != ""
 	})
 
+	// A build to roll out, for the firmware examples (its upload takes a
+	// binary body, shown with curl).
+	if _, err := builtinSrv.app.firmware.Upload("1.4.0", "linux/arm64", strings.NewReader("a build"), make([]byte, 64), "doc"); err != nil {
+		t.Fatal(err)
+	}
+	// The canary the rollout example names.
+	if err := builtinSrv.app.db.AddDevice(store.Device{ID: "pnl-7c1d93e0a2b4", Name: "Eiger door"}, "doc-canary"); err != nil {
+		t.Fatal(err)
+	}
 	placeholders := map[string]string{"{code}": code}
 	used := map[string]map[string]bool{} // body kind -> keys used in examples
 	kindOf := func(ex docExample) string {
@@ -218,6 +228,8 @@ func TestAPIDocExamples(t *testing.T) {
 			return "signin"
 		case strings.HasSuffix(ex.path, "/panel-settings"):
 			return "panel-settings"
+		case strings.HasPrefix(ex.path, "/api/v1/firmware/rollout"):
+			return "rollout"
 		case strings.HasSuffix(ex.path, "/import-places"):
 			return "import-places"
 		case strings.Contains(ex.path, "/events"):
@@ -252,7 +264,11 @@ func TestAPIDocExamples(t *testing.T) {
 				used[kindOf(ex)] = map[string]bool{}
 			}
 			bodyKeys(v, "", used[kindOf(ex)])
-			body = strings.NewReader(ex.body)
+			filled := ex.body
+			for k, v := range placeholders {
+				filled = strings.ReplaceAll(filled, k, v)
+			}
+			body = strings.NewReader(filled)
 		}
 		req, _ := http.NewRequestWithContext(context.Background(), ex.method, ts.http.URL+path, body)
 		req.Header.Set("Authorization", "Bearer "+ts.token)
@@ -341,6 +357,7 @@ func TestAPIDocExamples(t *testing.T) {
 		"device":         {"room", "name"}, // the bodies of POST /devices and POST /pairing/{code}/approve (admin/api.go)
 		"import-places":  {"tz"},
 		"panel-settings": jsonKeys(proto.Settings{}),
+		"rollout":        jsonKeys(fleet.RolloutRequest{}),
 	}
 	for kind, keys := range bodies {
 		for _, k := range keys {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -54,4 +55,34 @@ func TestFleetSettingsInTheBrowser(t *testing.T) {
 	if room, _ := u.app.settings.Layer(fleet.Scope{Kind: fleet.ScopeRoom, ID: "rigi"}); !room.IsZero() {
 		t.Errorf("room layer after clearing: %+v", room)
 	}
+}
+
+// TestFirmwarePageInTheBrowser: the firmware page lists builds and
+// rollouts with each panel's progress and why a rollout halted; the
+// admin starts a rollout from the form. Desktop and phone checks, with
+// screenshots in $LINTEL_SCREENSHOTS.
+func TestFirmwarePageInTheBrowser(t *testing.T) {
+	u := newUIServer(t)
+	for _, v := range []string{"1.3.0", "1.4.0"} {
+		for _, arch := range []string{"linux/arm/v6", "linux/arm64"} {
+			if _, err := u.app.firmware.Upload(v, arch, strings.NewReader("build "+v), make([]byte, 64), testAdmin); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := u.app.firmware.Start(context.Background(), fleet.RolloutRequest{Version: "1.3.0", Ring: fleet.RingAll}); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.app.firmware.Halt("1.3.0", "2 of 2 panels told to install 1.3.0 did not come back on it within 15m0s"); err != nil {
+		t.Fatal(err)
+	}
+	u.run(t, chromedp.Navigate(u.http.URL+"/fleet/firmware"), chromedp.WaitVisible(`#rollout-form`),
+		chromedp.SetValue(`select[name=version]`, "1.4.0"),
+		chromedp.Click(`input[name=canary][value="`+u.devices["Hudson door"]+`"]`),
+		chromedp.Click(`#start-rollout`), chromedp.WaitVisible(`#rollout-1\.4\.0`))
+	if page := text(t, u.ctx, "main"); !strings.Contains(page, "Halted: 2 of 2 panels told to install 1.3.0 did not come back") ||
+		!strings.Contains(page, "Hudson door") {
+		t.Errorf("firmware page: %q", page)
+	}
+	u.look(t, "firmware", "/fleet/firmware", `#upload-form`)
 }
