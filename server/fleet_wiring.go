@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"fmt"
 	"path/filepath"
 
 	"github.com/lintelhq/lintel/server/fleet"
@@ -23,9 +25,17 @@ func (p fleetPanels) Move(deviceID, room string) {
 // newFirmware makes the firmware service: builds under the data
 // directory, halts reported to the alert engine (made later).
 func newFirmware(a *app, cfg config) (*fleet.Firmware, error) {
+	var key ed25519.PublicKey
+	if cfg.FirmwareKey != "" {
+		var err error
+		if key, err = fleet.ReadPublicKey(cfg.FirmwareKey); err != nil {
+			return nil, fmt.Errorf("serve: --firmware-key: %w", err)
+		}
+	}
 	f, err := fleet.NewFirmware(fleet.FirmwareOpts{
-		Store: a.db,
-		Dir:   filepath.Join(cfg.DataDir, "firmware"),
+		Store:     a.db,
+		Dir:       filepath.Join(cfg.DataDir, "firmware"),
+		PublicKey: key,
 		OnHalt: func(version, reason string) {
 			if a.alerts != nil {
 				a.alerts.engine.RolloutHalted(version, reason)

@@ -76,6 +76,9 @@ type config struct {
 	UnpairedLifetime                          time.Duration
 	// Retention of what grows with use; zero takes the store's defaults.
 	Retention store.Retention
+	// FirmwareKey is a PEM ed25519 public key that uploaded firmware
+	// builds must verify with ("": not checked here; panels check).
+	FirmwareKey string
 }
 
 func serve(ctx context.Context, c Context, args []string) error {
@@ -101,6 +104,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.DurationVar(&cfg.Retention.Requests, "retention-requests", store.DefaultRequestRetention, "keep panel requests' idempotency records and check-ins this long")
 	m365 := c.connectorFlags(fs)
 	oidcFlags := c.oidcFlags(fs)
+	fs.StringVar(&cfg.FirmwareKey, "firmware-key", c.env("LINTEL_FIRMWARE_KEY", ""), "PEM ed25519 public key panel firmware uploads must verify with (env LINTEL_FIRMWARE_KEY; default: not checked here, panels check)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -452,6 +456,11 @@ func (a *app) prune(ctx context.Context, every time.Duration) {
 			a.log.Error("cannot prune the store", "err", err)
 		case p != (store.Pruned{}):
 			a.log.Info("pruned the store", "activity", p.Activity, "requests", p.Requests, "checkins", p.CheckIns, "events", p.Events)
+		}
+		if n, err := a.settings.Prune(); err != nil {
+			a.log.Error("cannot prune the panel settings", "err", err)
+		} else if n > 0 {
+			a.log.Info("pruned the panel settings of removed rooms and panels", "layers", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -52,6 +54,9 @@ const (
 	CrashConnects = 3
 	// MaxBuildBytes bounds an uploaded build: a panel binary is 10-20 MB.
 	MaxBuildBytes = 64 << 20
+	// MaxBuilds bounds the builds kept: an upload beyond it removes the
+	// oldest one that no running rollout needs (4 platforms x 6 versions).
+	MaxBuilds = 24
 	// maxDownloads bounds the downloads served at once.
 	maxDownloads = 8
 )
@@ -123,6 +128,7 @@ type FirmwareStore interface {
 	PutFirmwareBuild(store.FirmwareBuild) error
 	FirmwareBuild(version, arch string) (store.FirmwareBuild, error)
 	FirmwareBuilds() ([]store.FirmwareBuild, error)
+	DeleteFirmwareBuild(version, arch string) error
 	PutRollout(version string, v any) error
 	Rollouts() (map[string]json.RawMessage, error)
 	Devices() ([]store.Device, error)
@@ -186,6 +192,28 @@ func (f *Firmware) SetPanels(p Panels) {
 	f.panels = p
 }
 
+// ReadPublicKey reads an ed25519 public key from a PEM file (as openssl
+// pkey -pubout writes it).
+func ReadPublicKey(path string) (ed25519.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: firmware key: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("fleet: firmware key %s is not PEM", path)
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: firmware key %s: %w", path, err)
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("fleet: firmware key %s is not an ed25519 key", path)
+	}
+	return pub, nil
+}
+
 // Upload keeps a build: at most MaxBuildBytes, a version and a platform
 // it knows, a 64-byte ed25519 signature (checked when the server has the
 // key).
@@ -242,8 +270,49 @@ func (f *Firmware) Upload(version, arch string, r io.Reader, sig []byte, by stri
 	if err := f.opts.Store.PutFirmwareBuild(b); err != nil {
 		return store.FirmwareBuild{}, fmt.Errorf("fleet: %w", err)
 	}
+	if err := f.prune(); err != nil {
+		f.log.Error("fleet: cannot remove old firmware builds", "err", err)
+	}
 	f.log.Info("firmware uploaded", "version", version, "arch", arch, "bytes", n, "by", by)
 	return b, nil
+}
+
+// prune keeps at most MaxBuilds builds, removing the oldest ones no
+// running rollout needs, and every file no build names.
+func (f *Firmware) prune() error {
+	builds, err := f.opts.Store.FirmwareBuilds() // newest first
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	running := map[string]bool{}
+	for v, r := range f.rollouts {
+		running[v] = r.State == StateRunning
+	}
+	f.mu.Unlock()
+	for i := len(builds) - 1; i >= 0 && len(builds) > MaxBuilds; i-- {
+		if b := builds[i]; !running[b.Version] {
+			if err := f.opts.Store.DeleteFirmwareBuild(b.Version, b.Arch); err != nil {
+				return err
+			}
+			f.log.Info("firmware build removed: over the limit of kept builds", "version", b.Version, "arch", b.Arch)
+			builds = slices.Delete(builds, i, i+1)
+		}
+	}
+	named := map[string]bool{}
+	for _, b := range builds {
+		named[b.File] = true
+	}
+	entries, err := os.ReadDir(f.opts.Dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".bin") && !named[e.Name()] {
+			os.Remove(filepath.Join(f.opts.Dir, e.Name()))
+		}
+	}
+	return nil
 }
 
 // Builds lists the uploaded builds.

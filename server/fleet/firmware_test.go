@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -240,5 +242,34 @@ func TestDownloadNeedsACredential(t *testing.T) {
 		if got := get(tc.token, tc.path); got != tc.want {
 			t.Errorf("%q %s: %d, want %d", tc.token, tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestBuildsAreBounded: past MaxBuilds, an upload removes the oldest build
+// (its file too) that no running rollout needs.
+func TestBuildsAreBounded(t *testing.T) {
+	x := newFirmFixture(t, "a")
+	x.upload(t, "0.0.1")
+	if _, err := x.f.Start(context.Background(), RolloutRequest{Version: "0.0.1", Ring: RingAll}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range MaxBuilds + 1 {
+		x.now = x.now.Add(time.Minute)
+		x.upload(t, "1.0."+strconv.Itoa(i))
+	}
+	builds, _ := x.f.Builds()
+	if len(builds) != MaxBuilds {
+		t.Fatalf("%d builds kept, want %d", len(builds), MaxBuilds)
+	}
+	versions := map[string]bool{}
+	for _, b := range builds {
+		versions[b.Version] = true
+	}
+	if !versions["0.0.1"] || versions["1.0.0"] || versions["1.0.1"] || !versions["1.0.24"] {
+		t.Errorf("kept %v: want the rolling-out 0.0.1 and the newest", versions)
+	}
+	files, _ := os.ReadDir(x.f.opts.Dir)
+	if len(files) != MaxBuilds {
+		t.Errorf("%d files in the firmware directory, want %d", len(files), MaxBuilds)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	gosync "sync"
 
 	"github.com/lintelhq/lintel/proto"
@@ -33,6 +34,9 @@ type Store interface {
 	PutSetting(key string, v any) error
 	Setting(key string, v any) error
 	Room(id string) (store.Room, error)
+	Device(id string) (store.Device, error)
+	SettingKeys(prefix string) ([]string, error)
+	DeleteSetting(key string) error
 }
 
 // Panels is what settings need of the connected panels (the hub).
@@ -206,6 +210,35 @@ func (s *Settings) Push(ctx context.Context) {
 		s.sent[c.DeviceID] = eff
 		s.mu.Unlock()
 	}
+}
+
+// Prune removes the layers of rooms and panels that no longer exist, so
+// the settings bucket does not grow with rooms and panels removed (and a
+// room made again under an old id starts afresh). It reports how many
+// went.
+func (s *Settings) Prune() (int, error) {
+	keys, err := s.store.SettingKeys("panel-settings/")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range keys {
+		rest := strings.TrimPrefix(k, "panel-settings/")
+		if id, ok := strings.CutPrefix(rest, ScopeRoom+"/"); ok {
+			_, err = s.store.Room(id)
+		} else if id, ok := strings.CutPrefix(rest, ScopeDevice+"/"); ok {
+			_, err = s.store.Device(id)
+		} else {
+			continue
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			if err := s.store.DeleteSetting(k); err != nil {
+				return n, fmt.Errorf("fleet: prune settings: %w", err)
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Forget drops what a panel was sent last, when it disconnects: it gets

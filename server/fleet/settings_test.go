@@ -108,3 +108,29 @@ func TestSettingsLayersAndPush(t *testing.T) {
 		t.Errorf("an old panel is greeted with %+v", m)
 	}
 }
+
+// TestSettingsPrune: the layers of a removed room and panel go; the
+// others stay.
+func TestSettingsPrune(t *testing.T) {
+	db := openStore(t)
+	db.PutRoom(store.Room{ID: "rigi", Name: "Rigi", Calendar: "rigi", TimeZone: "UTC", Display: store.DisplayTitle})
+	db.AddDevice(store.Device{ID: "d1", Name: "Door"}, "h1")
+	s := NewSettings(db, nil)
+	ctx := context.Background()
+	for _, sc := range []Scope{{ScopeFleet, ""}, {ScopeRoom, "rigi"}, {ScopeRoom, "gone"}, {ScopeDevice, "d1"}, {ScopeDevice, "d9"}} {
+		if err := s.SetLayer(ctx, sc, proto.Settings{Locale: "de"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.Prune(); err != nil || n != 2 {
+		t.Fatalf("pruned %d, %v; want 2", n, err)
+	}
+	for _, sc := range []Scope{{ScopeFleet, ""}, {ScopeRoom, "rigi"}, {ScopeDevice, "d1"}} {
+		if l, _ := s.Layer(sc); l.Locale != "de" {
+			t.Errorf("%v lost its layer", sc)
+		}
+	}
+	if l, _ := s.Layer(Scope{ScopeRoom, "gone"}); !l.IsZero() {
+		t.Error("a removed room's layer stayed")
+	}
+}
