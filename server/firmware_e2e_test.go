@@ -235,6 +235,7 @@ func TestFirmwareRolloutEndToEnd(t *testing.T) {
 
 	// The canary ring takes 1.1.0.
 	uploadBuild(t, ts, priv, "1.1.0", v11)
+	began := time.Now()
 	start(fleet.RolloutRequest{Version: "1.1.0", Ring: fleet.RingCanary, Canary: []string{id}, DeadlineSeconds: 60})
 	waitLong(t, "the panel back on 1.1.0", 60*time.Second, func() bool {
 		return ts.connectedOn(id, "1.1.0") && ts.rollout("1.1.0").Panels[id].Status == fleet.PanelUpdated
@@ -242,6 +243,7 @@ func TestFirmwareRolloutEndToEnd(t *testing.T) {
 	if r := ts.rollout("1.1.0"); r.Panels[id].From != "1.0.0" || r.Panels[id].Connects != 1 {
 		t.Errorf("rollout after the canary: %+v %+v", r, r.Panels[id])
 	}
+	t.Logf("canary rollout: back on 1.1.0 %s after the rollout started (binary %d bytes)", time.Since(began).Round(time.Millisecond), len(data))
 	if out, err := exec.Command(bin, "--version").Output(); err != nil || strings.TrimSpace(string(out)) != "1.1.0" {
 		t.Errorf("the installed binary says %q %v", out, err)
 	}
@@ -253,8 +255,10 @@ func TestFirmwareRolloutEndToEnd(t *testing.T) {
 
 	// A bad build: it exits at start.
 	uploadBuild(t, ts, priv, "1.2.0", bad)
+	began = time.Now()
 	start(fleet.RolloutRequest{Version: "1.2.0", Ring: fleet.RingCanary, Canary: []string{id}, DeadlineSeconds: 10})
 	waitLong(t, "the rollout of the bad build halted", 60*time.Second, func() bool { return ts.rollout("1.2.0").State == fleet.StateHalted })
+	t.Logf("bad build: halted %s after the rollout started (deadline 10 s)", time.Since(began).Round(time.Millisecond))
 	r := ts.rollout("1.2.0")
 	if !strings.Contains(r.Reason, "did not come back on it") {
 		t.Errorf("halt reason %q", r.Reason)
