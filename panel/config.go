@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/panel/i18n"
+	"github.com/lintelhq/lintel/proto"
 )
 
 // config is the panel's settings. Each comes from, highest priority
@@ -22,32 +23,34 @@ import (
 // (width = 1024, e.g. in /etc/lintel/panel.conf; '#' starts a comment),
 // or the default. Every key is documented in keys below.
 type config struct {
-	Server       string
-	CAFile       string
-	PinSHA256    string // hex SHA-256 of the server's certificate, for self-signed trials
-	Credential   string
-	Cache        string
-	Screen       string // "png:PATH", "web:ADDR" or "fb:/dev/fb0"
-	PNG          string // an extra PNG copy of every frame
-	Width        int
-	Height       int
-	Rotation     int
-	Touch        string // evdev device, e.g. /dev/input/event0
-	TouchSwapXY  bool
-	TouchInvertX bool
-	TouchInvertY bool
-	Buttons      map[string]string // pin name -> action; nil when there are none
-	ButtonsHigh  bool
-	LEDGreen     string
-	LEDRed       string
-	LEDActiveLow bool
-	Locale       string
-	Clock        string // "", "12" or "24"
-	TimeZone     string // fallback when a state names an unknown zone
-	OfficeHours  string // e.g. "mon-fri 07:00-19:00"
-	Backlight    string // sysfs dir, or "auto"
-	OfflineGrace time.Duration
-	LogLevel     string
+	Server        string
+	CAFile        string
+	PinSHA256     string // hex SHA-256 of the server's certificate, for self-signed trials
+	Credential    string
+	Cache         string
+	Screen        string // "png:PATH", "web:ADDR" or "fb:/dev/fb0"
+	PNG           string // an extra PNG copy of every frame
+	Width         int
+	Height        int
+	Rotation      int
+	Touch         string // evdev device, e.g. /dev/input/event0
+	TouchSwapXY   bool
+	TouchInvertX  bool
+	TouchInvertY  bool
+	Buttons       map[string]string // pin name -> action; nil when there are none
+	ButtonsHigh   bool
+	LEDGreen      string
+	LEDRed        string
+	LEDActiveLow  bool
+	Locale        string
+	Clock         string // "", "12" or "24"
+	TimeZone      string // fallback when a state names an unknown zone
+	OfficeHours   string // e.g. "mon-fri 07:00-19:00"
+	Backlight     string // sysfs dir, or "auto"
+	OfflineGrace  time.Duration
+	LogLevel      string
+	FirmwareKey   string // PEM ed25519 public key builds are signed with; "" = no updates from the server
+	FirmwareStage string // stage builds here for update.sh instead of swapping the binary
 }
 
 func defaults() config {
@@ -232,6 +235,8 @@ var keys = []key{
 	})},
 	{"backlight", "sysfs backlight directory, or auto (needed for office hours)", str(func(c *config) *string { return &c.Backlight })},
 	{"offline-grace", "how long the connection may be down before the panel says it is offline", duration(func(c *config) *time.Duration { return &c.OfflineGrace })},
+	{"firmware-key", "PEM file of the ed25519 public key firmware builds are signed with, e.g. /etc/lintel/update.pub (empty: no updates from the server)", str(func(c *config) *string { return &c.FirmwareKey })},
+	{"firmware-stage", "stage firmware from the server in this directory for update.sh (e.g. /var/lib/lintel-panel/staged) instead of replacing the binary and restarting", str(func(c *config) *string { return &c.FirmwareStage })},
 	{"log-level", "debug, info, warn or error", oneOf(func(c *config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
 }
 
@@ -485,52 +490,20 @@ func loadConfigFile(c *config, path string) error {
 	return parseConfig(c, path, f)
 }
 
-var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
-
 // parseOfficeHours reads "mon-fri 07:00-19:00" or several such parts
-// separated by commas ("mon-fri 07:00-19:00, sat 08:00-12:00").
+// separated by commas ("mon-fri 07:00-19:00, sat 08:00-12:00"), with the
+// parser the server checks its settings with.
 func parseOfficeHours(s string) ([7]screenHours, error) {
 	var out [7]screenHours
 	if strings.TrimSpace(s) == "" {
 		return out, nil
 	}
-	for _, part := range strings.Split(s, ",") {
-		days, hours, ok := strings.Cut(strings.TrimSpace(part), " ")
-		if !ok {
-			return out, fmt.Errorf("%q is not 'DAYS HH:MM-HH:MM', e.g. 'mon-fri 07:00-19:00'", part)
-		}
-		first, last, isRange := strings.Cut(strings.ToLower(days), "-")
-		if !isRange {
-			last = first
-		}
-		d0, ok0 := weekdays[first]
-		d1, ok1 := weekdays[last]
-		if !ok0 || !ok1 {
-			return out, fmt.Errorf("%q: days are mon, tue, wed, thu, fri, sat, sun or a range like mon-fri", days)
-		}
-		from, to, ok := strings.Cut(strings.TrimSpace(hours), "-")
-		start, err1 := timeOfDay(from)
-		end, err2 := timeOfDay(to)
-		if !ok || err1 != nil || err2 != nil || start >= end {
-			return out, fmt.Errorf("%q: hours are HH:MM-HH:MM with the start before the end", hours)
-		}
-		for d := d0; ; d = (d + 1) % 7 {
-			out[d] = screenHours{Start: start, End: end}
-			if d == d1 {
-				break
-			}
-		}
+	days, err := proto.ParseOfficeHours(s)
+	if err != nil {
+		return out, err
+	}
+	for d, h := range days {
+		out[d] = screenHours{Start: h.Start, End: h.End}
 	}
 	return out, nil
-}
-
-func timeOfDay(s string) (time.Duration, error) {
-	t, err := time.Parse("15:04", strings.TrimSpace(s))
-	if err != nil {
-		if strings.TrimSpace(s) == "24:00" {
-			return 24 * time.Hour, nil
-		}
-		return 0, err
-	}
-	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,6 +14,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	gosync "sync"
 	"time"
@@ -26,7 +30,9 @@ import (
 	"github.com/lintelhq/lintel/panel/led"
 	"github.com/lintelhq/lintel/panel/link"
 	"github.com/lintelhq/lintel/panel/screen"
+	"github.com/lintelhq/lintel/panel/update"
 	"github.com/lintelhq/lintel/panel/view"
+	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/proto/clock"
 )
 
@@ -109,12 +115,63 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 		}
 		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
+	var key ed25519.PublicKey
+	var accepts []string
+	if cfg.FirmwareKey != "" {
+		if key, err = update.ReadKey(cfg.FirmwareKey); err != nil {
+			return err
+		}
+		accepts = append(accepts, proto.AcceptFirmware)
+	}
 	l, err := link.New(link.Opts{
-		URL: cfg.Server, TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache,
-		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Logger: log.With("component", "link"), Now: now,
+		URL: cfg.Server, TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache, SettingsPath: settingsPath(cfg.Cache),
+		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Arch: arch(), Accepts: accepts,
+		Logger: log.With("component", "link"), Now: now,
 	})
 	if err != nil {
 		return err
+	}
+	var restart error // set when the firmware changed: exit for the supervisor to start it
+	var restartMu gosync.Mutex
+	var onFirmware func(context.Context, proto.Firmware)
+	if key != nil {
+		exe, err := os.Executable()
+		if err == nil {
+			exe, err = filepath.EvalSymlinks(exe)
+		}
+		if err != nil {
+			return fmt.Errorf("firmware: where is this binary: %w", err)
+		}
+		up, err := update.New(update.Opts{Key: key, Current: Version, Binary: exe, StageDir: cfg.FirmwareStage, Download: l,
+			Logger: log.With("component", "update")})
+		if err != nil {
+			return err
+		}
+		var busy gosync.Mutex
+		onFirmware = func(ctx context.Context, f proto.Firmware) {
+			if !busy.TryLock() {
+				return // one at a time; the server says it again at the next connection
+			}
+			defer busy.Unlock()
+			var swapped bool
+			var err error
+			switch f.Action {
+			case proto.FirmwareInstall:
+				swapped, err = up.Install(ctx, f)
+			case proto.FirmwareRollback:
+				swapped, err = up.Rollback()
+			}
+			if err != nil {
+				log.Error("firmware not installed", "version", f.Version, "err", err)
+				return
+			}
+			if swapped {
+				restartMu.Lock()
+				restart = fmt.Errorf("%w: %s %s", errRestart, f.Action, f.Version)
+				restartMu.Unlock()
+				cancel()
+			}
+		}
 	}
 
 	var leds *led.LEDs
@@ -146,15 +203,26 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 	}
 	fonts, closeFonts := loadFonts(defaultFonts(), log)
 	defer closeFonts()
-	a, err = app.New(app.Opts{
+	var zone *time.Location
+	if cfg.TimeZone != "" {
+		zone, _ = time.LoadLocation(cfg.TimeZone)
+	}
+	opts := app.Opts{
 		Link: l, Screen: drawer, LEDs: appLEDs, Logger: log.With("component", "app"),
 		Server: serverName(cfg.Server), Locale: cfg.Locale, Hours: hours, Fonts: fonts, OfflineGrace: cfg.OfflineGrace,
-		Backlight: backlight, Now: now,
-	})
+		OfficeHours: cfg.OfficeHours, TimeZone: zone, Now: now, Firmware: onFirmware,
+	}
+	if backlight != nil {
+		opts.Backlight = backlight
+	}
+	a, err = app.New(opts)
 	if err != nil {
 		return err
 	}
 	close(appReady)
+	if s := l.CachedSettings(); s != nil {
+		a.OnSettings(s) // the server's settings of the last run, even offline
+	}
 
 	if st, err := l.Cached(); err != nil {
 		log.Warn("ignoring the panel's cache", "err", err)
@@ -174,8 +242,16 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 		identify = leds
 	}
 	a.Follow(ctx, l.Events(), identify)
-	return nil
+	cancel()
+	wg.Wait()
+	restartMu.Lock()
+	defer restartMu.Unlock()
+	return restart
 }
+
+// errRestart ends runPanel when the binary was replaced (or rolled
+// back): main exits and the supervisor starts the binary now in place.
+var errRestart = errors.New("restarting for new firmware")
 
 // serverName is the server's host, for the "connecting" screen.
 func serverName(url string) string {
@@ -283,14 +359,14 @@ func openInputs(ctx context.Context, cfg config, size image.Point, log *slog.Log
 	return nil
 }
 
-// openBacklight returns the app's backlight callback, or nil.
-func openBacklight(cfg config, log *slog.Logger) (func(now, lastTouch time.Time), error) {
-	if cfg.OfficeHours == "" {
-		return nil, nil
-	}
-	days, _ := parseOfficeHours(cfg.OfficeHours)
+// openBacklight returns the screen's backlight, or nil when none is
+// configured.
+func openBacklight(cfg config, log *slog.Logger) (*screen.Backlight, error) {
 	dir := cfg.Backlight
-	if dir == "auto" {
+	switch dir {
+	case "":
+		return nil, nil
+	case "auto":
 		var err error
 		if dir, err = screen.FindBacklight("/sys/class/backlight"); err != nil {
 			return nil, fmt.Errorf("backlight: %w", err)
@@ -300,16 +376,34 @@ func openBacklight(cfg config, log *slog.Logger) (func(now, lastTouch time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("backlight: %w", err)
 	}
-	loc := time.Local
-	if cfg.TimeZone != "" {
-		loc, _ = time.LoadLocation(cfg.TimeZone)
+	log.Info("backlight", "dir", dir)
+	return bl, nil
+}
+
+// settingsPath is where the server's display settings are cached: beside
+// the state cache.
+func settingsPath(cache string) string {
+	if cache == "" {
+		return ""
 	}
-	hours := screen.OfficeHours{Days: days, Location: loc}
-	return func(now, lastTouch time.Time) {
-		if err := bl.Set(hours.Decide(now, lastTouch)); err != nil {
-			log.Warn("cannot set the backlight", "err", err)
+	return filepath.Join(filepath.Dir(cache), "settings.json")
+}
+
+// arch is this binary's platform as the server's firmware builds name it:
+// "linux/arm64", "linux/arm/v6", "linux/amd64".
+func arch() string {
+	a := runtime.GOOS + "/" + runtime.GOARCH
+	if runtime.GOARCH == "arm" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if s.Key == "GOARM" && s.Value != "" {
+					return a + "/v" + strings.TrimSuffix(strings.TrimSuffix(s.Value, ",softfloat"), ",hardfloat")
+				}
+			}
 		}
-	}, nil
+		return a + "/v7" // Go's default GOARM
+	}
+	return a
 }
 
 // pinnedTLS trusts exactly the certificate whose SHA-256 fingerprint is pin

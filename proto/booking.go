@@ -56,12 +56,21 @@ type Choice struct {
 // meeting starts within two hours and no listed choice already ends then.
 // Nothing is offered while the room is busy.
 func BookChoices(meetings []Meeting, t time.Time, rules Rules, loc *time.Location) []Choice {
+	return BookChoicesOf(BookDurations, meetings, t, rules, loc)
+}
+
+// BookChoicesOf is BookChoices with the lengths the panel's settings give
+// (Settings.BookMinutes) instead of BookDurations; none means those.
+func BookChoicesOf(durations []int, meetings []Meeting, t time.Time, rules Rules, loc *time.Location) []Choice {
+	if len(durations) == 0 {
+		durations = BookDurations
+	}
 	limit, free := FreeUntil(meetings, t, loc)
 	if !free {
 		return nil
 	}
 	var out []Choice
-	for _, min := range BookDurations {
+	for _, min := range durations {
 		end := BookEnd(t, min, rules.BookStep(), loc)
 		if !limit.IsZero() && end.After(limit) {
 			continue

@@ -73,6 +73,8 @@ func (m Message) Validate() error {
 		TypeCredential: m.Credential != nil,
 		TypeCommand:    m.Command != nil,
 		TypeReport:     m.Report != nil,
+		TypeSettings:   m.Settings != nil,
+		TypeFirmware:   m.Firmware != nil,
 	}
 	if m.Type == "" {
 		return bad("message has no type")
@@ -129,6 +131,17 @@ func (m Message) Validate() error {
 		if m.Report.Kind == "" {
 			return bad("report has no kind")
 		}
+	case TypeSettings:
+		return m.Settings.Validate()
+	case TypeFirmware:
+		f := m.Firmware
+		switch {
+		case f.Action == FirmwareRollback:
+		case f.Action != FirmwareInstall:
+			return bad(fmt.Sprintf("firmware action %q is not install or rollback", f.Action))
+		case f.Version == "" || f.Path == "" || f.Size <= 0 || len(f.SHA256) != 64 || len(f.Signature) != 64:
+			return bad("firmware install needs a version, a path, a size, a SHA-256 and a 64-byte signature")
+		}
 	}
 	return nil
 }
@@ -139,6 +152,9 @@ func (h *Hello) validate() error {
 	}
 	if h.Firmware == "" {
 		return bad("hello needs a firmware version")
+	}
+	if len(h.Accepts) > 16 || len(h.Arch) > 32 {
+		return bad("hello names too many capabilities or too long an arch")
 	}
 	return nil
 }

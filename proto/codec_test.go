@@ -27,6 +27,9 @@ func TestRoundTrip(t *testing.T) {
 		{Type: TypeCredential, Credential: &Credential{DeviceID: "d1", Token: "secret"}},
 		{Type: TypeCommand, Command: &Command{Name: "identify", Seconds: 30}},
 		{Type: TypeReport, Report: &Report{Kind: "screenshot", PNG: []byte{0x89, 'P', 'N', 'G'}}},
+		{Type: TypeHello, Hello: &Hello{Protocol: Version, Firmware: "1.1.0", Arch: "linux/arm64", Accepts: []string{AcceptSettings}}},
+		{Type: TypeSettings, Settings: &Settings{Locale: "de-CH", Hours: 24, OfficeHours: "mon-fri 07:00-19:00", Night: NightDim,
+			Brightness: 80, DimBrightness: 10, LEDBrightness: 50, LEDNightBrightness: 5, BookMinutes: []int{15, 45}, OfflineGraceSeconds: 120}},
 	}
 	for _, m := range msgs {
 		b, err := Encode(m)

@@ -46,6 +46,13 @@ const (
 	TypeCredential Type = "credential" // server -> panel: pairing approved, keep this
 	TypeCommand    Type = "command"    // server -> panel: identify, screenshot, ...
 	TypeReport     Type = "report"     // panel -> server: answer to a command, problem report
+	// TypeSettings: server -> panel whose hello accepts AcceptSettings:
+	// its display settings. Sent after the hello and whenever they
+	// change; a panel keeps the last one and applies it at once.
+	TypeSettings Type = "settings"
+	// TypeFirmware: server -> panel whose hello accepts AcceptFirmware:
+	// install this firmware build, or roll back to the one before.
+	TypeFirmware Type = "firmware"
 )
 
 // Message is one frame. Exactly the payload named by Type is set.
@@ -62,7 +69,32 @@ type Message struct {
 	Credential *Credential `json:"credential,omitempty"`
 	Command    *Command    `json:"command,omitempty"`
 	Report     *Report     `json:"report,omitempty"`
+	Settings   *Settings   `json:"settings,omitempty"`
+	Firmware   *Firmware   `json:"firmware,omitempty"`
 }
+
+// Firmware tells a panel to install a firmware build (Action
+// FirmwareInstall) or to go back to the build it ran before the last
+// install (FirmwareRollback).
+type Firmware struct {
+	Action  string `json:"action"`            // FirmwareInstall or FirmwareRollback
+	Version string `json:"version,omitempty"` // the build's version, as its --version prints it
+	// Path is where the panel downloads the build: a path on the server's
+	// HTTPS address (the panel's websocket URL with https://), read with
+	// the panel's device credential.
+	Path   string `json:"path,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+	SHA256 string `json:"sha256,omitempty"` // hex
+	// Signature is the ed25519 signature of the whole binary, checked
+	// with the public key the panel was installed with.
+	Signature []byte `json:"signature,omitempty"`
+}
+
+// The actions of a Firmware message.
+const (
+	FirmwareInstall  = "install"
+	FirmwareRollback = "rollback"
+)
 
 // Hello is the panel's first frame.
 type Hello struct {
@@ -72,6 +104,16 @@ type Hello struct {
 	Height   int    `json:"height,omitempty"`   //
 	Locale   string `json:"locale,omitempty"`   // e.g. "en", "de", "fr"
 	Uptime   int64  `json:"uptime_s,omitempty"` // seconds since the panel started
+	// Arch is the panel binary's platform as Go names it ("linux/arm64",
+	// "linux/arm/v6"), so the server offers it firmware it can run.
+	Arch string `json:"arch,omitempty"`
+	// Accepts names the optional message types the panel understands
+	// (AcceptSettings, ...). Both sides decode strictly, so a server
+	// sends a type added after protocol version 1 only to a panel that
+	// names it here, and an old panel, which names nothing, never gets
+	// one. (A panel that sends Accepts needs a server that knows the
+	// field: servers are upgraded before their panels.)
+	Accepts []string `json:"accepts,omitempty"`
 }
 
 // State is everything a panel needs to show its room, including what it

@@ -17,11 +17,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/alert"
 	"github.com/lintelhq/lintel/server/alert/alerttest"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/fleet"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -209,6 +211,15 @@ func TestAPIDocExamples(t *testing.T) {
 		return code != ""
 	})
 
+	// A build to roll out, for the firmware examples (its upload takes a
+	// binary body, shown with curl).
+	if _, err := builtinSrv.app.firmware.Upload("1.4.0", "linux/arm64", strings.NewReader("a build"), make([]byte, 64), "doc"); err != nil {
+		t.Fatal(err)
+	}
+	// The canary the rollout example names.
+	if err := builtinSrv.app.db.AddDevice(store.Device{ID: "pnl-7c1d93e0a2b4", Name: "Eiger door"}, "doc-canary"); err != nil {
+		t.Fatal(err)
+	}
 	placeholders := map[string]string{"{code}": code}
 	used := map[string]map[string]bool{} // body kind -> keys used in examples
 	kindOf := func(ex docExample) string {
@@ -223,6 +234,10 @@ func TestAPIDocExamples(t *testing.T) {
 			return "user"
 		case strings.HasPrefix(ex.path, "/api/v1/tokens"):
 			return "token"
+		case strings.HasSuffix(ex.path, "/panel-settings"):
+			return "panel-settings"
+		case strings.HasPrefix(ex.path, "/api/v1/firmware/rollout"):
+			return "rollout"
 		case strings.HasSuffix(ex.path, "/import-places"):
 			return "import-places"
 		case strings.Contains(ex.path, "/events"):
@@ -257,7 +272,11 @@ func TestAPIDocExamples(t *testing.T) {
 				used[kindOf(ex)] = map[string]bool{}
 			}
 			bodyKeys(v, "", used[kindOf(ex)])
-			body = strings.NewReader(ex.body)
+			filled := ex.body
+			for k, v := range placeholders {
+				filled = strings.ReplaceAll(filled, k, v)
+			}
+			body = strings.NewReader(filled)
 		}
 		req, _ := http.NewRequestWithContext(context.Background(), ex.method, ts.http.URL+path, body)
 		req.Header.Set("Authorization", "Bearer "+ts.token)
@@ -342,15 +361,17 @@ func TestAPIDocExamples(t *testing.T) {
 		}
 	}
 	bodies := map[string][]string{
-		"alerts":        alertKeys,
-		"signin":        signinKeys,
-		"room":          roomKeys,
-		"event":         jsonKeys(builtin.Input{}),
-		"connector":     append(connectorKeys, "secret"),
-		"device":        {"room", "name"}, // the bodies of POST /devices and POST /pairing/{code}/approve (admin/api.go)
-		"import-places": {"tz"},
-		"user":          {"username", "role", "password", "revoke_tokens"}, // admin/users.go createUser, putUser
-		"token":         {"name", "scope", "expires"},                      // admin/users.go createToken
+		"alerts":         alertKeys,
+		"signin":         signinKeys,
+		"room":           roomKeys,
+		"event":          jsonKeys(builtin.Input{}),
+		"connector":      append(connectorKeys, "secret"),
+		"device":         {"room", "name"}, // the bodies of POST /devices and POST /pairing/{code}/approve (admin/api.go)
+		"import-places":  {"tz"},
+		"user":           {"username", "role", "password", "revoke_tokens"}, // admin/users.go createUser, putUser
+		"token":          {"name", "scope", "expires"},                      // admin/users.go createToken
+		"panel-settings": jsonKeys(proto.Settings{}),
+		"rollout":        jsonKeys(fleet.RolloutRequest{}),
 	}
 	for kind, keys := range bodies {
 		for _, k := range keys {

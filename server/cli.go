@@ -50,6 +50,8 @@ func commands() map[string]command {
 		"serve":         {"run the server: the panels' websocket, the admin UI and API, calendar sync", serve},
 		"devices":       {"add, list, pair and revoke door panels (through the API)", devicesCmd},
 		"rooms":         {"list, add, change and remove rooms, import them from Microsoft 365 Places (through the API)", roomsCmd},
+		"firmware":      {"upload panel builds and roll them out ring by ring, with automatic halt and rollback (through the API)", firmwareCmd},
+		"settings":      {"show and change the panels' display settings: fleet default, per room, per panel (through the API)", settingsCmd},
 		"admin":         {"create admins, reset their passwords and make API tokens (on the data directory, server stopped)", adminCmd},
 		"users":         {"list, add and remove admin and helpdesk accounts, set roles and passwords (through the API)", usersCmd},
 		"tokens":        {"make, list and revoke scoped API tokens (through the API)", tokensCmd},

@@ -24,6 +24,7 @@ import (
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/clientaddr"
 	"github.com/lintelhq/lintel/server/devices"
+	"github.com/lintelhq/lintel/server/fleet"
 	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/ratelimit"
 	"github.com/lintelhq/lintel/server/store"
@@ -94,6 +95,9 @@ type config struct {
 	MetricsToken string
 	// MetricsListen, when set, serves /metrics there and not on Listen.
 	MetricsListen string
+	// FirmwareKey is a PEM ed25519 public key that uploaded firmware
+	// builds must verify with ("": not checked here; panels check).
+	FirmwareKey string
 }
 
 func serve(ctx context.Context, c Context, args []string) error {
@@ -123,6 +127,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", c.env("LINTEL_METRICS_LISTEN", ""), "serve /metrics on this address (e.g. 127.0.0.1:9090) instead of --listen (env LINTEL_METRICS_LISTEN)")
 	m365 := c.connectorFlags(fs)
 	oidcFlags := c.oidcFlags(fs)
+	fs.StringVar(&cfg.FirmwareKey, "firmware-key", c.env("LINTEL_FIRMWARE_KEY", ""), "PEM ed25519 public key panel firmware uploads must verify with (env LINTEL_FIRMWARE_KEY; default: not checked here, panels check)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -345,6 +350,8 @@ type app struct {
 	connector *connector
 	sim       simulator // the Graph emulator, with --m365-sim
 	alerts    *alerts
+	settings  *fleet.Settings // the panels' display settings
+	firmware  *fleet.Firmware // firmware builds and rollouts
 
 	offlineAfter time.Duration
 	retention    store.Retention
@@ -400,7 +407,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.devices = devices.New(db, devices.Opts{Logger: log.With("component", "devices"), Now: cfg.Now})
 	a.pairer = devices.NewPairer(a.devices, cfg.PublicURL)
 	panels := newPanelHandler(a)
+	a.settings = fleet.NewSettings(db, log.With("component", "fleet"))
 	a.hub = hub.New(hub.Opts{
+		Greet:        a.settings.Greet,
 		Auth:         deviceAuth{a.devices},
 		Pairer:       a.pairer,
 		Handler:      panels,
@@ -415,6 +424,12 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		UnpairedLifetime:   cfg.UnpairedLifetime,
 		ClientAddr:         cfg.TrustedProxy.Addr,
 	})
+	a.settings.SetPanels(a.hub)
+	if a.firmware, err = newFirmware(a, cfg); err != nil {
+		a.closeSim()
+		db.Close()
+		return nil, err
+	}
 	a.sync = sync.New(sync.Opts{
 		Provider:      a.provider,
 		Store:         db,
@@ -466,7 +481,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Provider:  a.provider,
 		Builtin:   cal,
 		Sync:      a.sync,
-		Panels:    a.hub,
+		Panels:    fleetPanels{a.hub, a.settings},
 		Pairer:    a.pairer,
 		Logger:    log.With("component", "admin"),
 
@@ -491,8 +506,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if !cfg.Notifications {
 		a.connector.onPublicURL = a.subs.SetPublicURL
 	}
+	a.admin.SetPanelSettings(a.settings)
+	a.admin.SetFirmware(a.firmware)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
+	mux.Handle("GET /firmware/{version}/{arch...}", a.firmware.DownloadHandler(deviceAuth{a.devices}))
 	// Graph's change notifications: these two paths only, no session.
 	mux.HandleFunc(sync.NotificationsPath, a.subs.ServeNotifications)
 	mux.HandleFunc(sync.LifecyclePath, a.subs.ServeLifecycle)
@@ -514,7 +532,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 // retention.
 func (a *app) start(ctx context.Context) {
 	a.serving.Store(true)
-	a.wg.Add(6)
+	a.wg.Add(7)
+	go func() { defer a.wg.Done(); a.firmware.Run(ctx, time.Second) }()
 	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.subs.Run(ctx) }()
 	go func() { defer a.wg.Done(); a.alerts.engine.Run(ctx) }()
@@ -534,6 +553,11 @@ func (a *app) prune(ctx context.Context, every time.Duration) {
 			a.log.Error("cannot prune the store", "err", err)
 		case p != (store.Pruned{}):
 			a.log.Info("pruned the store", "activity", p.Activity, "requests", p.Requests, "checkins", p.CheckIns, "events", p.Events)
+		}
+		if n, err := a.settings.Prune(); err != nil {
+			a.log.Error("cannot prune the panel settings", "err", err)
+		} else if n > 0 {
+			a.log.Info("pruned the panel settings of removed rooms and panels", "layers", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -672,9 +696,11 @@ func (p *panelHandler) connected(d hub.Device, c hub.ConnInfo) {
 	if err := p.app.devices.Seen(context.Background(), d.ID, c.RemoteAddr, c.Firmware, c.Protocol); err != nil {
 		p.app.log.Warn("cannot record a panel's connection", "device", d.ID, "err", err)
 	}
+	p.app.firmware.Connected(d, c)
 }
 
 func (p *panelHandler) disconnected(d hub.Device, c hub.ConnInfo) {
+	p.app.settings.Forget(d.ID)
 	if err := p.app.devices.Seen(context.Background(), d.ID, "", "", 0); err != nil {
 		p.app.log.Warn("cannot record a panel's disconnection", "device", d.ID, "err", err)
 	}

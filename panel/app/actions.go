@@ -34,7 +34,10 @@ func (a *App) hour12Locked() bool {
 	if a.state != nil {
 		hours = a.state.Room.Hours
 	}
-	return a.lang.Hour12(hours, a.opts.Hours)
+	if a.eff.roomHours != 0 {
+		hours = a.eff.roomHours
+	}
+	return a.lang.Hour12(hours, a.eff.hours)
 }
 
 // buttonsLocked lists the buttons for the room's situation. While offline
@@ -50,7 +53,7 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 	switch a.menu {
 	case "book":
 		if known {
-			for _, c := range proto.BookChoices(a.state.Meetings, now, a.state.Rules, loc) {
+			for _, c := range proto.BookChoicesOf(a.eff.bookMinutes, a.state.Meetings, now, a.state.Rules, loc) {
 				// Labelled by its end, which is what is booked.
 				add(fmt.Sprintf(w.BookUntil, i18n.Clock(c.End, loc, a.hour12Locked())), "book:until:"+strconv.FormatInt(c.End.Unix(), 10))
 			}
@@ -79,7 +82,7 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 	case st.Status == proto.StatusCheckIn && f.CheckIn && st.Current != nil:
 		add(w.CheckInButton, "checkin:"+st.Current.ID)
 	case (st.Status == proto.StatusFree || st.Status == proto.StatusSoon) && f.Book:
-		if len(proto.BookChoices(a.state.Meetings, now, a.state.Rules, loc)) > 0 {
+		if len(proto.BookChoicesOf(a.eff.bookMinutes, a.state.Meetings, now, a.state.Rules, loc)) > 0 {
 			add(w.BookNow, "menu:book")
 		}
 	case st.Status == proto.StatusBusy && f.ExtendEnd && st.Current != nil && !st.Current.Start.After(now):
@@ -114,7 +117,7 @@ func (a *App) buttonActionLocked(name string) string {
 	on := st.Current != nil && st.Status == proto.StatusBusy && !st.Current.Start.After(now)
 	switch name {
 	case "book":
-		if cs := proto.BookChoices(a.state.Meetings, now, a.state.Rules, loc); len(cs) > 0 && a.state.Features.Book {
+		if cs := proto.BookChoicesOf(a.eff.bookMinutes, a.state.Meetings, now, a.state.Rules, loc); len(cs) > 0 && a.state.Features.Book {
 			return "book:until:" + strconv.FormatInt(cs[0].End.Unix(), 10)
 		}
 	case "checkin":
@@ -195,6 +198,7 @@ func (a *App) do(ctx context.Context, action string) {
 		loc = location(a.state.Room.TimeZone)
 	}
 	h12 := a.hour12Locked()
+	lang := a.lang
 	a.mu.Unlock()
 	a.redraw()
 
@@ -203,7 +207,7 @@ func (a *App) do(ctx context.Context, action string) {
 		a.mu.Lock()
 		a.busy = false
 		a.mu.Unlock()
-		a.setNotice(a.describe(req, res, err, loc, h12), 15*time.Second)
+		a.setNotice(describe(lang, req, res, err, loc, h12), 15*time.Second)
 	}()
 }
 
@@ -235,8 +239,8 @@ func (a *App) requestLocked(kind, arg string) (proto.Request, bool) {
 // describe turns a request's answer into the notice people read, in the
 // panel's language: a refusal is worded from its reason or code, never
 // from the server's English message.
-func (a *App) describe(req proto.Request, res proto.Result, err error, loc *time.Location, h12 bool) string {
-	w := a.lang.W
+func describe(lang i18n.Lang, req proto.Request, res proto.Result, err error, loc *time.Location, h12 bool) string {
+	w := lang.W
 	var pe *proto.Error
 	switch {
 	case errors.As(err, &pe) && pe.Code == proto.CodeOffline:
@@ -244,7 +248,7 @@ func (a *App) describe(req proto.Request, res proto.Result, err error, loc *time
 	case err != nil:
 		return w.Failed
 	case !res.OK:
-		return a.lang.Error(res.Error)
+		return lang.Error(res.Error)
 	case res.Meeting == nil:
 		return w.Done
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/lintelhq/lintel/panel/i18n"
 	"github.com/lintelhq/lintel/panel/input"
 	"github.com/lintelhq/lintel/panel/led"
+	"github.com/lintelhq/lintel/panel/screen"
 	"github.com/lintelhq/lintel/panel/view"
 	"github.com/lintelhq/lintel/proto"
 )
@@ -62,8 +63,27 @@ type Opts struct {
 	OfflineGrace time.Duration
 	// Now is the panel's own clock. Default time.Now.
 	Now func() time.Time
-	// Backlight, when set, is told whether the screen should be on.
-	Backlight func(now, lastTouch time.Time)
+	// Backlight, when set, is switched on, dim or off by the office
+	// hours (the server's settings, else OfficeHours and Night); with no
+	// office hours at all it stays on.
+	Backlight Backlight
+	// OfficeHours ("mon-fri 07:00-19:00", see proto.ParseOfficeHours) and
+	// Night ("off" or "dim", default off) are the panel configuration's
+	// screen schedule, for when the server's settings give none. The
+	// hours are in TimeZone, else the room's.
+	OfficeHours, Night string
+	// TimeZone is the zone of office hours while no room state is known.
+	TimeZone *time.Location
+	// Firmware, when set, carries out the server's firmware messages
+	// (install, roll back); nil ignores them.
+	Firmware func(ctx context.Context, f proto.Firmware)
+}
+
+// Backlight is the screen's backlight. A Backlight that also has
+// SetLevels(onPercent, dimPercent int) gets the brightness of the
+// server's settings.
+type Backlight interface {
+	Set(screen.Power) error
 }
 
 // App is a running panel. Its On* methods are called by the link's
@@ -75,6 +95,7 @@ type App struct {
 	renderer *view.Renderer
 	size     image.Point
 	dirty    chan struct{}
+	drawMu   gosync.Mutex // serializes the backlight's calls
 
 	mu          gosync.Mutex
 	state       *proto.State
@@ -98,6 +119,10 @@ type App struct {
 	lastTouch   time.Time
 	signal      led.Signal
 	signalSet   bool
+	// The settings in force: the server's over the configuration's (see
+	// settings.go).
+	server *proto.Settings
+	eff    effective
 }
 
 // New returns an App; Run starts it.
@@ -118,10 +143,12 @@ func New(opts Opts) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	return &App{
-		opts: opts, log: opts.Logger, renderer: r, lang: i18n.Resolve(opts.Locale),
+	a := &App{
+		opts: opts, log: opts.Logger, renderer: r,
 		size: opts.Screen.Bounds().Size(), dirty: make(chan struct{}, 1),
-	}, nil
+	}
+	a.applyLocked()
+	return a, nil
 }
 
 // plausible is the earliest clock reading taken as true: a Raspberry Pi
@@ -170,6 +197,7 @@ func (a *App) renderOnce() time.Duration {
 	changedSignal := !a.signalSet || signal != a.signal
 	a.signal, a.signalSet = signal, true
 	lastTouch := a.lastTouch
+	office, zone := a.eff.office, a.zoneLocked()
 	a.mu.Unlock()
 
 	if err := a.opts.Screen.Draw(img.Bounds(), img, image.Point{}); err != nil {
@@ -180,8 +208,8 @@ func (a *App) renderOnce() time.Duration {
 			a.log.Warn("cannot set the LEDs", "signal", signal, "err", err)
 		}
 	}
-	if a.opts.Backlight != nil && !in.Now.IsZero() {
-		a.opts.Backlight(in.Now, lastTouch)
+	if !in.Now.IsZero() {
+		a.schedule(office, zone, in.Now, lastTouch)
 	}
 	return wake
 }
@@ -197,7 +225,7 @@ func (a *App) inputLocked() (view.Input, led.Signal, time.Duration) {
 			wake = t.Sub(real)
 		}
 	}
-	in := view.Input{Locale: a.opts.Locale, Now: now, Hours: a.opts.Hours}
+	in := view.Input{Locale: a.eff.locale, Now: now, Hours: a.eff.hours}
 	if a.noticeUntil.After(real) {
 		in.Message = a.notice
 		soonest(a.noticeUntil)
@@ -224,8 +252,14 @@ func (a *App) inputLocked() (view.Input, led.Signal, time.Duration) {
 		return in, led.Off, wake
 	}
 	in.Screen, in.State = view.ScreenRoom, a.state
+	if a.eff.roomHours != 0 {
+		// The server's settings decide the clock over the room's own.
+		st := *a.state
+		st.Room.Hours = a.eff.roomHours
+		in.State = &st
+	}
 	if !a.downSince.IsZero() {
-		offlineAt := a.downSince.Add(a.opts.OfflineGrace)
+		offlineAt := a.downSince.Add(a.eff.grace)
 		if !real.Before(offlineAt) {
 			in.Offline, in.OfflineSince = true, a.downSince.Add(a.offset)
 		} else {
@@ -366,7 +400,7 @@ func (a *App) OnUpdateFirmware(err error) {
 	var msg string
 	var pe *proto.Error
 	if errors.As(err, &pe) {
-		if s := a.lang.Reason(pe.Reason, pe.Params); s != "" {
+		if s := a.langNow().Reason(pe.Reason, pe.Params); s != "" {
 			msg = s
 		}
 	}
@@ -385,7 +419,7 @@ func (a *App) OnCommand(ctx context.Context, c proto.Command, leds interface{ Se
 				a.log.Warn("cannot identify with the LEDs", "err", err)
 			}
 		}
-		a.setNotice(a.lang.W.Identify, 30*time.Second)
+		a.setNotice(a.langNow().W.Identify, 30*time.Second)
 	case "screenshot":
 		a.mu.Lock()
 		frame := a.frame

@@ -16,6 +16,12 @@ func (a *App) Follow(ctx context.Context, events <-chan link.Event, leds interfa
 			return
 		case ev := <-events:
 			switch ev.Kind {
+			case link.KindFirmware:
+				if a.opts.Firmware != nil {
+					go a.opts.Firmware(ctx, *ev.Firmware)
+				}
+			case link.KindSettings:
+				a.OnSettings(ev.Settings)
 			case link.KindState:
 				a.OnState(ev.State, true)
 			case link.KindPairing:

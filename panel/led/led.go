@@ -203,6 +203,29 @@ func (l *LEDs) SetNight(night bool) error {
 	return l.apply()
 }
 
+// SetLevels changes Opts.Brightness and Opts.NightBrightness, in percent
+// of fully on (the server's settings); 0 keeps the default (100 % and
+// 10 %). A lit LED takes the new level at once.
+func (l *LEDs) SetLevels(dayPercent, nightPercent int) error {
+	duty := func(pct int, def gpio.Duty) gpio.Duty {
+		if pct <= 0 || pct > 100 {
+			return def
+		}
+		return gpio.DutyMax * gpio.Duty(pct) / 100
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	day, night := duty(dayPercent, gpio.DutyMax), duty(nightPercent, gpio.DutyMax/10)
+	if l.closed || (day == l.opts.Brightness && night == l.opts.NightBrightness) {
+		return nil
+	}
+	l.opts.Brightness, l.opts.NightBrightness = day, night
+	if l.stop != nil {
+		return nil // the blink goroutine applies the new level on its next tick
+	}
+	return l.apply()
+}
+
 // Close stops blinking, turns both LEDs off and waits for the blink
 // goroutine to end. A stopped panel must not keep claiming a room is free.
 func (l *LEDs) Close() error {

@@ -24,6 +24,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -70,6 +71,8 @@ const (
 	KindRevoked                        // the credential was refused and deleted: pairing follows
 	KindUpdateFirmware                 // the server does not speak this protocol; Err says more
 	KindError                          // something went wrong that the UI may show; Err
+	KindSettings                       // Settings: the panel's display settings from the server (already cached)
+	KindFirmware                       // Firmware: install a build, or roll back
 )
 
 func (k Kind) String() string {
@@ -90,6 +93,10 @@ func (k Kind) String() string {
 		return "update-firmware"
 	case KindError:
 		return "error"
+	case KindSettings:
+		return "settings"
+	case KindFirmware:
+		return "firmware"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -97,12 +104,14 @@ func (k Kind) String() string {
 // Event is something the UI should know. Only the field its Kind names is
 // set, besides Since.
 type Event struct {
-	Kind    Kind
-	State   *proto.State
-	Pairing *proto.Pairing
-	Command *proto.Command
-	Err     error
-	Since   time.Time // when it happened
+	Kind     Kind
+	State    *proto.State
+	Pairing  *proto.Pairing
+	Command  *proto.Command
+	Settings *proto.Settings
+	Firmware *proto.Firmware
+	Err      error
+	Since    time.Time // when it happened
 }
 
 // Opts configures a Link.
@@ -120,10 +129,18 @@ type Opts struct {
 	// room right after a reboot even when the server is unreachable. Empty
 	// means no cache.
 	CachePath string
-	// Firmware (required), Width, Height and Locale go into the hello.
+	// SettingsPath is the file holding the last display settings the
+	// server sent (proto.TypeSettings), so the panel starts with them
+	// offline. Empty means no such cache.
+	SettingsPath string
+	// Firmware (required), Width, Height, Locale and Arch go into the
+	// hello, with Accepts: the optional message types the panel handles
+	// besides settings, which the link always accepts.
 	Firmware      string
 	Width, Height int
 	Locale        string
+	Arch          string
+	Accepts       []string
 	// Logger gets connection events. Nil discards them.
 	Logger *slog.Logger
 	// Reconnects wait a random time between 0 and a ceiling that starts
@@ -155,6 +172,7 @@ type Link struct {
 	token    string           // "" = unpaired
 	cached   *proto.State     // the last state, from the cache or the server
 	cacheErr error            // why the cache could not be read at New
+	settings *proto.Settings  // the last settings, from the cache or the server
 	sess     *session         // the live connection; nil = offline
 	pending  map[string]*call // requests waiting for their result, by id
 }
@@ -233,7 +251,44 @@ func New(opts Opts) (*Link, error) {
 	if l.cacheErr != nil {
 		l.log.Warn("link: ignoring the state cache", "err", l.cacheErr)
 	}
+	if m, err := loadFrame(opts.SettingsPath, proto.TypeSettings); err != nil {
+		l.log.Warn("link: ignoring the settings cache", "err", err)
+	} else if m != nil {
+		l.settings = m.Settings
+	}
 	return l, nil
+}
+
+// loadFrame reads a frame of type want cached by a previous run, checked
+// by the same strict decoder as a frame from the network. A missing file
+// is nil, nil.
+func loadFrame(path string, want proto.Type) (*proto.Message, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("link: read cache: %w", err)
+	}
+	m, err := proto.Decode(b)
+	if err == nil && m.Type != want {
+		err = fmt.Errorf("holds a %s message", m.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("link: cache %s is corrupt: %w", path, err)
+	}
+	return &m, nil
+}
+
+// CachedSettings returns the last display settings the server sent: from
+// the cache at New, or received since; nil when there are none.
+func (l *Link) CachedSettings() *proto.Settings {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.settings
 }
 
 // loadCache reads the last state saved by a previous run. The cache holds
@@ -401,6 +456,8 @@ func (l *Link) session(ctx context.Context) (out outcome) {
 		Height:   l.opts.Height,
 		Locale:   l.opts.Locale,
 		Uptime:   int64(l.opts.Now().Sub(l.started) / time.Second),
+		Arch:     l.opts.Arch,
+		Accepts:  append([]string{proto.AcceptSettings}, l.opts.Accepts...),
 	}})
 	if err != nil {
 		out.err = fmt.Errorf("link: hello: %w", err)
@@ -479,6 +536,14 @@ func (l *Link) handle(m proto.Message, raw []byte, token string, out *outcome) (
 			l.emit(Event{Kind: KindError, Err: err})
 		}
 		l.emit(Event{Kind: KindState, State: m.State})
+	case proto.TypeSettings:
+		if err := l.saveSettings(m.Settings, raw); err != nil {
+			l.log.Warn("link: cannot cache the settings", "err", err)
+			l.emit(Event{Kind: KindError, Err: err})
+		}
+		l.emit(Event{Kind: KindSettings, Settings: m.Settings})
+	case proto.TypeFirmware:
+		l.emit(Event{Kind: KindFirmware, Firmware: m.Firmware})
 	case proto.TypePairing:
 		l.emit(Event{Kind: KindPairing, Pairing: m.Pairing})
 	case proto.TypeCommand:
@@ -608,6 +673,49 @@ func (l *Link) Report(ctx context.Context, r proto.Report) error {
 	return nil
 }
 
+// Download fetches path (a firmware build the server offered) from the
+// server's HTTPS address (the websocket URL's host, https for wss) with
+// the panel's credential into w, at most max bytes.
+func (l *Link) Download(ctx context.Context, path string, w io.Writer, max int64) error {
+	if !strings.HasPrefix(path, "/firmware/") || strings.Contains(path, "..") {
+		return fmt.Errorf("link: download: %q is not a firmware path", path)
+	}
+	u, err := url.Parse(l.url)
+	if err != nil {
+		return fmt.Errorf("link: download: %w", err)
+	}
+	u.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+	u.Path, u.RawQuery = path, ""
+	l.mu.Lock()
+	token := l.token
+	l.mu.Unlock()
+	if token == "" {
+		return errors.New("link: download: the panel is not paired")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("link: download: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: l.opts.TLS, Proxy: http.ProxyFromEnvironment}, Timeout: 10 * time.Minute}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("link: download: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("link: download %s: the server answered %s", path, resp.Status)
+	}
+	n, err := io.Copy(w, io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return fmt.Errorf("link: download: %w", err)
+	}
+	if n > max {
+		return fmt.Errorf("link: download %s: over %d bytes", path, max)
+	}
+	return nil
+}
+
 func offline() error { return proto.NewError(proto.CodeOffline, "the panel is offline") }
 
 // emit queues an event for the UI without waiting for it. A State replaces
@@ -617,10 +725,10 @@ func (l *Link) emit(ev Event) {
 		ev.Since = l.opts.Now()
 	}
 	l.qmu.Lock()
-	if ev.Kind == KindState {
+	if ev.Kind == KindState || ev.Kind == KindSettings {
 		kept := l.queue[:0]
 		for _, q := range l.queue {
-			if q.Kind != KindState {
+			if q.Kind != ev.Kind {
 				kept = append(kept, q)
 			}
 		}
@@ -675,6 +783,20 @@ func (l *Link) saveState(st *proto.State, raw []byte) error {
 	}
 	if err := writeFileAtomic(l.opts.CachePath, raw, 0o600); err != nil {
 		return fmt.Errorf("link: cache: %w", err)
+	}
+	return nil
+}
+
+// saveSettings caches the settings frame as the server sent it.
+func (l *Link) saveSettings(st *proto.Settings, raw []byte) error {
+	l.mu.Lock()
+	l.settings = st
+	l.mu.Unlock()
+	if l.opts.SettingsPath == "" {
+		return nil
+	}
+	if err := writeFileAtomic(l.opts.SettingsPath, raw, 0o600); err != nil {
+		return fmt.Errorf("link: settings cache: %w", err)
 	}
 	return nil
 }

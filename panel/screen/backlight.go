@@ -180,6 +180,22 @@ func NewBacklight(dir string, opts BacklightOpts) (*Backlight, error) {
 	return &Backlight{dir: dir, max: max, opts: opts, hasPower: err == nil}, nil
 }
 
+// SetLevels changes the brightness of PowerOn and PowerDim, in percent
+// (the server's settings); 0 keeps the default (100 and 20). The next Set
+// writes the new level. Call it from the goroutine that calls Set.
+func (b *Backlight) SetLevels(onPercent, dimPercent int) {
+	if onPercent <= 0 || onPercent > 100 {
+		onPercent = 100
+	}
+	if dimPercent <= 0 || dimPercent > 100 {
+		dimPercent = 20
+	}
+	if b.opts.OnPercent != onPercent || b.opts.DimPercent != dimPercent {
+		b.opts.OnPercent, b.opts.DimPercent = onPercent, dimPercent
+		b.lastKnown = false
+	}
+}
+
 // Set applies p. It writes only when p differs from the last Set, so it can
 // be called on every tick of the panel's clock.
 func (b *Backlight) Set(p Power) error {

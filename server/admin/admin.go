@@ -79,7 +79,10 @@ type Server struct {
 	lastTest *Report
 
 	alerts Alerts // see SetAlerts
-	signin signin // Entra ID sign-in (oidc.go)
+	// panelSettings are the panels' display settings (fleet.go).
+	panelSettings PanelSettings
+	firmware      Firmware // firmware builds and rollouts (firmware.go)
+	signin        signin   // Entra ID sign-in (oidc.go)
 }
 
 // New returns the admin server.
@@ -107,6 +110,8 @@ func New(opts Opts) (*Server, error) {
 	s.alertRoutes()
 	s.oidcRoutes()
 	s.accountRoutes()
+	s.fleetRoutes()
+	s.firmwareRoutes()
 	return s, nil
 }
 

@@ -53,6 +53,8 @@ type conn struct {
 	dead      bool // a write failed: nothing more is written
 	inFlight  int  // handler calls running
 
+	greeting [][]byte // Opts.Greet's frames, queued at register
+
 	// Guarded by h.mu.
 	room      string
 	hello     proto.Hello
@@ -260,6 +262,7 @@ func (c *conn) info() ConnInfo {
 		Protocol:   c.hello.Protocol,
 		Since:      c.since,
 		Uptime:     time.Duration(c.hello.Uptime) * time.Second,
+		Arch:       c.hello.Arch,
 	}
 }
 
@@ -373,6 +376,16 @@ func (c *conn) open(refusal *proto.Error) bool {
 			c.log().Info("hub: panel refused at hello", "code", refusal.Code)
 			c.refuse(refusal)
 			return false
+		}
+	}
+	if c.paired && c.h.opts.Greet != nil {
+		for _, m := range c.h.opts.Greet(c.dev, hello) {
+			b, err := proto.Encode(m)
+			if err != nil {
+				c.log().Error("hub: cannot encode a greeting", "frame", m.String(), "err", err)
+				continue
+			}
+			c.greeting = append(c.greeting, b)
 		}
 	}
 	old, ok := c.h.register(c, hello)

@@ -180,6 +180,7 @@ type ConnInfo struct {
 	Protocol   int
 	Since      time.Time     // when the connection was accepted
 	Uptime     time.Duration // the panel's uptime as its hello said
+	Arch       string        // the panel binary's platform, e.g. "linux/arm64"
 }
 
 // Opts configures a Hub. Zero fields take the documented defaults.
@@ -215,6 +216,11 @@ type Opts struct {
 	// run on the connection's goroutines: keep them quick.
 	OnConnect    func(Device, ConnInfo)
 	OnDisconnect func(Device, ConnInfo)
+	// Greet returns frames for a paired panel that just said hello, queued
+	// before its room's state (its display settings, say, so that its
+	// first frame is drawn with them). It runs on the connection's
+	// goroutine, off the hub's lock. Nil sends nothing.
+	Greet func(Device, proto.Hello) []proto.Message
 	// Now is the clock that stamps a late joiner's state. Default time.Now.
 	Now func() time.Time
 
@@ -588,6 +594,10 @@ func (h *Hub) register(c *conn, hello proto.Hello) (replaced *conn, ok bool) {
 	if !c.paired {
 		return nil, true
 	}
+	for _, b := range c.greeting {
+		c.enqueue(b)
+	}
+	c.greeting = nil
 	if old := h.devices[c.dev.ID]; old != nil && old != c {
 		// The same device connected again: the old connection is a
 		// half-open leftover (the panel rebooted or lost its network).
@@ -745,6 +755,16 @@ func (h *Hub) Send(deviceID string, m proto.Message) error {
 		return fmt.Errorf("hub: send %s to %s: panel too slow, dropped", m, deviceID)
 	}
 	return nil
+}
+
+// Accepts reports whether the device's panel is connected and named
+// capability (proto.AcceptSettings, ...) in its hello: only then may it be
+// sent the message type the capability stands for.
+func (h *Hub) Accepts(deviceID, capability string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.devices[deviceID]
+	return c != nil && c.hello.Can(capability)
 }
 
 // Disconnect sends every connection of the device an error frame with

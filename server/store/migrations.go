@@ -106,6 +106,19 @@ var migrations = []func(tx *bolt.Tx) error{
 		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(subscriptionsBucket)
 		return err
 	},
+	// 8 -> 9: panel firmware builds and their rollouts.
+	func(tx *bolt.Tx) error {
+		f, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(firmwareBucket)
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{fwBuildsBucket, fwRollBucket} {
+			if _, err := f.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // rewriteJSON decodes every value of b as a T, changes it and writes it

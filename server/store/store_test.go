@@ -308,6 +308,31 @@ var migrationTests = map[int]func(t *testing.T){
 			t.Errorf("room lost in migration: %+v %v", r, err)
 		}
 	},
+	8: func(t *testing.T) {
+		path := storeAt(t, 8, func(r *bolt.Bucket) error {
+			if r.Bucket(firmwareBucket) != nil {
+				return errors.New("a version 8 store has firmware already: the test builds the wrong version")
+			}
+			return r.Bucket(roomsBucket).Put([]byte("r1"), []byte(`{"id":"r1","name":"Kept","calendar":"r1","tz":"UTC","display":"title"}`))
+		})
+		db := openPath(t, path)
+		b := FirmwareBuild{Version: "1.1.0", Arch: "linux/arm64", Size: 3, SHA256: "ab", File: "x", Uploaded: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}
+		if err := db.PutFirmwareBuild(b); err != nil {
+			t.Fatalf("firmware bucket missing after migration 8 -> 9: %v", err)
+		}
+		if got, err := db.FirmwareBuild("1.1.0", "linux/arm64"); err != nil || got.Size != 3 {
+			t.Errorf("firmware build: %+v %v", got, err)
+		}
+		if err := db.PutRollout("1.1.0", map[string]string{"state": "running"}); err != nil {
+			t.Fatalf("rollouts bucket missing after migration 8 -> 9: %v", err)
+		}
+		if rs, err := db.Rollouts(); err != nil || len(rs) != 1 {
+			t.Errorf("rollouts %v %v", rs, err)
+		}
+		if r, err := db.Room("r1"); err != nil || r.Name != "Kept" {
+			t.Errorf("room lost in migration: %+v %v", r, err)
+		}
+	},
 }
 
 // TestMigrations runs each migration's test, and fails for a migration
