@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/lintelhq/lintel/server/fleet"
 )
 
 // Server timeouts. A request's headers and body must arrive within
@@ -66,6 +68,11 @@ const (
 	maxAPIBody    = 1 << 20   // the JSON API (the admin reads at most 1 MiB of JSON)
 	maxUploadBody = 256 << 10 // the connector form with a certificate (at most 64 KiB)
 	maxImportBody = 3 << 20   // the CSV import: 1 MiB pasted and a 1 MiB file
+	// maxFirmwareBody: a panel build (fleet.MaxBuildBytes) and its form.
+	maxFirmwareBody = fleet.MaxBuildBytes + 1<<20
+	// maxFormMemory is how much of a multipart form is kept in memory;
+	// the rest of a file goes to a temporary file.
+	maxFormMemory = 1 << 20
 )
 
 // bodyLimit is how large r's body may be.
@@ -75,6 +82,8 @@ func bodyLimit(r *http.Request) int64 {
 		return maxImportBody
 	case p == "/connector":
 		return maxUploadBody
+	case p == "/fleet/firmware/upload" || p == "/api/v1/firmware":
+		return maxFirmwareBody
 	case strings.HasPrefix(p, "/api/"):
 		return maxAPIBody
 	}
@@ -97,13 +106,16 @@ func guard(h http.Handler) http.Handler {
 			tooLarge(w, r, limit)
 			return
 		}
+		if limit == maxFirmwareBody {
+			// A panel build may take longer than readTimeout to arrive.
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Minute))
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 			var err error
 			switch ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct {
 			case "multipart/form-data":
-				// All in memory: the limit is small enough.
-				err = r.ParseMultipartForm(limit)
+				err = r.ParseMultipartForm(min(limit, maxFormMemory))
 			case "application/x-www-form-urlencoded":
 				err = r.ParseForm()
 			}

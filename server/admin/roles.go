@@ -128,6 +128,27 @@ var routePerms = map[string]perm{
 	"GET /tokens":                                permAdmin,
 	"POST /tokens":                               permAdmin,
 	"POST /tokens/{token}/revoke":                permAdmin,
+	// Fleet: panel settings and firmware (server/admin fleet.go, firmware.go).
+	"GET /api/v1/panel-settings":                  permRead,
+	"PUT /api/v1/panel-settings":                  permAdmin,
+	"GET /api/v1/rooms/{room}/panel-settings":     permRead,
+	"PUT /api/v1/rooms/{room}/panel-settings":     permAdmin,
+	"GET /api/v1/devices/{device}/panel-settings": permRead,
+	"PUT /api/v1/devices/{device}/panel-settings": permDevices,
+	"GET /api/v1/firmware":                        permRead,
+	"POST /api/v1/firmware":                       permAdmin,
+	"POST /api/v1/firmware/rollout":               permAdmin,
+	"POST /api/v1/firmware/halt":                  permAdmin,
+	"GET /fleet/settings":                         permRead,
+	"POST /fleet/settings":                        permAdmin,
+	"GET /rooms/{room}/panel-settings":            permRead,
+	"POST /rooms/{room}/panel-settings":           permAdmin,
+	"GET /devices/{device}/panel-settings":        permRead,
+	"POST /devices/{device}/panel-settings":       permDevices,
+	"GET /fleet/firmware":                         permRead,
+	"POST /fleet/firmware/upload":                 permAdmin,
+	"POST /fleet/firmware/rollout":                permAdmin,
+	"POST /fleet/firmware/halt":                   permAdmin,
 }
 
 // publicRoutes need no login: the login pages, sign-in with Entra ID and
