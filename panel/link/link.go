@@ -20,6 +20,7 @@
 package link
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -28,6 +29,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -121,6 +123,9 @@ type Opts struct {
 	URL string
 	// TLS configures wss://. Nil uses the system roots.
 	TLS *tls.Config
+	// Proxy picks the proxy for the websocket and downloads. Nil is
+	// http.ProxyFromEnvironment (HTTPS_PROXY, NO_PROXY, ...).
+	Proxy func(*http.Request) (*url.URL, error)
 	// CredentialPath is the file holding the device token (mode 0600). An
 	// empty path or a missing file means unpaired; with an empty path a
 	// credential received while pairing lives in memory only.
@@ -425,7 +430,7 @@ func (l *Link) session(ctx context.Context) (out outcome) {
 		header.Set("Authorization", "Bearer "+token)
 	}
 	dialer := websocket.Dialer{
-		Proxy:            http.ProxyFromEnvironment,
+		Proxy:            l.proxy,
 		TLSClientConfig:  l.opts.TLS,
 		HandshakeTimeout: handshakeTimeout,
 	}
@@ -692,13 +697,14 @@ func (l *Link) Download(ctx context.Context, path string, w io.Writer, max int64
 	if token == "" {
 		return errors.New("link: download: the panel is not paired")
 	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return fmt.Errorf("link: download: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: l.opts.TLS, Proxy: http.ProxyFromEnvironment}, Timeout: 10 * time.Minute}
-	resp, err := client.Do(req)
+	resp, err := l.get(ctx, req)
 	if err != nil {
 		return fmt.Errorf("link: download: %w", err)
 	}
@@ -714,6 +720,99 @@ func (l *Link) Download(ctx context.Context, path string, w io.Writer, max int64
 		return fmt.Errorf("link: download %s: over %d bytes", path, max)
 	}
 	return nil
+}
+
+// get sends req over a connection of its own, through the proxy the
+// environment names (with CONNECT), and returns the answer; closing its
+// body closes the connection. It does what an http.Client would, without
+// linking net/http's client transport (and HTTP/2) into the panel binary:
+// the armv6 build has 12 MB.
+func (l *Link) get(ctx context.Context, req *http.Request) (*http.Response, error) {
+	addr := req.URL.Host
+	if req.URL.Port() == "" {
+		addr = net.JoinHostPort(req.URL.Hostname(), map[string]string{"http": "80", "https": "443"}[req.URL.Scheme])
+	}
+	proxy, err := l.proxy(req)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	dialTo := addr
+	if proxy != nil {
+		dialTo = proxy.Host
+		if proxy.Port() == "" {
+			dialTo = net.JoinHostPort(proxy.Hostname(), "80")
+		}
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", dialTo)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		conn.Close()
+		return nil, err
+	}
+	if proxy != nil {
+		connect := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
+		if err := connect.Write(conn); err != nil {
+			return fail(fmt.Errorf("proxy %s: %w", proxy.Host, err))
+		}
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, connect)
+		if err != nil {
+			return fail(fmt.Errorf("proxy %s: %w", proxy.Host, err))
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fail(fmt.Errorf("proxy %s answered %s", proxy.Host, resp.Status))
+		}
+	}
+	if req.URL.Scheme == "https" {
+		cfg := &tls.Config{}
+		if l.opts.TLS != nil {
+			cfg = l.opts.TLS.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = req.URL.Hostname()
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fail(err)
+		}
+		conn = tc
+	}
+	req.Header.Set("Connection", "close")
+	if err := req.Write(conn); err != nil {
+		return fail(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		return fail(err)
+	}
+	resp.Body = closeBoth{resp.Body, func() { stop(); conn.Close() }}
+	return resp, nil
+}
+
+// proxy is the proxy for req (Opts.Proxy), nil for none.
+func (l *Link) proxy(req *http.Request) (*url.URL, error) {
+	if l.opts.Proxy != nil {
+		return l.opts.Proxy(req)
+	}
+	return http.ProxyFromEnvironment(req)
+}
+
+// closeBoth closes a response body and then the connection under it.
+type closeBoth struct {
+	io.ReadCloser
+	after func()
+}
+
+func (c closeBoth) Close() error {
+	err := c.ReadCloser.Close()
+	c.after()
+	return err
 }
 
 func offline() error { return proto.NewError(proto.CodeOffline, "the panel is offline") }
