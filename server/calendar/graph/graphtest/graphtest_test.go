@@ -248,7 +248,10 @@ func TestThrottleRate(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
-	s := newServer(t, Options{Latency: 100 * time.Millisecond, Throttle: Throttle{MaxConcurrent: 4}})
+	// The admitted four are held long enough that the other two arrive
+	// while they are in flight, however slowly a busy machine starts
+	// them (at 100 ms a loaded machine let a fifth through).
+	s := newServer(t, Options{Latency: 2 * time.Second, Throttle: Throttle{MaxConcurrent: 4}})
 	auth := token(t, s)
 	s.AddMailbox(Mailbox{Address: "r@x"})
 	var wg sync.WaitGroup
