@@ -709,7 +709,9 @@ func newUpdateEnv(t *testing.T) *updateEnv {
 	e.env = append(os.Environ(),
 		"LINTEL_PANEL_BIN="+e.bin, "LINTEL_PANEL_STATE="+e.state, "LINTEL_UPDATE_STATE="+e.own, "LINTEL_UPDATE_KEY="+filepath.Join(dir, "update.pub"),
 		"SYSTEMCTL="+filepath.Join(dir, "systemctl"), "LINTEL_PROC_CMDLINE="+filepath.Join(dir, "cmdline"),
-		"CONFIRM_TIMEOUT=3", "STABLE_SECONDS=0", "POLL=0.2", "RETRY_PAUSE=0")
+		// Room for a loaded machine: only the subtest that expects the
+		// panel not to come back shortens it.
+		"CONFIRM_TIMEOUT=15", "STABLE_SECONDS=0", "POLL=0.2", "RETRY_PAUSE=0")
 	e.binary(t, e.bin, "v1.0.0", nil)
 	return e
 }
@@ -773,6 +775,7 @@ func TestUpdateScript(t *testing.T) {
 		os.WriteFile(filepath.Join(e.state, "credential"), []byte("x"), 0o600)
 		next := filepath.Join(e.dir, "new")
 		e.binary(t, next, "v1.1.0", nil)
+		e.env = append(e.env, "CONFIRM_TIMEOUT=3")       // the last value counts
 		out, err := e.run(t, "apply", next, next+".sig") // no cache.json written: not online
 		if err == nil || !strings.Contains(out, "did not come back online") {
 			t.Fatalf("apply succeeded without the panel getting a state: %v\n%s", err, out)
