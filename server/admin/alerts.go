@@ -47,13 +47,13 @@ const logShown = 50
 
 func (s *Server) alertRoutes() {
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		s.mux.Handle(pattern, s.requireAPI(s.adminRoleAPI(h)))
+		s.mux.Handle(pattern, s.requireAPI(h))
 	}
 	api("GET /api/v1/alerts", s.getAlerts)
 	api("GET /api/v1/alerts/settings", s.getAlertSettings)
 	api("PUT /api/v1/alerts/settings", s.putAlertSettings)
 	api("POST /api/v1/alerts/test", s.testAlerts)
-	ui := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.requireSession(s.adminRole(h))) }
+	ui := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.requireSession(h)) }
 	ui("GET /alerts", s.alertsPage)
 	ui("POST /alerts", s.alertsForm)
 	ui("POST /alerts/test", s.alertsTestForm)

@@ -49,21 +49,21 @@ func (s *Server) firmwareRoutes() {
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
 		s.mux.Handle(pattern, s.requireAPI(h))
 	}
-	write := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		s.mux.Handle(pattern, limitBody(uploadLimit, s.requireAPI(s.adminRoleAPI(h))))
+	upload := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+		s.mux.Handle(pattern, limitBody(uploadLimit, s.requireAPI(h)))
 	}
 	api("GET /api/v1/firmware", s.listFirmware)
-	write("POST /api/v1/firmware", s.uploadFirmware)
-	write("POST /api/v1/firmware/rollout", s.startRollout)
-	write("POST /api/v1/firmware/halt", s.haltRollout)
+	upload("POST /api/v1/firmware", s.uploadFirmware)
+	api("POST /api/v1/firmware/rollout", s.startRollout)
+	api("POST /api/v1/firmware/halt", s.haltRollout)
 	ui := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.requireSession(h)) }
-	uiAdmin := func(pattern string, h http.HandlerFunc) {
-		s.mux.Handle(pattern, limitBody(uploadLimit, s.requireSession(s.adminRole(h))))
+	uiUpload := func(pattern string, h http.HandlerFunc) {
+		s.mux.Handle(pattern, limitBody(uploadLimit, s.requireSession(h)))
 	}
 	ui("GET /fleet/firmware", s.firmwarePage)
-	uiAdmin("POST /fleet/firmware/upload", s.firmwareUploadForm)
-	uiAdmin("POST /fleet/firmware/rollout", s.firmwareRolloutForm)
-	uiAdmin("POST /fleet/firmware/halt", s.firmwareHaltForm)
+	uiUpload("POST /fleet/firmware/upload", s.firmwareUploadForm)
+	ui("POST /fleet/firmware/rollout", s.firmwareRolloutForm)
+	ui("POST /fleet/firmware/halt", s.firmwareHaltForm)
 }
 
 func (s *Server) firmwareOrError() (Firmware, error) {

@@ -45,24 +45,20 @@ func (s *Server) fleetRoutes() {
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
 		s.mux.Handle(pattern, s.requireAPI(h))
 	}
-	write := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		s.mux.Handle(pattern, s.requireAPI(s.adminRoleAPI(h)))
-	}
 	api("GET /api/v1/panel-settings", s.getPanelSettings)
-	write("PUT /api/v1/panel-settings", s.putPanelSettings)
+	api("PUT /api/v1/panel-settings", s.putPanelSettings)
 	api("GET /api/v1/rooms/{room}/panel-settings", s.getPanelSettings)
-	write("PUT /api/v1/rooms/{room}/panel-settings", s.putPanelSettings)
+	api("PUT /api/v1/rooms/{room}/panel-settings", s.putPanelSettings)
 	api("GET /api/v1/devices/{device}/panel-settings", s.getPanelSettings)
-	write("PUT /api/v1/devices/{device}/panel-settings", s.putPanelSettings)
+	api("PUT /api/v1/devices/{device}/panel-settings", s.putPanelSettings)
 
 	ui := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.requireSession(h)) }
-	uiAdmin := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.requireSession(s.adminRole(h))) }
 	ui("GET /fleet/settings", s.settingsPage)
-	uiAdmin("POST /fleet/settings", s.settingsForm)
+	ui("POST /fleet/settings", s.settingsForm)
 	ui("GET /rooms/{room}/panel-settings", s.settingsPage)
-	uiAdmin("POST /rooms/{room}/panel-settings", s.settingsForm)
+	ui("POST /rooms/{room}/panel-settings", s.settingsForm)
 	ui("GET /devices/{device}/panel-settings", s.settingsPage)
-	uiAdmin("POST /devices/{device}/panel-settings", s.settingsForm)
+	ui("POST /devices/{device}/panel-settings", s.settingsForm)
 }
 
 // settingsScope is the layer a request names, checked to exist, with the
