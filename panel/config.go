@@ -23,9 +23,9 @@ import (
 // (width = 1024, e.g. in /etc/lintel/panel.conf; '#' starts a comment),
 // or the default. Every key is documented in keys below.
 type config struct {
-	Server        string
+	Server        string // one URL, or several separated by commas (replicas); see servers
 	CAFile        string
-	PinSHA256     string // hex SHA-256 of the server's certificate, for self-signed trials
+	PinSHA256     string // hex SHA-256 of the server's certificate, for self-signed trials; several separated by commas
 	Credential    string
 	Cache         string
 	Screen        string // "png:PATH", "web:ADDR" or "fb:/dev/fb0"
@@ -174,18 +174,9 @@ func orList(values []string) string {
 }
 
 var keys = []key{
-	{"server", "the server's panel endpoint, wss://host/ws (ws:// only on a trusted network)", str(func(c *config) *string { return &c.Server })},
+	{"server", "the server's panel endpoint, wss://host/ws (ws:// only on a trusted network); for a server of several replicas their endpoints separated by commas, e.g. wss://lintel-1.example.com/ws,wss://lintel-2.example.com/ws (tried in a random order; the panel moves to the next at once when one is lost)", str(func(c *config) *string { return &c.Server })},
 	{"ca-file", "PEM file of the CA that signed the server's certificate (default: system roots)", str(func(c *config) *string { return &c.CAFile })},
-	{"pin-sha256", "trust the server's certificate by its SHA-256 fingerprint (hex, as lintel-server --dev-tls prints it) instead of a CA", checked(func(c *config) *string { return &c.PinSHA256 }, func(v string) (string, error) {
-		v = strings.ToLower(strings.ReplaceAll(v, ":", ""))
-		if v == "" {
-			return "", nil // no pin: trust by CA
-		}
-		if len(v) != 64 || strings.Trim(v, "0123456789abcdef") != "" {
-			return "", fmt.Errorf("%q is not 64 hex digits", v)
-		}
-		return v, nil
-	})},
+	{"pin-sha256", "trust the server's certificate by its SHA-256 fingerprint (hex, as lintel-server --dev-tls prints it) instead of a CA; replicas with a certificate each: their fingerprints separated by commas", checked(func(c *config) *string { return &c.PinSHA256 }, checkPins)},
 	{"credential", "file holding this panel's credential (written when paired, mode 0600)", str(func(c *config) *string { return &c.Credential })},
 	{"cache", "file holding the last room state, for offline starts", str(func(c *config) *string { return &c.Cache })},
 	{"screen", "where frames go: fb:/dev/fb0, web:127.0.0.1:9001 (a browser page) or png:/path/frame.png", str(func(c *config) *string { return &c.Screen })},
@@ -238,6 +229,37 @@ var keys = []key{
 	{"firmware-key", "PEM file of the ed25519 public key firmware builds are signed with, e.g. /etc/lintel/update.pub (empty: no updates from the server)", str(func(c *config) *string { return &c.FirmwareKey })},
 	{"firmware-stage", "stage firmware from the server in this directory for update.sh (e.g. /var/lib/lintel-panel/staged) instead of replacing the binary and restarting", str(func(c *config) *string { return &c.FirmwareStage })},
 	{"log-level", "debug, info, warn or error", oneOf(func(c *config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
+}
+
+// checkPins normalises one or more fingerprints (comma-separated; hex in
+// either case, with or without colons) to lower-case hex joined by
+// commas.
+func checkPins(v string) (string, error) {
+	if strings.TrimSpace(v) == "" {
+		return "", nil // no pin: trust by CA
+	}
+	var pins []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(p), ":", ""))
+		if len(p) != 64 || strings.Trim(p, "0123456789abcdef") != "" {
+			return "", fmt.Errorf("%q is not 64 hex digits", p)
+		}
+		if !slices.Contains(pins, p) {
+			pins = append(pins, p)
+		}
+	}
+	return strings.Join(pins, ","), nil
+}
+
+// servers is the list of the server's panel endpoints: server split at
+// its commas, each trimmed. One URL is the usual case; several are the
+// replicas of one server (one store behind them all).
+func (c config) servers() []string {
+	var out []string
+	for _, u := range strings.Split(c.Server, ",") {
+		out = append(out, strings.TrimSpace(u))
+	}
+	return out
 }
 
 func setButtons(c *config, v string) error {
@@ -462,11 +484,18 @@ func usage(w io.Writer) {
 
 // check validates the combination of keys once everything is read.
 func (c config) check() error {
-	switch {
-	case c.Server == "":
+	if strings.TrimSpace(c.Server) == "" {
 		return fmt.Errorf("server: not set; give the server's panel endpoint, e.g. server = wss://lintel.example.com/ws")
-	case !strings.HasPrefix(c.Server, "ws://") && !strings.HasPrefix(c.Server, "wss://"):
-		return fmt.Errorf("server: %q must start with wss:// (or ws://)", c.Server)
+	}
+	for _, u := range c.servers() {
+		switch {
+		case u == "":
+			return fmt.Errorf("server: %q has an empty URL between its commas", c.Server)
+		case !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://"):
+			return fmt.Errorf("server: %q must start with wss:// (or ws://)", u)
+		}
+	}
+	switch {
 	case c.PinSHA256 != "" && c.CAFile != "":
 		return fmt.Errorf("pin-sha256 and ca-file: use one way to trust the server, not both")
 	case (c.LEDGreen == "") != (c.LEDRed == ""):

@@ -79,6 +79,7 @@ func TestConfigCheck(t *testing.T) {
 	}{
 		{func(c *config) { c.Server = "" }, "server: not set"},
 		{func(c *config) { c.Server = "https://x" }, "must start with wss://"},
+		{func(c *config) { c.Server = "wss://a/ws,https://x" }, `"https://x" must start with wss://`},
 		{func(c *config) { c.LEDGreen = "GPIO17" }, "set both pins"},
 		{func(c *config) { c.Screen = "hdmi" }, `"hdmi" is not fb:DEVICE`},
 		{func(c *config) { c.OfficeHours = "mon 08:00-17:00" }, "needs backlight"},
@@ -89,6 +90,74 @@ func TestConfigCheck(t *testing.T) {
 		tc.change(&c)
 		if err := c.check(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("check: %v, want %q", err, tc.want)
+		}
+	}
+}
+
+// TestServerURLs: server is one URL or several separated by commas, each
+// checked as a single one is; the panel config file, the flag and the
+// environment read them alike.
+func TestServerURLs(t *testing.T) {
+	tests := []struct {
+		name, server string
+		want         []string // nil: refused
+		err          string
+	}{
+		{"one URL, as always", "wss://lintel.example.com/ws", []string{"wss://lintel.example.com/ws"}, ""},
+		{"one ws:// URL, as always", "ws://10.0.0.5:8080/ws", []string{"ws://10.0.0.5:8080/ws"}, ""},
+		{"two replicas", "wss://lintel-1.example.com/ws,wss://lintel-2.example.com/ws",
+			[]string{"wss://lintel-1.example.com/ws", "wss://lintel-2.example.com/ws"}, ""},
+		{"spaces around the commas", " wss://a/ws ,  wss://b:8443/ws , wss://c/ws",
+			[]string{"wss://a/ws", "wss://b:8443/ws", "wss://c/ws"}, ""},
+		{"ws:// and wss:// mixed", "wss://a/ws,ws://10.0.0.5/ws", []string{"wss://a/ws", "ws://10.0.0.5/ws"}, ""},
+		{"the second is not a websocket URL", "wss://a/ws,https://b/ws", nil, `"https://b/ws" must start with wss://`},
+		{"a host without a scheme", "wss://a/ws, b.example.com", nil, `"b.example.com" must start with wss://`},
+		{"a trailing comma", "wss://a/ws,", nil, "has an empty URL between its commas"},
+		{"two commas", "wss://a/ws,,wss://b/ws", nil, "has an empty URL between its commas"},
+		{"commas only", ",", nil, "has an empty URL between its commas"},
+		{"blank", "  ", nil, "server: not set"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, how := range []struct {
+				name string
+				load func() (config, string, error)
+			}{
+				{"file", func() (config, string, error) {
+					path := filepath.Join(t.TempDir(), "panel.conf")
+					writeTestFile(t, path, "server = "+tc.server+"\n")
+					return load(t, nil, "--config", path)
+				}},
+				{"flag", func() (config, string, error) { return load(t, nil, "--server", tc.server) }},
+				{"environment", func() (config, string, error) { return load(t, []string{"LINTEL_PANEL_SERVER=" + tc.server}) }},
+			} {
+				c, _, err := how.load()
+				switch {
+				case tc.want == nil:
+					if err == nil || !strings.Contains(err.Error(), tc.err) {
+						t.Errorf("%s: %v, want it to say %q", how.name, err, tc.err)
+					}
+				case err != nil:
+					t.Errorf("%s: %v", how.name, err)
+				case !slices.Equal(c.servers(), tc.want):
+					t.Errorf("%s: servers %q, want %q", how.name, c.servers(), tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestServerNames(t *testing.T) {
+	for _, tc := range []struct {
+		urls []string
+		want string
+	}{
+		{[]string{"wss://lintel.example.com/ws"}, "lintel.example.com"},
+		{[]string{"wss://a.example.com/ws", "ws://b.example.com:8080/ws"}, "a.example.com, b.example.com:8080"},
+		{[]string{"wss://a/ws", "wss://a/panel"}, "a"},
+	} {
+		if got := serverNames(tc.urls); got != tc.want {
+			t.Errorf("serverNames(%q) = %q, want %q", tc.urls, got, tc.want)
 		}
 	}
 }
@@ -300,11 +369,37 @@ func TestPinnedTLS(t *testing.T) {
 	if _, err := tls.Dial("tcp", addr, pinnedTLS(wrong)); err == nil || !strings.Contains(err.Error(), "not the pinned") {
 		t.Errorf("another certificate: %v", err)
 	}
+	// Replicas with a certificate each: any of the pins will do, no other.
+	other := strings.Repeat("1", 64)
+	if conn, err := tls.Dial("tcp", addr, pinnedTLS(other, pin)); err != nil {
+		t.Errorf("the second of two pins was refused: %v", err)
+	} else {
+		conn.Close()
+	}
+	if _, err := tls.Dial("tcp", addr, pinnedTLS(other, wrong)); err == nil || !strings.Contains(err.Error(), "not the pinned "+other+" or "+wrong) {
+		t.Errorf("a certificate pinned by neither: %v", err)
+	}
+
 	c := defaults()
 	if err := parseConfig(&c, "x", strings.NewReader("pin-sha256 = AB:CD")); err == nil {
 		t.Error("a short pin was accepted")
 	}
 	if err := parseConfig(&c, "x", strings.NewReader("pin-sha256 = "+strings.ToUpper(pin))); err != nil || c.PinSHA256 != pin {
 		t.Errorf("pin in upper case: %v %q", err, c.PinSHA256)
+	}
+	for _, tc := range []struct{ value, want, err string }{
+		{strings.ToUpper(pin) + " , " + other, pin + "," + other, ""},
+		{pin + "," + pin, pin, ""}, // the same pin twice is one
+		{pin + ",", "", `"" is not 64 hex digits`},
+		{pin + ",AB:CD", "", `"abcd" is not 64 hex digits`},
+	} {
+		c := defaults()
+		err := parseConfig(&c, "x", strings.NewReader("pin-sha256 = "+tc.value))
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("pins %q: %v, want %q", tc.value, err, tc.err)
+		case tc.err == "" && (err != nil || c.PinSHA256 != tc.want):
+			t.Errorf("pins %q: %v %q, want %q", tc.value, err, c.PinSHA256, tc.want)
+		}
 	}
 }

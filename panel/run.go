@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -102,7 +103,7 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 
 	var tlsConf *tls.Config
 	if cfg.PinSHA256 != "" {
-		tlsConf = pinnedTLS(cfg.PinSHA256)
+		tlsConf = pinnedTLS(strings.Split(cfg.PinSHA256, ",")...)
 	}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
@@ -124,7 +125,7 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 		accepts = append(accepts, proto.AcceptFirmware)
 	}
 	l, err := link.New(link.Opts{
-		URL: cfg.Server, TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache, SettingsPath: settingsPath(cfg.Cache),
+		URLs: cfg.servers(), TLS: tlsConf, CredentialPath: cfg.Credential, CachePath: cfg.Cache, SettingsPath: settingsPath(cfg.Cache),
 		Firmware: Version, Width: size.X, Height: size.Y, Locale: cfg.Locale, Arch: arch(), Accepts: accepts,
 		Logger: log.With("component", "link"), Now: now,
 	})
@@ -209,7 +210,7 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 	}
 	opts := app.Opts{
 		Link: l, Screen: drawer, LEDs: appLEDs, Logger: log.With("component", "app"),
-		Server: serverName(cfg.Server), Locale: cfg.Locale, Hours: hours, Fonts: fonts, OfflineGrace: cfg.OfflineGrace,
+		Server: serverNames(cfg.servers()), Locale: cfg.Locale, Hours: hours, Fonts: fonts, OfflineGrace: cfg.OfflineGrace,
 		OfficeHours: cfg.OfficeHours, TimeZone: zone, Now: now, Firmware: onFirmware,
 	}
 	if backlight != nil {
@@ -253,11 +254,18 @@ func runPanel(ctx context.Context, cfg config, log *slog.Logger, now clock.Func)
 // back): main exits and the supervisor starts the binary now in place.
 var errRestart = errors.New("restarting for new firmware")
 
-// serverName is the server's host, for the "connecting" screen.
-func serverName(url string) string {
-	s := strings.TrimPrefix(strings.TrimPrefix(url, "wss://"), "ws://")
-	host, _, _ := strings.Cut(s, "/")
-	return host
+// serverNames is the server's host, or its replicas' hosts separated by
+// commas (each once), for the "connecting" screen.
+func serverNames(urls []string) string {
+	var hosts []string
+	for _, u := range urls {
+		s := strings.TrimPrefix(strings.TrimPrefix(u, "wss://"), "ws://")
+		host, _, _ := strings.Cut(s, "/")
+		if !slices.Contains(hosts, host) {
+			hosts = append(hosts, host)
+		}
+	}
+	return strings.Join(hosts, ", ")
 }
 
 // drawers sends every frame to several sinks (a screen and a PNG copy).
@@ -406,10 +414,12 @@ func arch() string {
 	return a
 }
 
-// pinnedTLS trusts exactly the certificate whose SHA-256 fingerprint is pin
-// (hex): for a server with a self-signed certificate (lintel-server
-// --dev-tls), where there is no CA to verify against.
-func pinnedTLS(pin string) *tls.Config {
+// pinnedTLS trusts exactly the certificates whose SHA-256 fingerprints are
+// pins (hex): for a server with a self-signed certificate (lintel-server
+// --dev-tls), where there is no CA to verify against. Replicas started
+// with --dev-tls each make their own certificate: the panel pins them
+// all, and whichever replica it reaches must show one of them.
+func pinnedTLS(pins ...string) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// The chain is not verified against a CA; VerifyConnection checks
@@ -420,8 +430,8 @@ func pinnedTLS(pin string) *tls.Config {
 				return errors.New("tls: the server sent no certificate")
 			}
 			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
-			if got := hex.EncodeToString(sum[:]); got != pin {
-				return fmt.Errorf("tls: the server's certificate has fingerprint %s, not the pinned %s", got, pin)
+			if got := hex.EncodeToString(sum[:]); !slices.Contains(pins, got) {
+				return fmt.Errorf("tls: the server's certificate has fingerprint %s, not the pinned %s", got, strings.Join(pins, " or "))
 			}
 			return nil
 		},

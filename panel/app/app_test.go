@@ -208,6 +208,45 @@ func TestOfflineDisablesBookingAfterGrace(t *testing.T) {
 	waitNotice(t, a, "Offline: booking and reporting are unavailable.")
 }
 
+// TestSwitchOfReplicaWithinGrace: when the panel's replica is lost, the
+// link says disconnected, then connected (to another replica), then
+// sends its state. A switch shorter than the grace period never shows
+// "offline", keeps the room on the screen all along, and a later drop is
+// timed from its own start, not from the switch's.
+func TestSwitchOfReplicaWithinGrace(t *testing.T) {
+	now := t0
+	a, _, _ := newApp(t, &now)
+	check := func(when string, wantOffline bool, wantTitle string) {
+		t.Helper()
+		a.mu.Lock()
+		in, _, _ := a.inputLocked()
+		a.mu.Unlock()
+		if in.Screen != view.ScreenRoom || in.State == nil || in.State.Meetings[0].Title != wantTitle {
+			t.Fatalf("%s: screen %v with state %+v, want the room with %q", when, in.Screen, in.State, wantTitle)
+		}
+		if in.Offline != wantOffline {
+			t.Errorf("%s: offline %v, want %v", when, in.Offline, wantOffline)
+		}
+	}
+	all := proto.Features{Book: true}
+	a.OnConnected()
+	a.OnState(state(all, meeting("on A", time.Hour, 2*time.Hour)), true)
+	a.OnDisconnected() // replica A lost
+	now = now.Add(3 * time.Second)
+	check("3 s after A was lost", false, "on A")
+	a.OnConnected() // on replica B
+	check("on B, before its state", false, "on A")
+	a.OnState(state(all, meeting("on B", time.Hour, 2*time.Hour)), true)
+	check("on B", false, "on B")
+
+	now = t0.Add(50 * time.Second)
+	a.OnDisconnected() // B lost too: 47 s after the switch
+	now = t0.Add(70 * time.Second)
+	check("20 s after B was lost, 70 s after A was", false, "on B")
+	now = t0.Add(111 * time.Second)
+	check("61 s after B was lost", true, "on B")
+}
+
 func TestClockCorrection(t *testing.T) {
 	now := time.Unix(60, 0) // a Pi booted without a real-time clock
 	a, _, leds := newApp(t, &now)

@@ -3,6 +3,14 @@
 // network is down, pairs the panel, and reconnects with exponential backoff
 // and full jitter whenever the connection drops.
 //
+// The server may run as several replicas sharing one store, each with a
+// URL of its own. The link tries them in a random order, shuffled once per
+// cycle so that the panels of a lost replica spread over the others, and
+// moves to the next one at once when a dial fails or a connection drops;
+// it backs off only after every URL of a cycle failed. A credential, the
+// cached state and requests waiting for a result belong to the server, not
+// to a replica: they carry over from one URL to the next.
+//
 // What the server says reaches the UI as Events. The UI may be slow (a
 // framebuffer redraw on a Pi Zero takes a while), so events wait in a small
 // queue of their own and a newer State replaces one the UI has not taken
@@ -34,6 +42,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +60,14 @@ const (
 
 const (
 	handshakeTimeout = 15 * time.Second
-	writeTimeout     = 10 * time.Second
+	// failoverDialTimeout bounds the TCP connect to one URL when there are
+	// others to try: a replica whose host is gone (no RST, packets
+	// dropped) must not hold the panel for the whole handshake timeout
+	// before it tries the next one. 3 s leaves room for one lost SYN.
+	// With a single URL there is nothing better to do than wait, and the
+	// handshake timeout alone applies, as before.
+	failoverDialTimeout = 3 * time.Second
+	writeTimeout        = 10 * time.Second
 	// readTimeout: the server pings every 30 s by default; three missed
 	// pings mean the connection is dead even if TCP has not noticed.
 	readTimeout = 90 * time.Second
@@ -121,6 +137,17 @@ type Opts struct {
 	// URL is the server's panel endpoint, ws:// or wss://; an empty path
 	// means /ws.
 	URL string
+	// URLs are more endpoints of the same server (replicas sharing its
+	// store, so one credential is good for all), checked like URL. URL
+	// and URLs together are tried in a random order; see the package
+	// comment.
+	URLs []string
+	// Resolver looks up the servers' host names at every dial; nil is
+	// net.DefaultResolver. Nothing is cached: a name with several
+	// addresses (DNS round robin) is resolved again each time, and when
+	// one address refuses the dialer tries the next (net.Dialer's own
+	// behaviour, which the link keeps). Tests point it at a fake DNS.
+	Resolver *net.Resolver
 	// TLS configures wss://. Nil uses the system roots.
 	TLS *tls.Config
 	// Proxy picks the proxy for the websocket and downloads. Nil is
@@ -151,7 +178,9 @@ type Opts struct {
 	// Reconnects wait a random time between 0 and a ceiling that starts
 	// at MinBackoff (default 1 s) and grows by half with each failed
 	// attempt up to MaxBackoff (default 60 s). "Full jitter" spreads the
-	// panels of a building out after a server restart.
+	// panels of a building out after a server restart. With several
+	// URLs an attempt is a cycle over all of them: the link waits only
+	// once every URL failed.
 	MinBackoff, MaxBackoff time.Duration
 	// Now tells the time of events and the uptime in the hello. Nil means
 	// time.Now.
@@ -161,11 +190,15 @@ type Opts struct {
 // Link is one panel's connection to the server.
 type Link struct {
 	opts    Opts
-	url     string
+	urls    []string // URL and URLs, checked, in the order given
 	log     *slog.Logger
 	started time.Time
-	// randN returns a random number in [0, n); tests replace it.
+	// randN returns a random number in [0, n): the backoff's jitter and
+	// the order of the URLs; tests replace it.
 	randN func(n int64) int64
+	// wait pauses Run between attempts; tests replace it to see the
+	// waits without spending them.
+	wait func(ctx context.Context, d time.Duration) error
 
 	events chan Event
 	wake   chan struct{} // cap 1: the event queue has something
@@ -179,6 +212,7 @@ type Link struct {
 	cacheErr error            // why the cache could not be read at New
 	settings *proto.Settings  // the last settings, from the cache or the server
 	sess     *session         // the live connection; nil = offline
+	lastURL  string           // the URL of the live or the last connection
 	pending  map[string]*call // requests waiting for their result, by id
 }
 
@@ -209,12 +243,21 @@ type call struct {
 // is fine and a corrupt one is ignored (Cached reports it); an unreadable
 // credential file is an error, since going on would mean pairing again.
 func New(opts Opts) (*Link, error) {
-	u, err := url.Parse(opts.URL)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return nil, fmt.Errorf("link: URL %q is not a ws:// or wss:// URL", opts.URL)
-	}
-	if u.Path == "" {
-		u.Path = "/ws"
+	var urls []string
+	for i, raw := range append([]string{opts.URL}, opts.URLs...) {
+		if i == 0 && raw == "" && len(opts.URLs) > 0 {
+			continue // URLs alone
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return nil, fmt.Errorf("link: URL %q is not a ws:// or wss:// URL", raw)
+		}
+		if u.Path == "" {
+			u.Path = "/ws"
+		}
+		if s := u.String(); !slices.Contains(urls, s) {
+			urls = append(urls, s)
+		}
 	}
 	if opts.Firmware == "" {
 		return nil, errors.New("link: Opts.Firmware is required: the server needs it in the hello")
@@ -234,10 +277,11 @@ func New(opts Opts) (*Link, error) {
 	}
 	l := &Link{
 		opts:    opts,
-		url:     u.String(),
+		urls:    urls,
 		log:     opts.Logger,
 		started: opts.Now(),
 		randN:   rand.Int64N,
+		wait:    sleep,
 		events:  make(chan Event),
 		wake:    make(chan struct{}, 1),
 		pending: make(map[string]*call),
@@ -355,36 +399,131 @@ func (l *Link) Run(ctx context.Context) error {
 		close(l.events)
 	}()
 
-	failures := 0
+	rot := &rotation{urls: l.urls, randN: l.randN}
 	for {
-		out := l.session(ctx)
+		u := rot.next()
+		out := l.session(ctx, u)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		var delay time.Duration
-		switch {
-		case out.again:
-			// A new credential, or none: try it at once.
-		case out.updateFirmware:
-			// Retrying soon cannot help; the server may be updated
-			// (or rolled back) though, so try now and then.
-			delay = l.opts.MaxBackoff
-		default:
-			if out.healthy {
-				failures = 0
+		if rot.after(out) {
+			switch {
+			case rot.firmware:
+				// Retrying soon cannot help; the server may be
+				// updated (or rolled back) though, so try now and
+				// then.
+				delay = l.opts.MaxBackoff
+			default:
+				delay = l.backoff(rot.failures)
+				rot.failures++
 			}
-			delay = l.backoff(failures)
-			failures++
+			rot.firmware = false
 		}
-		l.log.Info("link: reconnecting", "in", delay.Round(time.Millisecond), "err", out.err)
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
+		l.log.Info("link: reconnecting", "in", delay.Round(time.Millisecond), "url", redacted(rot.next()), "err", out.err)
+		if delay > 0 {
+			if err := l.wait(ctx, delay); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// sleep waits d, or until ctx ends; no wait at all for d <= 0.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// rotation decides which URL the link tries next. A cycle tries each URL
+// once, in an order shuffled when the cycle starts; a failed dial, or a
+// connection that ends before the server said anything useful, moves on
+// to the next URL at once. Only when every URL of the cycle failed does
+// the link back off (Run decides how long), and a new cycle, shuffled
+// again, begins.
+//
+// A connection that worked and then dropped (its replica stopped, or a
+// load balancer cut it) starts a new cycle in which its own URL counts as
+// already failed: the panel moves to another replica at once, and backs
+// off only when none of the others answers either. With a single URL that
+// is the plain reconnect with backoff of before.
+type rotation struct {
+	urls  []string
+	randN func(n int64) int64
+	// order is the rest of the current cycle; order[0] is the URL being
+	// tried. Empty before the first cycle.
+	order []string
+	// failures counts the cycles in a row in which every URL failed;
+	// Run sets it, and a connection that worked resets it.
+	failures int
+	// firmware: a URL of this cycle does not speak the panel's protocol.
+	firmware bool
+}
+
+// next is the URL to try now.
+func (r *rotation) next() string {
+	if len(r.order) == 0 {
+		r.order = r.shuffled("")
+	}
+	return r.order[0]
+}
+
+// after records how the attempt on next() ended. cycleOver says every URL
+// of the cycle failed: Run then chooses the wait (the backoff), and the
+// next call to next starts a new cycle. Otherwise the next attempt is at
+// once.
+func (r *rotation) after(out outcome) (cycleOver bool) {
+	switch {
+	case out.again:
+		// A new credential, or none: the same URL again, at once.
+		return false
+	case out.updateFirmware:
+		// Another replica may still speak the panel's protocol (a
+		// rolling upgrade): try it before waiting.
+		r.firmware = true
+		r.order = r.order[1:]
+	case out.healthy:
+		r.failures, r.firmware = 0, false
+		r.order = r.shuffled(r.order[0])
+		// A single URL: back off before trying it again, as before.
+		return len(r.order) == 0
+	default:
+		r.order = r.order[1:]
+	}
+	return len(r.order) == 0
+}
+
+// shuffled returns the URLs but skip in a random order (Fisher-Yates).
+func (r *rotation) shuffled(skip string) []string {
+	out := make([]string, 0, len(r.urls))
+	for _, u := range r.urls {
+		if u != skip {
+			out = append(out, u)
+		}
+	}
+	for i := len(out) - 1; i > 0; i-- {
+		j := r.randN(int64(i + 1))
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// redacted is u for the log, without a password it might hold.
+func redacted(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Redacted()
 }
 
 // backoff is the wait before the next attempt after failures failed ones:
@@ -420,8 +559,8 @@ type outcome struct {
 	err            error
 }
 
-// session runs one connection until it ends.
-func (l *Link) session(ctx context.Context) (out outcome) {
+// session runs one connection to endpoint until it ends.
+func (l *Link) session(ctx context.Context, endpoint string) (out outcome) {
 	l.mu.Lock()
 	token := l.token
 	l.mu.Unlock()
@@ -429,14 +568,19 @@ func (l *Link) session(ctx context.Context) (out outcome) {
 	if token != "" {
 		header.Set("Authorization", "Bearer "+token)
 	}
+	// gorilla dials the proxy (if any) or the server with NetDialContext,
+	// then does TLS itself with the server's host name as ServerName, so
+	// a pinned or CA-verified certificate is checked against the name
+	// whichever of its addresses answered.
 	dialer := websocket.Dialer{
+		NetDialContext:   l.netDialer().DialContext,
 		Proxy:            l.proxy,
 		TLSClientConfig:  l.opts.TLS,
 		HandshakeTimeout: handshakeTimeout,
 	}
-	ws, _, err := dialer.DialContext(ctx, l.url, header)
+	ws, _, err := dialer.DialContext(ctx, endpoint, header)
 	if err != nil {
-		out.err = fmt.Errorf("link: connect: %w", err)
+		out.err = fmt.Errorf("link: connect to %s: %w", redacted(endpoint), err)
 		return out
 	}
 	defer ws.Close()
@@ -472,8 +616,8 @@ func (l *Link) session(ctx context.Context) (out outcome) {
 		out.err = fmt.Errorf("link: hello: %w", err)
 		return out
 	}
-	l.online(s)
-	l.log.Info("link: connected", "url", l.url, "paired", token != "")
+	l.online(s, endpoint)
+	l.log.Info("link: connected", "url", redacted(endpoint), "paired", token != "")
 	defer func() { l.offline(s, out.err) }()
 
 	for {
@@ -503,9 +647,9 @@ func (l *Link) session(ctx context.Context) (out outcome) {
 // online makes s the live connection and sends the requests still waiting
 // for a result again, with their ids: the server answers a repeated id
 // without doing the work twice.
-func (l *Link) online(s *session) {
+func (l *Link) online(s *session, endpoint string) {
 	l.mu.Lock()
-	l.sess = s
+	l.sess, l.lastURL = s, endpoint
 	var again [][]byte
 	for _, c := range l.pending {
 		again = append(again, c.frame)
@@ -678,14 +822,34 @@ func (l *Link) Report(ctx context.Context, r proto.Report) error {
 	return nil
 }
 
+// netDialer is the dialer of every connection to the server or a proxy:
+// net.Dialer resolves the name at each dial and tries each of its
+// addresses in turn (RFC 6724 order; IPv4 answers keep the DNS server's
+// order), so DNS round robin and a refusing address work as they should.
+func (l *Link) netDialer() *net.Dialer {
+	d := &net.Dialer{Resolver: l.opts.Resolver}
+	if len(l.urls) > 1 {
+		d.Timeout = failoverDialTimeout
+	}
+	return d
+}
+
 // Download fetches path (a firmware build the server offered) from the
 // server's HTTPS address (the websocket URL's host, https for wss) with
-// the panel's credential into w, at most max bytes.
+// the panel's credential into w, at most max bytes. With several URLs it
+// asks the replica of the live connection (or of the last one): the one
+// that offered the build.
 func (l *Link) Download(ctx context.Context, path string, w io.Writer, max int64) error {
 	if !strings.HasPrefix(path, "/firmware/") || strings.Contains(path, "..") {
 		return fmt.Errorf("link: download: %q is not a firmware path", path)
 	}
-	u, err := url.Parse(l.url)
+	l.mu.Lock()
+	from := l.lastURL
+	l.mu.Unlock()
+	if from == "" {
+		from = l.urls[0]
+	}
+	u, err := url.Parse(from)
 	if err != nil {
 		return fmt.Errorf("link: download: %w", err)
 	}
@@ -743,8 +907,7 @@ func (l *Link) get(ctx context.Context, req *http.Request) (*http.Response, erro
 			dialTo = net.JoinHostPort(proxy.Hostname(), "80")
 		}
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", dialTo)
+	conn, err := l.netDialer().DialContext(ctx, "tcp", dialTo)
 	if err != nil {
 		return nil, err
 	}

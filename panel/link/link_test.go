@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +28,9 @@ import (
 type testServer struct {
 	url   string
 	conns chan *serverConn
+	srv   *httptest.Server
+	mu    sync.Mutex
+	all   []*websocket.Conn
 }
 
 // serverConn is one accepted panel, past its hello.
@@ -37,19 +41,21 @@ type serverConn struct {
 	accepted time.Time
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T) *testServer { return newTestServerOn(t, nil) }
+
+// newTestServerOn is a testServer listening on ln (nil: 127.0.0.1, any
+// port).
+func newTestServerOn(t *testing.T, ln net.Listener) *testServer {
 	s := &testServer{conns: make(chan *serverConn, 32)}
-	var mu sync.Mutex
-	var all []*websocket.Conn
 	up := websocket.Upgrader{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
-		mu.Lock()
-		all = append(all, ws)
-		mu.Unlock()
+		s.mu.Lock()
+		s.all = append(s.all, ws)
+		s.mu.Unlock()
 		c := &serverConn{ws: ws, auth: r.Header.Get("Authorization"), accepted: time.Now()}
 		m := c.read(t)
 		if m.Type != proto.TypeHello {
@@ -59,16 +65,26 @@ func newTestServer(t *testing.T) *testServer {
 		c.hello = *m.Hello
 		s.conns <- c
 	}))
-	t.Cleanup(func() {
-		srv.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, ws := range all {
-			ws.Close()
-		}
-	})
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
+	s.srv = srv
+	t.Cleanup(s.kill)
 	s.url = "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 	return s
+}
+
+// kill stops the server as a crashed replica stops: no new connections
+// (a dial is refused), and every open one closed.
+func (s *testServer) kill() {
+	s.srv.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ws := range s.all {
+		ws.Close()
+	}
 }
 
 func (s *testServer) accept(t *testing.T) *serverConn {
@@ -139,7 +155,8 @@ func (b *logBuffer) String() string {
 }
 
 // start runs a link until the test ends. Opts get fast backoffs unless set.
-func start(t *testing.T, opts Opts) (*Link, *logBuffer) {
+// setup, if any, changes the link before it runs.
+func start(t *testing.T, opts Opts, setup ...func(*Link)) (*Link, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{t: t}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -155,6 +172,9 @@ func start(t *testing.T, opts Opts) (*Link, *logBuffer) {
 	l, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(l)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
