@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Admin is a person with a local account for the admin UI and API.
@@ -65,13 +63,13 @@ func (db *DB) PutAdmin(a Admin) error {
 	if a.Username == "" || len(a.PasswordHash) == 0 {
 		return fmt.Errorf("store: admin needs a username and a password hash")
 	}
-	return db.update(func(tx *bolt.Tx) error { return putJSON(root(tx, adminsBucket), a.Username, a) })
+	return db.update(func(tx txn) error { return putJSON(root(tx, adminsBucket), a.Username, a) })
 }
 
 // Admin returns one admin, or ErrNotFound.
 func (db *DB) Admin(username string) (Admin, error) {
 	var a Admin
-	err := db.view(func(tx *bolt.Tx) error { return getJSON(root(tx, adminsBucket), username, &a) })
+	err := db.view(func(tx txn) error { return getJSON(root(tx, adminsBucket), username, &a) })
 	if err != nil {
 		return Admin{}, fmt.Errorf("store: admin %q: %w", username, err)
 	}
@@ -81,7 +79,7 @@ func (db *DB) Admin(username string) (Admin, error) {
 // Admins returns the usernames of every admin, sorted.
 func (db *DB) Admins() ([]string, error) {
 	var out []string
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return root(tx, adminsBucket).ForEach(func(k, _ []byte) error {
 			out = append(out, string(k))
 			return nil
@@ -93,14 +91,14 @@ func (db *DB) Admins() ([]string, error) {
 
 // PutSession stores a session under the hash of its id.
 func (db *DB) PutSession(idHash string, s Session) error {
-	return db.update(func(tx *bolt.Tx) error { return putJSON(root(tx, sessionsBucket), idHash, s) })
+	return db.update(func(tx txn) error { return putJSON(root(tx, sessionsBucket), idHash, s) })
 }
 
 // Session returns a session by the hash of its id, or ErrNotFound. An
 // expired session is deleted and reported as not found.
 func (db *DB) Session(idHash string, now time.Time) (Session, error) {
 	var s Session
-	err := db.view(func(tx *bolt.Tx) error { return getJSON(root(tx, sessionsBucket), idHash, &s) })
+	err := db.view(func(tx txn) error { return getJSON(root(tx, sessionsBucket), idHash, &s) })
 	if err != nil {
 		return Session{}, fmt.Errorf("store: session: %w", err)
 	}
@@ -113,19 +111,19 @@ func (db *DB) Session(idHash string, now time.Time) (Session, error) {
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(idHash string) error {
-	return db.update(func(tx *bolt.Tx) error { return root(tx, sessionsBucket).Delete([]byte(idHash)) })
+	return db.update(func(tx txn) error { return root(tx, sessionsBucket).Delete([]byte(idHash)) })
 }
 
 // PutAPIToken stores an API token under its hash (and sets its ID).
 func (db *DB) PutAPIToken(hash string, t APIToken) error {
 	t.ID = tokenID(hash)
-	return db.update(func(tx *bolt.Tx) error { return putJSON(root(tx, apiTokensBucket), hash, t) })
+	return db.update(func(tx txn) error { return putJSON(root(tx, apiTokensBucket), hash, t) })
 }
 
 // APIToken returns the token stored under hash, or ErrNotFound.
 func (db *DB) APIToken(hash string) (APIToken, error) {
 	var t APIToken
-	err := db.view(func(tx *bolt.Tx) error { return getJSON(root(tx, apiTokensBucket), hash, &t) })
+	err := db.view(func(tx txn) error { return getJSON(root(tx, apiTokensBucket), hash, &t) })
 	if err != nil {
 		return APIToken{}, fmt.Errorf("store: api token: %w", err)
 	}
@@ -135,7 +133,7 @@ func (db *DB) APIToken(hash string) (APIToken, error) {
 // APITokens lists the API tokens (never their values), by name.
 func (db *DB) APITokens() ([]APIToken, error) {
 	var out []APIToken
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return root(tx, apiTokensBucket).ForEach(func(k, v []byte) error {
 			var t APIToken
 			if err := json.Unmarshal(v, &t); err != nil {
@@ -152,7 +150,7 @@ func (db *DB) APITokens() ([]APIToken, error) {
 // AdminList returns every local account, by username.
 func (db *DB) AdminList() ([]Admin, error) {
 	var out []Admin
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return root(tx, adminsBucket).ForEach(func(k, v []byte) error {
 			var a Admin
 			if err := json.Unmarshal(v, &a); err != nil {
@@ -176,7 +174,8 @@ func isAdminRole(role string) bool { return role == "" || role == "admin" }
 // (ErrLastAdmin) a change that leaves no admin.
 func (db *DB) UpdateAdmin(username string, change func(a *Admin) error) (Admin, error) {
 	var a Admin
-	err := db.update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx txn) error {
+		a = Admin{} // fn may run again (see engine)
 		b := root(tx, adminsBucket)
 		if err := getJSON(b, username, &a); err != nil {
 			return fmt.Errorf("store: admin %q: %w", username, err)
@@ -200,7 +199,7 @@ func (db *DB) UpdateAdmin(username string, change func(a *Admin) error) (Admin, 
 // DeleteAdmin removes an account, ends its sessions and revokes the API
 // tokens it made, in one transaction; the last admin stays (ErrLastAdmin).
 func (db *DB) DeleteAdmin(username string, now time.Time) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		b := root(tx, adminsBucket)
 		var a Admin
 		if err := getJSON(b, username, &a); err != nil {
@@ -220,7 +219,7 @@ func (db *DB) DeleteAdmin(username string, now time.Time) error {
 	})
 }
 
-func countAdmins(b *bolt.Bucket) int {
+func countAdmins(b bucket) int {
 	n := 0
 	b.ForEach(func(_, v []byte) error {
 		var a Admin
@@ -238,7 +237,7 @@ func countAdmins(b *bolt.Bucket) int {
 // not local accounts' and stay.
 func (db *DB) DeleteSessionsOf(username, keepHash string) (int, error) {
 	var n int
-	err := db.update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx txn) error {
 		var err error
 		n, err = deleteSessionsOf(tx, username, keepHash)
 		return err
@@ -246,7 +245,7 @@ func (db *DB) DeleteSessionsOf(username, keepHash string) (int, error) {
 	return n, err
 }
 
-func deleteSessionsOf(tx *bolt.Tx, username, keepHash string) (int, error) {
+func deleteSessionsOf(tx txn, username, keepHash string) (int, error) {
 	b := root(tx, sessionsBucket)
 	var doomed [][]byte
 	err := b.ForEach(func(k, v []byte) error {
@@ -274,7 +273,7 @@ func deleteSessionsOf(tx *bolt.Tx, username, keepHash string) (int, error) {
 // how many.
 func (db *DB) RevokeAPITokensOf(username string, now time.Time) (int, error) {
 	var n int
-	err := db.update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx txn) error {
 		var err error
 		n, err = revokeTokensOf(tx, username, now)
 		return err
@@ -282,7 +281,7 @@ func (db *DB) RevokeAPITokensOf(username string, now time.Time) (int, error) {
 	return n, err
 }
 
-func revokeTokensOf(tx *bolt.Tx, username string, now time.Time) (int, error) {
+func revokeTokensOf(tx txn, username string, now time.Time) (int, error) {
 	b := root(tx, apiTokensBucket)
 	changed := map[string]APIToken{}
 	err := b.ForEach(func(k, v []byte) error {
@@ -312,7 +311,7 @@ func revokeTokensOf(tx *bolt.Tx, username string, now time.Time) (int, error) {
 // time.
 func (db *DB) RevokeAPIToken(id string, now time.Time) (APIToken, error) {
 	var found APIToken
-	err := db.update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx txn) error {
 		b := root(tx, apiTokensBucket)
 		hash, err := tokenHashByID(b, id)
 		if err != nil {
@@ -332,7 +331,7 @@ func (db *DB) RevokeAPIToken(id string, now time.Time) (APIToken, error) {
 	return found, nil
 }
 
-func tokenHashByID(b *bolt.Bucket, id string) (string, error) {
+func tokenHashByID(b bucket, id string) (string, error) {
 	if len(id) != 16 {
 		return "", ErrNotFound
 	}
@@ -350,7 +349,7 @@ func (db *DB) TouchAPIToken(hash string, now time.Time) error {
 	if err != nil || now.Sub(t.LastUsed) < time.Minute {
 		return err
 	}
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		b := root(tx, apiTokensBucket)
 		var cur APIToken
 		if err := getJSON(b, hash, &cur); err != nil {

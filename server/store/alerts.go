@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The alerts bucket (schema 4) holds two sub-buckets, both of JSON that is
@@ -20,12 +18,12 @@ var (
 	alertLogBucket    = []byte("log")
 )
 
-func alertsSub(tx *bolt.Tx, name []byte) *bolt.Bucket { return root(tx, alertsBucket).Bucket(name) }
+func alertsSub(tx txn, name []byte) bucket { return root(tx, alertsBucket).Bucket(name) }
 
 // ActiveAlerts returns every active alert by key.
 func (db *DB) ActiveAlerts() (map[string]json.RawMessage, error) {
 	out := map[string]json.RawMessage{}
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return alertsSub(tx, alertActiveBucket).ForEach(func(k, v []byte) error {
 			out[string(k)] = append(json.RawMessage(nil), v...)
 			return nil
@@ -42,12 +40,12 @@ func (db *DB) PutActiveAlert(key string, v any) error {
 	if key == "" || len(key) > 512 {
 		return fmt.Errorf("store: an alert key is 1 to 512 bytes")
 	}
-	return db.update(func(tx *bolt.Tx) error { return putJSON(alertsSub(tx, alertActiveBucket), key, v) })
+	return db.update(func(tx txn) error { return putJSON(alertsSub(tx, alertActiveBucket), key, v) })
 }
 
 // DeleteActiveAlert forgets an active alert; a missing one is no error.
 func (db *DB) DeleteActiveAlert(key string) error {
-	return db.update(func(tx *bolt.Tx) error { return alertsSub(tx, alertActiveBucket).Delete([]byte(key)) })
+	return db.update(func(tx txn) error { return alertsSub(tx, alertActiveBucket).Delete([]byte(key)) })
 }
 
 // AppendAlertLog adds an entry to the alert log and keeps only the newest
@@ -57,7 +55,7 @@ func (db *DB) AppendAlertLog(v any, keep int) error {
 	if err != nil {
 		return fmt.Errorf("store: encode alert log entry: %w", err)
 	}
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		b := alertsSub(tx, alertLogBucket)
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -84,7 +82,7 @@ func (db *DB) AppendAlertLog(v any, keep int) error {
 // AlertLog returns the newest n entries of the alert log, newest first.
 func (db *DB) AlertLog(n int) ([]json.RawMessage, error) {
 	var out []json.RawMessage
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		c := alertsSub(tx, alertLogBucket).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
 			out = append(out, append(json.RawMessage(nil), v...))

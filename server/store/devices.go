@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Device is a paired door panel. Its credential is kept only as a hash in
@@ -28,7 +26,7 @@ func (db *DB) AddDevice(d Device, tokenHash string) error {
 	if d.ID == "" || !validID(d.ID) {
 		return fmt.Errorf("store: invalid device id %q", d.ID)
 	}
-	return db.batch(func(tx *bolt.Tx) error {
+	return db.batch(func(tx txn) error {
 		devs := root(tx, devicesBucket)
 		if devs.Get([]byte(d.ID)) != nil {
 			return fmt.Errorf("store: device %q: %w", d.ID, ErrExists)
@@ -46,7 +44,7 @@ func (db *DB) AddDevice(d Device, tokenHash string) error {
 // panel is told it was revoked, not that its token is unknown.
 func (db *DB) DeviceByToken(tokenHash string) (Device, error) {
 	var d Device
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		if id := root(tx, revokedBucket).Get([]byte(tokenHash)); id != nil {
 			d = Device{ID: string(id), Revoked: true}
 			return nil
@@ -66,7 +64,7 @@ func (db *DB) DeviceByToken(tokenHash string) (Device, error) {
 // Device returns one device, or ErrNotFound.
 func (db *DB) Device(id string) (Device, error) {
 	var d Device
-	err := db.view(func(tx *bolt.Tx) error { return getJSON(root(tx, devicesBucket), id, &d) })
+	err := db.view(func(tx txn) error { return getJSON(root(tx, devicesBucket), id, &d) })
 	if err != nil {
 		return Device{}, fmt.Errorf("store: device %q: %w", id, err)
 	}
@@ -76,7 +74,7 @@ func (db *DB) Device(id string) (Device, error) {
 // Devices returns every device, ordered by name then id.
 func (db *DB) Devices() ([]Device, error) {
 	var out []Device
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return root(tx, devicesBucket).ForEach(func(k, v []byte) error {
 			var d Device
 			if err := json.Unmarshal(v, &d); err != nil {
@@ -100,7 +98,8 @@ func (db *DB) UpdateDevice(id string, fn func(*Device) error) (Device, error) {
 	var d Device
 	// Batched: every panel that connects records when it was seen, and
 	// after a restart thousands connect within seconds.
-	err := db.batch(func(tx *bolt.Tx) error {
+	err := db.batch(func(tx txn) error {
+		d = Device{} // fn may run again (see engine)
 		devs := root(tx, devicesBucket)
 		if err := getJSON(devs, id, &d); err != nil {
 			return fmt.Errorf("store: device %q: %w", id, err)
@@ -118,7 +117,7 @@ func (db *DB) UpdateDevice(id string, fn func(*Device) error) (Device, error) {
 // panel is told it was revoked (and forgets the credential) rather than
 // that its token is unknown; a revoked device never authenticates again.
 func (db *DB) RevokeDevice(id string) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		devs := root(tx, devicesBucket)
 		var d Device
 		if err := getJSON(devs, id, &d); err != nil {
@@ -132,7 +131,7 @@ func (db *DB) RevokeDevice(id string) error {
 // DeleteDevice removes a device. Its token hashes move to the revoked
 // bucket: the panel, if it still runs, is told it was revoked.
 func (db *DB) DeleteDevice(id string) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		devs := root(tx, devicesBucket)
 		if devs.Get([]byte(id)) == nil {
 			return fmt.Errorf("store: device %q: %w", id, ErrNotFound)
@@ -153,7 +152,7 @@ func (db *DB) DeleteDevice(id string) error {
 	})
 }
 
-func tokensOf(tokens *bolt.Bucket, id string) ([][]byte, error) {
+func tokensOf(tokens bucket, id string) ([][]byte, error) {
 	var hashes [][]byte
 	err := tokens.ForEach(func(k, v []byte) error {
 		if string(v) == id {

@@ -1,12 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Event is a meeting in the built-in calendar.
@@ -28,7 +27,7 @@ type Event struct {
 // Events returns a room's built-in calendar, ordered by start.
 func (db *DB) Events(room string) ([]Event, error) {
 	var out []Event
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		var err error
 		out, err = readEvents(tx, room)
 		return err
@@ -39,7 +38,7 @@ func (db *DB) Events(room string) ([]Event, error) {
 	return out, nil
 }
 
-func readEvents(tx *bolt.Tx, room string) ([]Event, error) {
+func readEvents(tx txn, room string) ([]Event, error) {
 	b := root(tx, eventsBucket).Bucket([]byte(room))
 	if b == nil {
 		return nil, nil
@@ -71,7 +70,7 @@ func readEvents(tx *bolt.Tx, room string) ([]Event, error) {
 // fn may run more than once (the write is batched with others, see
 // batch); only the last run's result is written.
 func (db *DB) UpdateEvents(room string, fn func([]Event) ([]Event, error)) error {
-	return db.batch(func(tx *bolt.Tx) error {
+	return db.batch(func(tx txn) error {
 		if root(tx, roomsBucket).Get([]byte(room)) == nil {
 			return fmt.Errorf("store: room %q: %w", room, ErrNotFound)
 		}
@@ -83,21 +82,33 @@ func (db *DB) UpdateEvents(room string, fn func([]Event) ([]Event, error)) error
 		if err != nil {
 			return err
 		}
-		parent := root(tx, eventsBucket)
-		if parent.Bucket([]byte(room)) != nil {
-			if err := parent.DeleteBucket([]byte(room)); err != nil {
-				return err
-			}
-		}
-		b, err := parent.CreateBucket([]byte(room))
+		// Only what changed is written: on etcd a transaction's writes
+		// are bounded, and a booking changes one event of many.
+		b, err := root(tx, eventsBucket).CreateBucketIfNotExists([]byte(room))
 		if err != nil {
 			return err
+		}
+		gone := make(map[string]bool, len(old))
+		for _, e := range old {
+			gone[e.ID] = true
 		}
 		for _, e := range events {
 			if e.ID == "" {
 				return fmt.Errorf("store: event without id in room %q", room)
 			}
-			if err := putJSON(b, e.ID, e); err != nil {
+			delete(gone, e.ID)
+			data, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("store: encode event %s: %w", e.ID, err)
+			}
+			if !bytes.Equal(b.Get([]byte(e.ID)), data) {
+				if err := b.Put([]byte(e.ID), data); err != nil {
+					return err
+				}
+			}
+		}
+		for id := range gone {
+			if err := b.Delete([]byte(id)); err != nil {
 				return err
 			}
 		}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The firmware bucket (schema 9) holds the uploaded panel builds and the
@@ -36,7 +34,7 @@ type FirmwareBuild struct {
 	By        string    `json:"by,omitempty"`
 }
 
-func fwSub(tx *bolt.Tx, name []byte) *bolt.Bucket { return root(tx, firmwareBucket).Bucket(name) }
+func fwSub(tx txn, name []byte) bucket { return root(tx, firmwareBucket).Bucket(name) }
 
 // PutFirmwareBuild stores a build's metadata, replacing one of the same
 // version and arch.
@@ -44,13 +42,13 @@ func (db *DB) PutFirmwareBuild(b FirmwareBuild) error {
 	if b.Version == "" || b.Arch == "" || len(b.Version)+len(b.Arch) > 200 {
 		return fmt.Errorf("store: a firmware build needs a version and an arch")
 	}
-	return db.update(func(tx *bolt.Tx) error { return putJSON(fwSub(tx, fwBuildsBucket), b.Version+"/"+b.Arch, b) })
+	return db.update(func(tx txn) error { return putJSON(fwSub(tx, fwBuildsBucket), b.Version+"/"+b.Arch, b) })
 }
 
 // FirmwareBuild returns the build of version for arch, or ErrNotFound.
 func (db *DB) FirmwareBuild(version, arch string) (FirmwareBuild, error) {
 	var b FirmwareBuild
-	err := db.view(func(tx *bolt.Tx) error { return getJSON(fwSub(tx, fwBuildsBucket), version+"/"+arch, &b) })
+	err := db.view(func(tx txn) error { return getJSON(fwSub(tx, fwBuildsBucket), version+"/"+arch, &b) })
 	if err != nil {
 		return FirmwareBuild{}, fmt.Errorf("store: firmware %s for %s: %w", version, arch, err)
 	}
@@ -60,7 +58,7 @@ func (db *DB) FirmwareBuild(version, arch string) (FirmwareBuild, error) {
 // FirmwareBuilds lists every build, newest upload first.
 func (db *DB) FirmwareBuilds() ([]FirmwareBuild, error) {
 	var out []FirmwareBuild
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return fwSub(tx, fwBuildsBucket).ForEach(func(k, v []byte) error {
 			var b FirmwareBuild
 			if err := json.Unmarshal(v, &b); err != nil {
@@ -79,7 +77,7 @@ func (db *DB) FirmwareBuilds() ([]FirmwareBuild, error) {
 
 // DeleteFirmwareBuild forgets a build; a missing one is no error.
 func (db *DB) DeleteFirmwareBuild(version, arch string) error {
-	return db.update(func(tx *bolt.Tx) error { return fwSub(tx, fwBuildsBucket).Delete([]byte(version + "/" + arch)) })
+	return db.update(func(tx txn) error { return fwSub(tx, fwBuildsBucket).Delete([]byte(version + "/" + arch)) })
 }
 
 // PutRollout stores the rollout of version.
@@ -87,13 +85,13 @@ func (db *DB) PutRollout(version string, v any) error {
 	if version == "" || len(version) > 128 {
 		return fmt.Errorf("store: a rollout's version is 1 to 128 bytes")
 	}
-	return db.update(func(tx *bolt.Tx) error { return putJSON(fwSub(tx, fwRollBucket), version, v) })
+	return db.update(func(tx txn) error { return putJSON(fwSub(tx, fwRollBucket), version, v) })
 }
 
 // Rollouts returns every rollout by version.
 func (db *DB) Rollouts() (map[string]json.RawMessage, error) {
 	out := map[string]json.RawMessage{}
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return fwSub(tx, fwRollBucket).ForEach(func(k, v []byte) error {
 			out[string(k)] = append(json.RawMessage(nil), v...)
 			return nil

@@ -4,16 +4,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // migrations bring the store from one schema version to the next. Entry i
 // moves version i to version i+1; the list only grows. Each runs in the same
 // transaction as the version bump, so a crash leaves the old version whole.
-var migrations = []func(tx *bolt.Tx) error{
+var migrations = []func(tx txn) error{
 	// 0 -> 1: the initial buckets.
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		r := tx.Bucket(rootBucket)
 		for _, name := range [][]byte{roomsBucket, devicesBucket, tokensBucket, statesBucket, eventsBucket, requestsBucket, settingsBucket} {
 			if _, err := r.CreateBucketIfNotExists(name); err != nil {
@@ -23,7 +21,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	// 1 -> 2: administrators, their sessions and API tokens.
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		r := tx.Bucket(rootBucket)
 		for _, name := range [][]byte{adminsBucket, sessionsBucket, apiTokensBucket} {
 			if _, err := r.CreateBucketIfNotExists(name); err != nil {
@@ -33,7 +31,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	// 2 -> 3: check-ins at the panel.
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(checkinsBucket)
 		return err
 	},
@@ -41,14 +39,14 @@ var migrations = []func(tx *bolt.Tx) error{
 	// delete a device's token hash; such panels are told their token is
 	// unknown, which no longer makes them forget it: delete and pair
 	// them again.)
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(revokedBucket)
 		return err
 	},
 	// 4 -> 5: the activity log and the requests indexed by time, so that
 	// the log is read a page at a time and both are pruned oldest first.
 	// The outcomes recorded so far are indexed.
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		r := tx.Bucket(rootBucket)
 		activity, err := r.CreateBucketIfNotExists(activityBucket)
 		if err != nil {
@@ -70,7 +68,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		})
 	},
 	// 5 -> 6: alerts (active ones and the log of sent messages).
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		a, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(alertsBucket)
 		if err != nil {
 			return err
@@ -85,7 +83,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	// 6 -> 7: roles and scoped API tokens. Every account so far is an
 	// admin and every API token may do everything (the CLI's token file
 	// keeps working); tokens get the ID they are listed and revoked by.
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		r := tx.Bucket(rootBucket)
 		if err := rewriteJSON(r.Bucket(adminsBucket), func(_ []byte, a *Admin) {
 			if a.Role == "" {
@@ -102,12 +100,12 @@ var migrations = []func(tx *bolt.Tx) error{
 		})
 	},
 	// 7 -> 8: Graph change-notification subscriptions by room.
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(subscriptionsBucket)
 		return err
 	},
 	// 8 -> 9: panel firmware builds and their rollouts.
-	func(tx *bolt.Tx) error {
+	func(tx txn) error {
 		f, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(firmwareBucket)
 		if err != nil {
 			return err
@@ -123,7 +121,7 @@ var migrations = []func(tx *bolt.Tx) error{
 
 // rewriteJSON decodes every value of b as a T, changes it and writes it
 // back.
-func rewriteJSON[T any](b *bolt.Bucket, change func(k []byte, v *T)) error {
+func rewriteJSON[T any](b bucket, change func(k []byte, v *T)) error {
 	out := map[string][]byte{}
 	err := b.ForEach(func(k, v []byte) error {
 		var t T
@@ -153,7 +151,7 @@ func rewriteJSON[T any](b *bolt.Bucket, change func(k []byte, v *T)) error {
 func SchemaVersion() int { return len(migrations) }
 
 func (db *DB) migrate() error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		r, err := tx.CreateBucketIfNotExists(rootBucket)
 		if err != nil {
 			return fmt.Errorf("create root bucket: %w", err)

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Outcome is the recorded result of a panel's request, kept so a retry
@@ -46,7 +43,7 @@ func keyTime(k []byte) time.Time {
 // ErrNotFound.
 func (db *DB) Outcome(device, id string) (Outcome, error) {
 	var o Outcome
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		v := root(tx, requestsBucket).Get(outcomeKey(device, id))
 		if v == nil {
 			return ErrNotFound
@@ -62,13 +59,13 @@ func (db *DB) Outcome(device, id string) (Outcome, error) {
 // PutOutcome records a request's outcome: as the request's idempotency
 // record, and in the activity log.
 func (db *DB) PutOutcome(o Outcome) error {
-	return db.batch(func(tx *bolt.Tx) error { return putOutcome(tx, o) })
+	return db.batch(func(tx txn) error { return putOutcome(tx, o) })
 }
 
 // PutOutcomeCheckIn records a booking's outcome and the check-in that
 // booking at the door counts as, in one transaction.
 func (db *DB) PutOutcomeCheckIn(o Outcome, room, event string, at time.Time) error {
-	return db.batch(func(tx *bolt.Tx) error {
+	return db.batch(func(tx txn) error {
 		if err := putOutcome(tx, o); err != nil {
 			return err
 		}
@@ -76,7 +73,7 @@ func (db *DB) PutOutcomeCheckIn(o Outcome, room, event string, at time.Time) err
 	})
 }
 
-func putOutcome(tx *bolt.Tx, o Outcome) error {
+func putOutcome(tx txn, o Outcome) error {
 	data, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("store: encode outcome: %w", err)
@@ -94,7 +91,7 @@ func putOutcome(tx *bolt.Tx, o Outcome) error {
 // PutActivity records something that is not a panel's request (a problem
 // reported at a panel, a meeting released) in the activity log only.
 func (db *DB) PutActivity(o Outcome) error {
-	return db.batch(func(tx *bolt.Tx) error {
+	return db.batch(func(tx txn) error {
 		data, err := json.Marshal(o)
 		if err != nil {
 			return fmt.Errorf("store: encode activity: %w", err)
@@ -114,7 +111,7 @@ func (db *DB) ActivityOlder(at time.Time, key string, limit int) (page []Outcome
 	if limit <= 0 {
 		limit = 100
 	}
-	err = db.view(func(tx *bolt.Tx) error {
+	err = db.view(func(tx txn) error {
 		c := root(tx, activityBucket).Cursor()
 		var k, v []byte
 		if at.IsZero() && key == "" {
@@ -151,7 +148,7 @@ func (db *DB) ActivityNewer(at time.Time, key string, limit int) (page []Outcome
 	if limit <= 0 {
 		limit = 100
 	}
-	err = db.view(func(tx *bolt.Tx) error {
+	err = db.view(func(tx txn) error {
 		c := root(tx, activityBucket).Cursor()
 		from := timeKey(at, []byte(key))
 		k, v := c.Seek(from)
@@ -196,17 +193,17 @@ func checkinKey(room, event string) []byte { return []byte(room + "/" + event) }
 
 // PutCheckIn records that someone checked in to a meeting at a panel.
 func (db *DB) PutCheckIn(room, event string, at time.Time) error {
-	return db.batch(func(tx *bolt.Tx) error { return putCheckIn(tx, room, event, at) })
+	return db.batch(func(tx txn) error { return putCheckIn(tx, room, event, at) })
 }
 
-func putCheckIn(tx *bolt.Tx, room, event string, at time.Time) error {
+func putCheckIn(tx txn, room, event string, at time.Time) error {
 	return root(tx, checkinsBucket).Put(checkinKey(room, event), []byte(at.UTC().Format(time.RFC3339)))
 }
 
 // CheckedIn reports whether someone checked in to a meeting.
 func (db *DB) CheckedIn(room, event string) bool {
 	found := false
-	db.view(func(tx *bolt.Tx) error {
+	db.view(func(tx txn) error {
 		found = root(tx, checkinsBucket).Get(checkinKey(room, event)) != nil
 		return nil
 	})
@@ -235,10 +232,6 @@ type Pruned struct {
 	Activity, Requests, CheckIns, Events int
 }
 
-// pruneBatch bounds the records one transaction removes, so that pruning
-// a large backlog never holds the write lock for long.
-const pruneBatch = 5000
-
 // Prune removes what is older than the retention, in small transactions.
 func (db *DB) Prune(now time.Time, r Retention) (Pruned, error) {
 	if r.Activity <= 0 {
@@ -255,7 +248,7 @@ func (db *DB) Prune(now time.Time, r Retention) (Pruned, error) {
 		if err != nil {
 			return p, fmt.Errorf("store: prune activity: %w", err)
 		}
-		if n < pruneBatch {
+		if n < db.eng.maxWrites()/2 {
 			break
 		}
 	}
@@ -265,7 +258,7 @@ func (db *DB) Prune(now time.Time, r Retention) (Pruned, error) {
 		if err != nil {
 			return p, fmt.Errorf("store: prune requests: %w", err)
 		}
-		if n < pruneBatch {
+		if n < db.eng.maxWrites()/2 {
 			break
 		}
 	}
@@ -282,14 +275,15 @@ func (db *DB) Prune(now time.Time, r Retention) (Pruned, error) {
 	return p, nil
 }
 
-// pruneOldest removes up to pruneBatch entries of a time-keyed bucket older
+// pruneOldest removes up to half the engine's maxWrites entries of a time-keyed bucket older
 // than cutoff, and, when also is set, the entry of that bucket their key
 // names after the time.
 func (db *DB) pruneOldest(bucket []byte, cutoff time.Time, also []byte) (int, error) {
 	n := 0
-	err := db.update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx txn) error {
+		n = 0 // fn may run again (see engine)
 		c := root(tx, bucket).Cursor()
-		for k, _ := c.First(); k != nil && n < pruneBatch && keyTime(k).Before(cutoff); k, _ = c.First() {
+		for k, _ := c.First(); k != nil && n < db.eng.maxWrites()/2 && keyTime(k).Before(cutoff); k, _ = c.First() {
 			if also != nil {
 				if err := root(tx, also).Delete(k[8:]); err != nil {
 					return err
@@ -307,62 +301,85 @@ func (db *DB) pruneOldest(bucket []byte, cutoff time.Time, also []byte) (int, er
 
 // pruneCheckIns removes check-ins recorded before cutoff.
 func (db *DB) pruneCheckIns(cutoff time.Time) (int, error) {
-	n := 0
-	err := db.update(func(tx *bolt.Tx) error {
-		b := root(tx, checkinsBucket)
-		var old [][]byte
-		err := b.ForEach(func(k, v []byte) error {
+	total := 0
+	for {
+		n, err := db.pruneKeys(func(tx txn) bucket { return root(tx, checkinsBucket) }, func(_, v []byte) (bool, error) {
 			at, err := time.Parse(time.RFC3339, string(v))
-			if err != nil || at.Before(cutoff) {
-				old = append(old, append([]byte(nil), k...))
-			}
-			return nil
+			return err != nil || at.Before(cutoff), nil
 		})
-		if err != nil {
-			return err
+		total += n
+		if err != nil || n < db.eng.maxWrites() {
+			return total, err
 		}
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(old)
-		return nil
-	})
-	return n, err
+	}
 }
 
 // pruneEvents removes built-in calendar events that ended before cutoff.
 func (db *DB) pruneEvents(cutoff time.Time) (int, error) {
-	n := 0
-	err := db.update(func(tx *bolt.Tx) error {
+	var rooms [][]byte
+	err := db.view(func(tx txn) error {
+		rooms = nil
 		return root(tx, eventsBucket).ForEachBucket(func(room []byte) error {
-			b := root(tx, eventsBucket).Bucket(room)
-			var old [][]byte
-			err := b.ForEach(func(k, v []byte) error {
-				var e Event
-				if err := json.Unmarshal(v, &e); err != nil {
-					return fmt.Errorf("decode event %s/%s: %w", room, k, err)
-				}
-				if e.End.Before(cutoff) {
-					old = append(old, append([]byte(nil), k...))
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			for _, k := range old {
-				if err := b.Delete(k); err != nil {
-					return err
-				}
-			}
-			n += len(old)
+			rooms = append(rooms, append([]byte(nil), room...))
 			return nil
 		})
 	})
-	if errors.Is(err, ErrNotFound) {
-		return n, nil
+	if err != nil {
+		return 0, err
 	}
+	total := 0
+	for _, room := range rooms {
+		for {
+			n, err := db.pruneKeys(func(tx txn) bucket { return root(tx, eventsBucket).Bucket(room) }, func(k, v []byte) (bool, error) {
+				var e Event
+				if err := json.Unmarshal(v, &e); err != nil {
+					return false, fmt.Errorf("decode event %s/%s: %w", room, k, err)
+				}
+				return e.End.Before(cutoff), nil
+			})
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < db.eng.maxWrites() {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// pruneKeys deletes, in one transaction, up to the engine's maxWrites keys
+// of the bucket for which old says so. The bucket may be gone (nil).
+func (db *DB) pruneKeys(in func(tx txn) bucket, old func(k, v []byte) (bool, error)) (int, error) {
+	n := 0
+	err := db.update(func(tx txn) error {
+		n = 0 // fn may run again (see engine)
+		b := in(tx)
+		if b == nil {
+			return nil
+		}
+		var doomed [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			if len(doomed) == db.eng.maxWrites() {
+				return nil
+			}
+			isOld, err := old(k, v)
+			if isOld {
+				doomed = append(doomed, append([]byte(nil), k...))
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
 	return n, err
 }

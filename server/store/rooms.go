@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Display modes: what a panel may show of a meeting (DESIGN.md, privacy rule).
@@ -109,7 +107,7 @@ func (db *DB) PutRoom(r Room) error {
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		return putJSON(root(tx, roomsBucket), r.ID, r)
 	})
 }
@@ -117,7 +115,7 @@ func (db *DB) PutRoom(r Room) error {
 // Room returns one room, or ErrNotFound.
 func (db *DB) Room(id string) (Room, error) {
 	var r Room
-	err := db.view(func(tx *bolt.Tx) error { return getJSON(root(tx, roomsBucket), id, &r) })
+	err := db.view(func(tx txn) error { return getJSON(root(tx, roomsBucket), id, &r) })
 	if err != nil {
 		return Room{}, fmt.Errorf("store: room %q: %w", id, err)
 	}
@@ -127,7 +125,7 @@ func (db *DB) Room(id string) (Room, error) {
 // Rooms returns every room, ordered by name.
 func (db *DB) Rooms() ([]Room, error) {
 	var rooms []Room
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return root(tx, roomsBucket).ForEach(func(k, v []byte) error {
 			var r Room
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -145,7 +143,7 @@ func (db *DB) Rooms() ([]Room, error) {
 // Devices of the room stay, unassigned to any existing room, so an admin
 // can move them.
 func (db *DB) DeleteRoom(id string) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		if root(tx, roomsBucket).Get([]byte(id)) == nil {
 			return fmt.Errorf("store: room %q: %w", id, ErrNotFound)
 		}
@@ -167,7 +165,7 @@ func (db *DB) DeleteRoom(id string) error {
 // last good state. Its one writer (sync) writes room after room, so a
 // write of its own is quicker than waiting for a batch to fill.
 func (db *DB) PutState(room string, state []byte) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx txn) error {
 		return root(tx, statesBucket).Put([]byte(room), state)
 	})
 }
@@ -175,7 +173,7 @@ func (db *DB) PutState(room string, state []byte) error {
 // State returns a room's last state, or ErrNotFound.
 func (db *DB) State(room string) ([]byte, error) {
 	var out []byte
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		v := root(tx, statesBucket).Get([]byte(room))
 		if v == nil {
 			return ErrNotFound
@@ -191,12 +189,12 @@ func (db *DB) State(room string) ([]byte, error) {
 
 // PutSetting stores a JSON-encodable value under key.
 func (db *DB) PutSetting(key string, v any) error {
-	return db.update(func(tx *bolt.Tx) error { return putJSON(root(tx, settingsBucket), key, v) })
+	return db.update(func(tx txn) error { return putJSON(root(tx, settingsBucket), key, v) })
 }
 
 // Setting decodes the value under key into v, or returns ErrNotFound.
 func (db *DB) Setting(key string, v any) error {
-	err := db.view(func(tx *bolt.Tx) error { return getJSON(root(tx, settingsBucket), key, v) })
+	err := db.view(func(tx txn) error { return getJSON(root(tx, settingsBucket), key, v) })
 	if err != nil {
 		return fmt.Errorf("store: setting %q: %w", key, err)
 	}

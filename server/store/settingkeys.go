@@ -3,15 +3,13 @@ package store
 import (
 	"bytes"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // SettingKeys lists the keys of the settings bucket that start with
 // prefix.
 func (db *DB) SettingKeys(prefix string) ([]string, error) {
 	var out []string
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		c := root(tx, settingsBucket).Cursor()
 		for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, _ = c.Next() {
 			out = append(out, string(k))
@@ -26,5 +24,5 @@ func (db *DB) SettingKeys(prefix string) ([]string, error) {
 
 // DeleteSetting removes a setting; a missing one is no error.
 func (db *DB) DeleteSetting(key string) error {
-	return db.update(func(tx *bolt.Tx) error { return root(tx, settingsBucket).Delete([]byte(key)) })
+	return db.update(func(tx txn) error { return root(tx, settingsBucket).Delete([]byte(key)) })
 }

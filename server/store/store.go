@@ -41,7 +41,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -79,7 +78,8 @@ var (
 
 // DB is an open store. It is safe for concurrent use.
 type DB struct {
-	bolt *bolt.DB
+	eng engine
+	// path is the bbolt file; empty on etcd.
 	path string
 }
 
@@ -125,7 +125,7 @@ func open(path string, create bool) (*DB, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	db := &DB{bolt: b, path: path}
+	db := &DB{eng: &boltEngine{db: b, path: path}, path: path}
 	if err := db.migrate(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
@@ -146,74 +146,26 @@ func openError(path string, err error) error {
 	return fmt.Errorf("store: open %s: %w", path, err)
 }
 
-// Path is the file the store lives in.
+// Path is the bbolt file the store lives in; empty on etcd.
 func (db *DB) Path() string { return db.path }
 
-// Close closes the file.
-func (db *DB) Close() error {
-	if err := db.bolt.Close(); err != nil {
-		return fmt.Errorf("store: close %s: %w", db.path, err)
-	}
-	return nil
-}
+// Where says where the store lives, for logs: its file, or etcd's
+// endpoints and prefix.
+func (db *DB) Where() string { return db.eng.name() }
+
+// Close closes the file, or the etcd client.
+func (db *DB) Close() error { return db.eng.close() }
 
 // root returns a top-level bucket under v1.
-func root(tx *bolt.Tx, name []byte) *bolt.Bucket {
+func root(tx txn, name []byte) bucket {
 	return tx.Bucket(rootBucket).Bucket(name)
 }
 
-// view runs fn in a read transaction. A panic inside bbolt (a page
-// damaged while the server runs) becomes an ErrCorrupt error naming the
-// file and the restore command, rather than a crash.
-func (db *DB) view(fn func(tx *bolt.Tx) error) error {
-	return protect(db.path, func() error { return db.bolt.View(fn) })
-}
+func (db *DB) view(fn func(tx txn) error) error   { return db.eng.view(fn) }
+func (db *DB) update(fn func(tx txn) error) error { return db.eng.update(fn) }
+func (db *DB) batch(fn func(tx txn) error) error  { return db.eng.batch(fn) }
 
-// update runs fn in a write transaction. A failure to commit (a full disk,
-// say) is wrapped with the file's name; fn's own errors come back as they
-// are. Either way nothing is half written.
-func (db *DB) update(fn func(tx *bolt.Tx) error) error {
-	var fnErr error
-	err := protect(db.path, func() error {
-		return db.bolt.Update(func(tx *bolt.Tx) error {
-			fnErr = fn(tx)
-			return fnErr
-		})
-	})
-	if err != nil && fnErr == nil {
-		return fmt.Errorf("store: write %s: %w", db.path, err)
-	}
-	return err
-}
-
-// batch runs fn in a write transaction shared with other writers that
-// call batch at about the same time (bbolt's Batch): a hundred panels
-// booking at once share a few fsyncs instead of queueing for one each.
-// fn may run more than once (when another function of the batch fails,
-// the rest is retried), so it must only read and write tx. A lone write
-// waits up to bbolt's MaxBatchDelay (10 ms) for company. Errors are as
-// with update.
-func (db *DB) batch(fn func(tx *bolt.Tx) error) error {
-	var mu sync.Mutex // fn runs on whichever goroutine commits the batch
-	var fnErr error
-	err := protect(db.path, func() error {
-		return db.bolt.Batch(func(tx *bolt.Tx) error {
-			err := fn(tx)
-			mu.Lock()
-			fnErr = err
-			mu.Unlock()
-			return err
-		})
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	if err != nil && fnErr == nil {
-		return fmt.Errorf("store: write %s: %w", db.path, err)
-	}
-	return err
-}
-
-func getJSON(b *bolt.Bucket, key string, v any) error {
+func getJSON(b bucket, key string, v any) error {
 	data := b.Get([]byte(key))
 	if data == nil {
 		return ErrNotFound
@@ -224,7 +176,7 @@ func getJSON(b *bolt.Bucket, key string, v any) error {
 	return nil
 }
 
-func putJSON(b *bolt.Bucket, key string, v any) error {
+func putJSON(b bucket, key string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("store: encode %s: %w", key, err)
@@ -235,11 +187,17 @@ func putJSON(b *bolt.Bucket, key string, v any) error {
 // Snapshot writes a consistent copy of the whole store to w while the
 // server runs (a read transaction sees one point in time).
 func (db *DB) Snapshot(w interface{ Write([]byte) (int, error) }) (int64, error) {
+	be, ok := db.eng.(*boltEngine)
+	if !ok {
+		return 0, fmt.Errorf("store: a backup file is a copy of a bbolt store; with etcd, copy it with `lintel-server migrate-store --from etcd --to bolt:FILE` or etcd's own snapshot (etcdctl snapshot save)")
+	}
 	var n int64
-	err := db.view(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
+	err := protect(db.path, func() error {
+		return be.db.View(func(tx *bolt.Tx) error {
+			var err error
+			n, err = tx.WriteTo(w)
+			return err
+		})
 	})
 	if err != nil {
 		return n, fmt.Errorf("store: snapshot %s: %w", db.path, err)

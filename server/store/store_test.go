@@ -93,7 +93,7 @@ func TestMigrationsReachCurrentVersionAndRefuseNewer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var version uint64
-	db.bolt.View(func(tx *bolt.Tx) error {
+	db.view(func(tx txn) error {
 		v := tx.Bucket(rootBucket).Bucket(metaBucket).Get([]byte("schema"))
 		for _, b := range v {
 			version = version<<8 | uint64(b)
@@ -104,7 +104,7 @@ func TestMigrationsReachCurrentVersionAndRefuseNewer(t *testing.T) {
 		t.Errorf("schema version %d, want %d", version, SchemaVersion())
 	}
 	// A store written by a newer server must not be opened (and damaged).
-	db.bolt.Update(func(tx *bolt.Tx) error {
+	db.eng.(*boltEngine).db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(rootBucket).Bucket(metaBucket).Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
 	})
 	db.Close()
@@ -116,7 +116,7 @@ func TestMigrationsReachCurrentVersionAndRefuseNewer(t *testing.T) {
 // storeAt writes a store file as schema version v left it (migrations
 // 0 to v-1 applied), with what fill puts in its root bucket, and returns
 // its path.
-func storeAt(t *testing.T, v int, fill func(r *bolt.Bucket) error) string {
+func storeAt(t *testing.T, v int, fill func(r bucket) error) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "lintel.db")
 	b, err := bolt.Open(path, 0o600, nil)
@@ -127,11 +127,11 @@ func storeAt(t *testing.T, v int, fill func(r *bolt.Bucket) error) string {
 		r, _ := tx.CreateBucket(rootBucket)
 		meta, _ := r.CreateBucket(metaBucket)
 		for i := range v {
-			if err := migrations[i](tx); err != nil {
+			if err := migrations[i](boltTx{tx}); err != nil {
 				return err
 			}
 		}
-		if err := fill(r); err != nil {
+		if err := fill(boltBucket{r}); err != nil {
 			return err
 		}
 		return meta.Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, uint64(v)))
@@ -151,7 +151,7 @@ func storeAt(t *testing.T, v int, fill func(r *bolt.Bucket) error) string {
 // migration adds and that the data is kept.
 var migrationTests = map[int]func(t *testing.T){
 	1: func(t *testing.T) {
-		path := storeAt(t, 1, func(r *bolt.Bucket) error {
+		path := storeAt(t, 1, func(r bucket) error {
 			return r.Bucket(roomsBucket).Put([]byte("r1"), []byte(`{"id":"r1","name":"Kept","calendar":"r1","tz":"UTC","display":"title"}`))
 		})
 		db := openPath(t, path)
@@ -163,7 +163,7 @@ var migrationTests = map[int]func(t *testing.T){
 		}
 	},
 	2: func(t *testing.T) {
-		path := storeAt(t, 2, func(r *bolt.Bucket) error {
+		path := storeAt(t, 2, func(r bucket) error {
 			if r.Bucket(checkinsBucket) != nil {
 				return errors.New("a version 2 store has check-ins already: the test builds the wrong version")
 			}
@@ -173,7 +173,7 @@ var migrationTests = map[int]func(t *testing.T){
 			return r.Bucket(adminsBucket).Put([]byte("ops"), []byte(`{"username":"ops","password_hash":"aGFzaA=="}`))
 		})
 		db := openPath(t, path)
-		db.bolt.View(func(tx *bolt.Tx) error {
+		db.view(func(tx txn) error {
 			if root(tx, checkinsBucket) == nil {
 				t.Fatal("no check-ins bucket after migration 2 -> 3")
 			}
@@ -191,7 +191,7 @@ var migrationTests = map[int]func(t *testing.T){
 		}
 	},
 	3: func(t *testing.T) {
-		path := storeAt(t, 3, func(r *bolt.Bucket) error {
+		path := storeAt(t, 3, func(r bucket) error {
 			if err := r.Bucket(devicesBucket).Put([]byte("d1"), []byte(`{"id":"d1","name":"Door","room":"r1"}`)); err != nil {
 				return err
 			}
@@ -210,7 +210,7 @@ var migrationTests = map[int]func(t *testing.T){
 	},
 	4: func(t *testing.T) {
 		t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-		path := storeAt(t, 4, func(r *bolt.Bucket) error {
+		path := storeAt(t, 4, func(r bucket) error {
 			for i := range 3 {
 				o := Outcome{Device: "d1", ID: fmt.Sprint(i), Room: "r1", Action: "book", At: t0.Add(time.Duration(i) * time.Hour), Result: []byte(`{"ok":true}`)}
 				if err := putJSON(r.Bucket(requestsBucket), "d1/"+o.ID, o); err != nil {
@@ -233,7 +233,7 @@ var migrationTests = map[int]func(t *testing.T){
 		}
 	},
 	5: func(t *testing.T) {
-		path := storeAt(t, 5, func(r *bolt.Bucket) error {
+		path := storeAt(t, 5, func(r bucket) error {
 			if r.Bucket(alertsBucket) != nil {
 				return errors.New("a version 5 store has alerts already: the test builds the wrong version")
 			}
@@ -262,7 +262,7 @@ var migrationTests = map[int]func(t *testing.T){
 	},
 	6: func(t *testing.T) {
 		const hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-		path := storeAt(t, 6, func(r *bolt.Bucket) error {
+		path := storeAt(t, 6, func(r bucket) error {
 			if err := r.Bucket(adminsBucket).Put([]byte("ops"), []byte(`{"username":"ops","password_hash":"aGFzaA==","created":"2026-03-10T09:00:00Z"}`)); err != nil {
 				return err
 			}
@@ -282,7 +282,7 @@ var migrationTests = map[int]func(t *testing.T){
 		}
 	},
 	7: func(t *testing.T) {
-		path := storeAt(t, 7, func(r *bolt.Bucket) error {
+		path := storeAt(t, 7, func(r bucket) error {
 			if r.Bucket(subscriptionsBucket) != nil {
 				return errors.New("a version 7 store has subscriptions already: the test builds the wrong version")
 			}
@@ -309,7 +309,7 @@ var migrationTests = map[int]func(t *testing.T){
 		}
 	},
 	8: func(t *testing.T) {
-		path := storeAt(t, 8, func(r *bolt.Bucket) error {
+		path := storeAt(t, 8, func(r bucket) error {
 			if r.Bucket(firmwareBucket) != nil {
 				return errors.New("a version 8 store has firmware already: the test builds the wrong version")
 			}
@@ -348,8 +348,8 @@ func TestMigrations(t *testing.T) {
 			test(t)
 			// Whatever the start, the store ends at the current version.
 			var version uint64
-			db := openPath(t, storeAt(t, i, func(*bolt.Bucket) error { return nil }))
-			db.bolt.View(func(tx *bolt.Tx) error {
+			db := openPath(t, storeAt(t, i, func(bucket) error { return nil }))
+			db.view(func(tx txn) error {
 				version = binary.BigEndian.Uint64(tx.Bucket(rootBucket).Bucket(metaBucket).Get([]byte("schema")))
 				return nil
 			})
@@ -371,122 +371,127 @@ func openPath(t *testing.T, path string) *DB {
 }
 
 func TestSessionsExpire(t *testing.T) {
-	db := openTemp(t)
-	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	db.PutSession("h", Session{Admin: "a", Expires: now.Add(time.Hour)})
-	if s, err := db.Session("h", now); err != nil || s.Admin != "a" {
-		t.Errorf("live session: %+v %v", s, err)
-	}
-	if _, err := db.Session("h", now.Add(time.Hour)); !errors.Is(err, ErrNotFound) {
-		t.Errorf("expired session: %v", err)
-	}
-	if _, err := db.Session("h", now); !errors.Is(err, ErrNotFound) {
-		t.Errorf("an expired session was not deleted: %v", err)
-	}
+	eachEngine(t, func(t *testing.T, db *DB) {
+		now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+		db.PutSession("h", Session{Admin: "a", Expires: now.Add(time.Hour)})
+		if s, err := db.Session("h", now); err != nil || s.Admin != "a" {
+			t.Errorf("live session: %+v %v", s, err)
+		}
+		if _, err := db.Session("h", now.Add(time.Hour)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("expired session: %v", err)
+		}
+		if _, err := db.Session("h", now); !errors.Is(err, ErrNotFound) {
+			t.Errorf("an expired session was not deleted: %v", err)
+		}
+	})
 }
 
 func TestMigrationZeroCreatesBuckets(t *testing.T) {
-	db := openTemp(t)
-	db.bolt.View(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{roomsBucket, devicesBucket, tokensBucket, statesBucket, eventsBucket, requestsBucket, settingsBucket} {
-			if root(tx, name) == nil {
-				t.Errorf("bucket %s missing after migration 0", name)
+	eachEngine(t, func(t *testing.T, db *DB) {
+		db.view(func(tx txn) error {
+			for _, name := range [][]byte{roomsBucket, devicesBucket, tokensBucket, statesBucket, eventsBucket, requestsBucket, settingsBucket} {
+				if root(tx, name) == nil {
+					t.Errorf("bucket %s missing after migration 0", name)
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 
 func TestRoomValidation(t *testing.T) {
-	db := openTemp(t)
-	bad := []Room{
-		{ID: "", Name: "x", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
-		{ID: "a/b", Name: "x", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
-		{ID: "a", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
-		{ID: "a", Name: "x", Calendar: "x", TimeZone: "UTC", Display: "everything"},
-	}
-	for _, r := range bad {
-		if err := db.PutRoom(r); err == nil {
-			t.Errorf("stored invalid room %+v", r)
+	eachEngine(t, func(t *testing.T, db *DB) {
+		bad := []Room{
+			{ID: "", Name: "x", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
+			{ID: "a/b", Name: "x", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
+			{ID: "a", Calendar: "x", TimeZone: "UTC", Display: DisplayTitle},
+			{ID: "a", Name: "x", Calendar: "x", TimeZone: "UTC", Display: "everything"},
 		}
-	}
-	if rooms, _ := db.Rooms(); len(rooms) != 0 {
-		t.Errorf("invalid rooms were stored: %+v", rooms)
-	}
+		for _, r := range bad {
+			if err := db.PutRoom(r); err == nil {
+				t.Errorf("stored invalid room %+v", r)
+			}
+		}
+		if rooms, _ := db.Rooms(); len(rooms) != 0 {
+			t.Errorf("invalid rooms were stored: %+v", rooms)
+		}
+	})
 }
 
 func TestDeviceTokensAndRevocation(t *testing.T) {
-	db := openTemp(t)
-	d := Device{ID: "d1", Name: "Door 1", Room: "r1", Created: time.Now()}
-	if err := db.AddDevice(d, "hash-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.AddDevice(d, "hash-2"); !errors.Is(err, ErrExists) {
-		t.Errorf("adding a device twice: %v, want ErrExists", err)
-	}
-	got, err := db.DeviceByToken("hash-1")
-	if err != nil || got.ID != "d1" {
-		t.Fatalf("by token: %+v %v", got, err)
-	}
-	if _, err := db.DeviceByToken("hash-2"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("a refused add left its token behind: %v", err)
-	}
-	if err := db.RevokeDevice("d1"); err != nil {
-		t.Fatal(err)
-	}
-	// A revoked token is still recognized, as revoked: the panel is told
-	// "revoked" (and forgets it), not "unknown".
-	if got, err := db.DeviceByToken("hash-1"); err != nil || got.ID != "d1" || !got.Revoked {
-		t.Errorf("revoked token: %+v %v, want device d1 marked revoked", got, err)
-	}
-	got, _ = db.Device("d1")
-	if !got.Revoked {
-		t.Error("device not marked revoked")
-	}
-	// Deleted: the device is gone from the list, its token still says
-	// revoked.
-	if err := db.DeleteDevice("d1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Device("d1"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("deleted device: %v", err)
-	}
-	if got, err := db.DeviceByToken("hash-1"); err != nil || got.ID != "d1" || !got.Revoked {
-		t.Errorf("deleted device's token: %+v %v, want d1 marked revoked", got, err)
-	}
-	if devs, _ := db.Devices(); len(devs) != 0 {
-		t.Errorf("devices after delete: %+v", devs)
-	}
+	eachEngine(t, func(t *testing.T, db *DB) {
+		d := Device{ID: "d1", Name: "Door 1", Room: "r1", Created: time.Now()}
+		if err := db.AddDevice(d, "hash-1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AddDevice(d, "hash-2"); !errors.Is(err, ErrExists) {
+			t.Errorf("adding a device twice: %v, want ErrExists", err)
+		}
+		got, err := db.DeviceByToken("hash-1")
+		if err != nil || got.ID != "d1" {
+			t.Fatalf("by token: %+v %v", got, err)
+		}
+		if _, err := db.DeviceByToken("hash-2"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a refused add left its token behind: %v", err)
+		}
+		if err := db.RevokeDevice("d1"); err != nil {
+			t.Fatal(err)
+		}
+		// A revoked token is still recognized, as revoked: the panel is told
+		// "revoked" (and forgets it), not "unknown".
+		if got, err := db.DeviceByToken("hash-1"); err != nil || got.ID != "d1" || !got.Revoked {
+			t.Errorf("revoked token: %+v %v, want device d1 marked revoked", got, err)
+		}
+		got, _ = db.Device("d1")
+		if !got.Revoked {
+			t.Error("device not marked revoked")
+		}
+		// Deleted: the device is gone from the list, its token still says
+		// revoked.
+		if err := db.DeleteDevice("d1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Device("d1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("deleted device: %v", err)
+		}
+		if got, err := db.DeviceByToken("hash-1"); err != nil || got.ID != "d1" || !got.Revoked {
+			t.Errorf("deleted device's token: %+v %v, want d1 marked revoked", got, err)
+		}
+		if devs, _ := db.Devices(); len(devs) != 0 {
+			t.Errorf("devices after delete: %+v", devs)
+		}
+	})
 }
 
 func TestUpdateEventsIsAllOrNothing(t *testing.T) {
-	db := openTemp(t)
-	db.PutRoom(Room{ID: "r1", Name: "R", Calendar: "r1", TimeZone: "UTC", Display: DisplayTitle})
-	start := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	err := db.UpdateEvents("r1", func(ev []Event) ([]Event, error) {
-		return append(ev, Event{ID: "b", Start: start.Add(time.Hour)}, Event{ID: "a", Start: start}), nil
+	eachEngine(t, func(t *testing.T, db *DB) {
+		db.PutRoom(Room{ID: "r1", Name: "R", Calendar: "r1", TimeZone: "UTC", Display: DisplayTitle})
+		start := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+		err := db.UpdateEvents("r1", func(ev []Event) ([]Event, error) {
+			return append(ev, Event{ID: "b", Start: start.Add(time.Hour)}, Event{ID: "a", Start: start}), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("conflict")
+		err = db.UpdateEvents("r1", func(ev []Event) ([]Event, error) { return nil, boom })
+		if !errors.Is(err, boom) {
+			t.Errorf("fn's error: %v", err)
+		}
+		evs, _ := db.Events("r1")
+		if len(evs) != 2 || evs[0].ID != "a" || evs[1].ID != "b" {
+			t.Errorf("events after an aborted update: %+v", evs)
+		}
+		if err := db.UpdateEvents("nope", func(ev []Event) ([]Event, error) { return ev, nil }); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown room: %v", err)
+		}
+		if err := db.DeleteRoom("r1"); err != nil {
+			t.Fatal(err)
+		}
+		if evs, _ := db.Events("r1"); len(evs) != 0 {
+			t.Errorf("events outlived their room: %+v", evs)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	boom := errors.New("conflict")
-	err = db.UpdateEvents("r1", func(ev []Event) ([]Event, error) { return nil, boom })
-	if !errors.Is(err, boom) {
-		t.Errorf("fn's error: %v", err)
-	}
-	evs, _ := db.Events("r1")
-	if len(evs) != 2 || evs[0].ID != "a" || evs[1].ID != "b" {
-		t.Errorf("events after an aborted update: %+v", evs)
-	}
-	if err := db.UpdateEvents("nope", func(ev []Event) ([]Event, error) { return ev, nil }); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown room: %v", err)
-	}
-	if err := db.DeleteRoom("r1"); err != nil {
-		t.Fatal(err)
-	}
-	if evs, _ := db.Events("r1"); len(evs) != 0 {
-		t.Errorf("events outlived their room: %+v", evs)
-	}
 }
 
 func TestSnapshotIsAnOpenableCopy(t *testing.T) {
@@ -512,117 +517,121 @@ func TestSnapshotIsAnOpenableCopy(t *testing.T) {
 }
 
 func TestOutcomes(t *testing.T) {
-	db := openTemp(t)
-	t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	db.PutOutcome(Outcome{Device: "d1", ID: "1", At: t0, Result: []byte(`{"ok":true}`)})
-	db.PutOutcome(Outcome{Device: "d1", ID: "2", At: t0.Add(time.Minute), Result: []byte(`{"ok":false}`)})
-	if o, err := db.Outcome("d1", "1"); err != nil || string(o.Result) != `{"ok":true}` {
-		t.Errorf("outcome: %+v %v", o, err)
-	}
-	if _, err := db.Outcome("d2", "1"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("another device's request id: %v", err)
-	}
-	all, _ := db.Outcomes(1)
-	if len(all) != 1 || all[0].ID != "2" {
-		t.Errorf("newest first: %+v", all)
-	}
+	eachEngine(t, func(t *testing.T, db *DB) {
+		t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+		db.PutOutcome(Outcome{Device: "d1", ID: "1", At: t0, Result: []byte(`{"ok":true}`)})
+		db.PutOutcome(Outcome{Device: "d1", ID: "2", At: t0.Add(time.Minute), Result: []byte(`{"ok":false}`)})
+		if o, err := db.Outcome("d1", "1"); err != nil || string(o.Result) != `{"ok":true}` {
+			t.Errorf("outcome: %+v %v", o, err)
+		}
+		if _, err := db.Outcome("d2", "1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("another device's request id: %v", err)
+		}
+		all, _ := db.Outcomes(1)
+		if len(all) != 1 || all[0].ID != "2" {
+			t.Errorf("newest first: %+v", all)
+		}
+	})
 }
 
 // TestAlertLogKeepsTheNewest: the log is bounded and read newest first.
 func TestAlertLogKeepsTheNewest(t *testing.T) {
-	db := openTemp(t)
-	for i := range 12 {
-		if err := db.AppendAlertLog(map[string]int{"n": i}, 5); err != nil {
+	eachEngine(t, func(t *testing.T, db *DB) {
+		for i := range 12 {
+			if err := db.AppendAlertLog(map[string]int{"n": i}, 5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.AlertLog(100)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	got, err := db.AlertLog(100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ns []string
-	for _, raw := range got {
-		ns = append(ns, string(raw))
-	}
-	want := []string{`{"n":11}`, `{"n":10}`, `{"n":9}`, `{"n":8}`, `{"n":7}`}
-	if strings.Join(ns, " ") != strings.Join(want, " ") {
-		t.Errorf("log %v, want %v", ns, want)
-	}
-	if got, _ := db.AlertLog(2); len(got) != 2 {
-		t.Errorf("AlertLog(2) returned %d entries", len(got))
-	}
-	db.PutActiveAlert("k", map[string]int{"a": 1})
-	db.DeleteActiveAlert("k")
-	db.DeleteActiveAlert("never there")
-	if active, _ := db.ActiveAlerts(); len(active) != 0 {
-		t.Errorf("active after delete: %v", active)
-	}
-	if err := db.PutActiveAlert("", 1); err == nil {
-		t.Error("an empty alert key was stored")
-	}
+		var ns []string
+		for _, raw := range got {
+			ns = append(ns, string(raw))
+		}
+		want := []string{`{"n":11}`, `{"n":10}`, `{"n":9}`, `{"n":8}`, `{"n":7}`}
+		if strings.Join(ns, " ") != strings.Join(want, " ") {
+			t.Errorf("log %v, want %v", ns, want)
+		}
+		if got, _ := db.AlertLog(2); len(got) != 2 {
+			t.Errorf("AlertLog(2) returned %d entries", len(got))
+		}
+		db.PutActiveAlert("k", map[string]int{"a": 1})
+		db.DeleteActiveAlert("k")
+		db.DeleteActiveAlert("never there")
+		if active, _ := db.ActiveAlerts(); len(active) != 0 {
+			t.Errorf("active after delete: %v", active)
+		}
+		if err := db.PutActiveAlert("", 1); err == nil {
+			t.Error("an empty alert key was stored")
+		}
+	})
 }
 
 func TestAdminsRolesAndTheLastAdmin(t *testing.T) {
-	db := openTemp(t)
-	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	for _, a := range []Admin{{Username: "ann", Role: "admin"}, {Username: "hal", Role: "helpdesk"}} {
-		a.PasswordHash = []byte("h")
-		if err := db.PutAdmin(a); err != nil {
+	eachEngine(t, func(t *testing.T, db *DB) {
+		now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+		for _, a := range []Admin{{Username: "ann", Role: "admin"}, {Username: "hal", Role: "helpdesk"}} {
+			a.PasswordHash = []byte("h")
+			if err := db.PutAdmin(a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.DeleteAdmin("ann", now); !errors.Is(err, ErrLastAdmin) {
+			t.Errorf("deleting the last admin: %v, want ErrLastAdmin", err)
+		}
+		if _, err := db.UpdateAdmin("ann", func(a *Admin) error { a.Role = "helpdesk"; return nil }); !errors.Is(err, ErrLastAdmin) {
+			t.Errorf("demoting the last admin: %v, want ErrLastAdmin", err)
+		}
+		if _, err := db.UpdateAdmin("hal", func(a *Admin) error { a.Role = "admin"; return nil }); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := db.DeleteAdmin("ann", now); !errors.Is(err, ErrLastAdmin) {
-		t.Errorf("deleting the last admin: %v, want ErrLastAdmin", err)
-	}
-	if _, err := db.UpdateAdmin("ann", func(a *Admin) error { a.Role = "helpdesk"; return nil }); !errors.Is(err, ErrLastAdmin) {
-		t.Errorf("demoting the last admin: %v, want ErrLastAdmin", err)
-	}
-	if _, err := db.UpdateAdmin("hal", func(a *Admin) error { a.Role = "admin"; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	// hal's sessions and tokens go with hal; ann's stay.
-	db.PutSession("s-hal-1", Session{Admin: "hal", Expires: now.Add(time.Hour)})
-	db.PutSession("s-hal-2", Session{Admin: "hal", Expires: now.Add(time.Hour)})
-	db.PutSession("s-ann", Session{Admin: "ann", Expires: now.Add(time.Hour)})
-	db.PutAPIToken("aaaaaaaaaaaaaaaa-hal", APIToken{Name: "hal's", Admin: "hal", Scope: "read"})
-	db.PutAPIToken("bbbbbbbbbbbbbbbb-ann", APIToken{Name: "ann's", Admin: "ann", Scope: "read"})
-	if n, err := db.DeleteSessionsOf("hal", "s-hal-1"); err != nil || n != 1 {
-		t.Errorf("DeleteSessionsOf kept the current one? %d %v", n, err)
-	}
-	if _, err := db.Session("s-hal-1", now); err != nil {
-		t.Errorf("the kept session is gone: %v", err)
-	}
-	if err := db.DeleteAdmin("hal", now); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Session("s-hal-1", now); !errors.Is(err, ErrNotFound) {
-		t.Errorf("a removed admin's session lives on: %v", err)
-	}
-	if tok, _ := db.APIToken("aaaaaaaaaaaaaaaa-hal"); tok.Revoked.IsZero() {
-		t.Error("a removed admin's token was not revoked")
-	}
-	if tok, _ := db.APIToken("bbbbbbbbbbbbbbbb-ann"); !tok.Revoked.IsZero() {
-		t.Error("another admin's token was revoked")
-	}
-	if _, err := db.Session("s-ann", now); err != nil {
-		t.Errorf("another admin's session ended: %v", err)
-	}
-	if _, err := db.RevokeAPIToken("cccccccccccccccc", now); !errors.Is(err, ErrNotFound) {
-		t.Errorf("revoking an unknown ID: %v", err)
-	}
+		// hal's sessions and tokens go with hal; ann's stay.
+		db.PutSession("s-hal-1", Session{Admin: "hal", Expires: now.Add(time.Hour)})
+		db.PutSession("s-hal-2", Session{Admin: "hal", Expires: now.Add(time.Hour)})
+		db.PutSession("s-ann", Session{Admin: "ann", Expires: now.Add(time.Hour)})
+		db.PutAPIToken("aaaaaaaaaaaaaaaa-hal", APIToken{Name: "hal's", Admin: "hal", Scope: "read"})
+		db.PutAPIToken("bbbbbbbbbbbbbbbb-ann", APIToken{Name: "ann's", Admin: "ann", Scope: "read"})
+		if n, err := db.DeleteSessionsOf("hal", "s-hal-1"); err != nil || n != 1 {
+			t.Errorf("DeleteSessionsOf kept the current one? %d %v", n, err)
+		}
+		if _, err := db.Session("s-hal-1", now); err != nil {
+			t.Errorf("the kept session is gone: %v", err)
+		}
+		if err := db.DeleteAdmin("hal", now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Session("s-hal-1", now); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a removed admin's session lives on: %v", err)
+		}
+		if tok, _ := db.APIToken("aaaaaaaaaaaaaaaa-hal"); tok.Revoked.IsZero() {
+			t.Error("a removed admin's token was not revoked")
+		}
+		if tok, _ := db.APIToken("bbbbbbbbbbbbbbbb-ann"); !tok.Revoked.IsZero() {
+			t.Error("another admin's token was revoked")
+		}
+		if _, err := db.Session("s-ann", now); err != nil {
+			t.Errorf("another admin's session ended: %v", err)
+		}
+		if _, err := db.RevokeAPIToken("cccccccccccccccc", now); !errors.Is(err, ErrNotFound) {
+			t.Errorf("revoking an unknown ID: %v", err)
+		}
+	})
 }
 
 func TestTouchAPITokenWritesAtMostOncePerMinute(t *testing.T) {
-	db := openTemp(t)
-	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	db.PutAPIToken("dddddddddddddddd", APIToken{Name: "x", Scope: "read"})
-	db.TouchAPIToken("dddddddddddddddd", now)
-	db.TouchAPIToken("dddddddddddddddd", now.Add(30*time.Second))
-	if tok, _ := db.APIToken("dddddddddddddddd"); !tok.LastUsed.Equal(now) {
-		t.Errorf("last used %v, want %v", tok.LastUsed, now)
-	}
-	db.TouchAPIToken("dddddddddddddddd", now.Add(2*time.Minute))
-	if tok, _ := db.APIToken("dddddddddddddddd"); !tok.LastUsed.Equal(now.Add(2 * time.Minute)) {
-		t.Errorf("last used %v after two minutes", tok.LastUsed)
-	}
+	eachEngine(t, func(t *testing.T, db *DB) {
+		now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+		db.PutAPIToken("dddddddddddddddd", APIToken{Name: "x", Scope: "read"})
+		db.TouchAPIToken("dddddddddddddddd", now)
+		db.TouchAPIToken("dddddddddddddddd", now.Add(30*time.Second))
+		if tok, _ := db.APIToken("dddddddddddddddd"); !tok.LastUsed.Equal(now) {
+			t.Errorf("last used %v, want %v", tok.LastUsed, now)
+		}
+		db.TouchAPIToken("dddddddddddddddd", now.Add(2*time.Minute))
+		if tok, _ := db.APIToken("dddddddddddddddd"); !tok.LastUsed.Equal(now.Add(2 * time.Minute)) {
+			t.Errorf("last used %v after two minutes", tok.LastUsed)
+		}
+	})
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The subscriptions bucket (schema 8) holds the Graph change-notification
@@ -36,7 +34,7 @@ type Subscription struct {
 // Subscriptions returns every stored subscription by room id.
 func (db *DB) Subscriptions() (map[string]Subscription, error) {
 	out := map[string]Subscription{}
-	err := db.view(func(tx *bolt.Tx) error {
+	err := db.view(func(tx txn) error {
 		return root(tx, subscriptionsBucket).ForEach(func(k, v []byte) error {
 			var s Subscription
 			if err := json.Unmarshal(v, &s); err != nil {
@@ -57,11 +55,11 @@ func (db *DB) PutSubscription(s Subscription) error {
 	if s.Room == "" || s.ID == "" {
 		return fmt.Errorf("store: a subscription needs a room and an id")
 	}
-	return db.update(func(tx *bolt.Tx) error { return putJSON(root(tx, subscriptionsBucket), s.Room, s) })
+	return db.update(func(tx txn) error { return putJSON(root(tx, subscriptionsBucket), s.Room, s) })
 }
 
 // DeleteSubscription forgets a room's subscription; a missing one is no
 // error.
 func (db *DB) DeleteSubscription(room string) error {
-	return db.update(func(tx *bolt.Tx) error { return root(tx, subscriptionsBucket).Delete([]byte(room)) })
+	return db.update(func(tx txn) error { return root(tx, subscriptionsBucket).Delete([]byte(room)) })
 }
