@@ -20,6 +20,7 @@ import (
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -682,7 +683,7 @@ func TestConnectorFormInTheBrowser(t *testing.T) {
 	if set := ts.app.connector.Settings(); set.Auth != "certificate" || set.CertFile != saved {
 		t.Errorf("settings after the upload: auth %q, file %q", set.Auth, set.CertFile)
 	}
-	var rep admin.Report
+	var rep connector.Report
 	ts.api("GET", "/api/v1/test", nil, &rep)
 	if len(rep.Tenant) == 0 || rep.Tenant[0].Name != "sign-in" || rep.Tenant[0].Level != "ok" {
 		t.Errorf("sign-in with the uploaded certificate: %+v", rep.Tenant)

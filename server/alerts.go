@@ -17,6 +17,7 @@ import (
 	"github.com/lintelhq/lintel/server/alert"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/graph"
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -36,6 +37,7 @@ const credentialWarning = 30 * 24 * time.Hour
 // the admin's (admin.Alerts).
 type alerts struct {
 	app     *app
+	db      alertsStore
 	engine  *alert.Engine
 	dataDir string
 	net     alert.Net
@@ -48,13 +50,26 @@ type alerts struct {
 
 var _ admin.Alerts = (*alerts)(nil)
 
+// alertsStore is what the alerts read and keep: the engine's active
+// alerts and log, the alert settings, and the rooms and panels the probes
+// look at.
+type alertsStore interface {
+	alert.Store
+	Setting(key string, v any) error
+	PutSetting(key string, v any) error
+	Room(id string) (store.Room, error)
+	Rooms() ([]store.Room, error)
+	Device(id string) (store.Device, error)
+	Devices() ([]store.Device, error)
+}
+
 func newAlerts(a *app, cfg config) (*alerts, error) {
-	al := &alerts{app: a, dataDir: cfg.DataDir, net: cfg.AlertNet, log: a.log.With("component", "alerts"), started: a.now()}
-	if err := a.db.Setting(alertsKey, &al.settings); err != nil && !errors.Is(err, store.ErrNotFound) {
+	al := &alerts{app: a, db: a.db, dataDir: cfg.DataDir, net: cfg.AlertNet, log: a.log.With("component", "alerts"), started: a.now()}
+	if err := al.db.Setting(alertsKey, &al.settings); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
 	e, err := alert.New(alert.Opts{
-		Store: a.db,
+		Store: al.db,
 		Probes: []alert.Probe{
 			{Kind: alert.KindPanelOffline, Check: al.offlinePanels},
 			{Kind: alert.KindCalendar, Check: al.calendars},
@@ -126,11 +141,11 @@ func (al *alerts) Apply(ctx context.Context, s alert.Settings, password string) 
 		if len(password) > 1024 {
 			return errors.New("the SMTP password is longer than 1024 characters")
 		}
-		if err := writeSecretFile(path, password); err != nil {
+		if err := atomicfile.WriteSecret(path, password); err != nil {
 			return fmt.Errorf("save the SMTP password: %w", err)
 		}
 	}
-	if err := al.app.db.PutSetting(alertsKey, merged); err != nil {
+	if err := al.db.PutSetting(alertsKey, merged); err != nil {
 		return fmt.Errorf("save the alert settings: %w", err)
 	}
 	al.settings = merged
@@ -161,7 +176,7 @@ func (al *alerts) offlinePanels(context.Context) ([]alert.Alert, error) {
 			online[c.DeviceID] = true
 		}
 	}
-	devs, err := al.app.db.Devices()
+	devs, err := al.db.Devices()
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +212,7 @@ func (al *alerts) offlinePanels(context.Context) ([]alert.Alert, error) {
 }
 
 func (al *alerts) roomName(id string) string {
-	if r, err := al.app.db.Room(id); err == nil && r.Name != "" {
+	if r, err := al.db.Room(id); err == nil && r.Name != "" {
 		return r.Name
 	}
 	return id
@@ -213,7 +228,7 @@ func (al *alerts) calendars(context.Context) ([]alert.Alert, error) {
 			Subject: "Room calendars cannot be read (" + h.Provider + ")",
 			Detail:  sentence(h.Problem.Detail) + fixText(*h.Problem) + " Panels keep showing their last schedule."}}, nil
 	}
-	rooms, err := al.app.db.Rooms()
+	rooms, err := al.db.Rooms()
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +306,7 @@ func (al *alerts) problemReported(deviceID, room, problem string) {
 		problem = problem[:200] + "…"
 	}
 	name := deviceID
-	if d, err := al.app.db.Device(deviceID); err == nil && d.Name != "" {
+	if d, err := al.db.Device(deviceID); err == nil && d.Name != "" {
 		name = d.Name
 	}
 	sum := sha256.Sum256([]byte(strings.ToLower(problem)))

@@ -23,6 +23,7 @@ import (
 	"github.com/lintelhq/lintel/server/alert/alerttest"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/fleet"
 	"github.com/lintelhq/lintel/server/store"
 )
@@ -343,7 +344,7 @@ func TestAPIDocExamples(t *testing.T) {
 		roomKeys = append(roomKeys, "booking."+k)
 	}
 	var connectorKeys []string
-	for _, k := range jsonKeys(admin.ConnectorSettings{}) {
+	for _, k := range jsonKeys(connector.Settings{}) {
 		if k != "has_secret" && k != "from_flags" { // answers only
 			connectorKeys = append(connectorKeys, k)
 		}

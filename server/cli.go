@@ -58,6 +58,7 @@ func commands() map[string]command {
 		"doctor":        {"test access to every room's calendar and explain each failure", doctor},
 		"backup":        {"write a consistent snapshot of the running server's store to FILE", backup},
 		"restore":       {"put the backup FILE in place of the store (server stopped)", restore},
+		"migrate-store": {"copy the whole store from a bbolt file to etcd, for several replicas, or back (servers stopped)", migrateStore},
 		"tenant-script": {"print the Exchange Online PowerShell that grants the app access to the room calendars only", tenantScript},
 		"load":          {"connect simulated panels to a server on this machine and measure memory, fan-out, booking, first state and a restart (builds with -tags sim)", loadCmd},
 		"healthcheck":   {"exit 0 when the running server answers /healthz, wherever it listens (for container health checks)", healthcheck},

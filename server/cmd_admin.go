@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -101,7 +102,7 @@ func adminResetPassword(ctx context.Context, c Context, args []string) error {
 	}
 	ended := fmt.Sprintf("%d session(s) ended, %d API token(s) revoked", ch.SessionsEnded, ch.TokensRevoked)
 	if *out != "" {
-		if err := writeSecretFile(*out, password); err != nil {
+		if err := atomicfile.WriteSecret(*out, password); err != nil {
 			return fmt.Errorf("admin reset-password: %w", err)
 		}
 		fmt.Fprintf(c.Stdout, "new password for %s written to %s; %s\n", *user, *out, ended)
@@ -137,7 +138,7 @@ func adminToken(ctx context.Context, c Context, args []string) error {
 		return err
 	}
 	if *out != "" {
-		if err := writeSecretFile(*out, token); err != nil {
+		if err := atomicfile.WriteSecret(*out, token); err != nil {
 			return fmt.Errorf("admin token: %w", err)
 		}
 		fmt.Fprintf(c.Stdout, "API token %q (%s, %s scope) written to %s\n", *name, info.ID, info.Scope, *out)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -130,5 +131,5 @@ func copyFile(src, dest string) error {
 		return err
 	}
 	defer in.Close()
-	return writeFileAtomic(dest, in)
+	return atomicfile.Write(dest, in)
 }

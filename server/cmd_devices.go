@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -52,46 +50,10 @@ func devicesAdd(ctx context.Context, c Context, args []string) error {
 		fmt.Fprintf(c.Stdout, "device %s added to room %s\ncredential (shown once; put it in the panel's credential file): %s\n", res.Device.ID, res.Device.Room, res.Token)
 		return nil
 	}
-	if err := writeSecretFile(*out, res.Token); err != nil {
+	if err := atomicfile.WriteSecret(*out, res.Token); err != nil {
 		return fmt.Errorf("devices add: %w", err)
 	}
 	fmt.Fprintf(c.Stdout, "device %s added to room %s; credential written to %s\n", res.Device.ID, res.Device.Room, *out)
-	return nil
-}
-
-// writeSecretFile writes a secret atomically with mode 0600.
-func writeSecretFile(path, secret string) error {
-	return writeFileAtomic(path, strings.NewReader(secret+"\n"))
-}
-
-// writeFileAtomic writes what r holds to path with mode 0600 so that a
-// crash leaves the old file or the new one, never half of one: a synced
-// temporary file in the same directory, renamed over path.
-func writeFileAtomic(path string, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create directory for %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	_, err = io.Copy(tmp, r)
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	return nil
 }
 

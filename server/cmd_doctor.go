@@ -6,8 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/connector"
 )
 
 // doctor asks the running server to test every room's calendar access
@@ -18,7 +18,7 @@ func doctor(ctx context.Context, c Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var report admin.Report
+	var report connector.Report
 	if err := client.do(ctx, "GET", "/api/v1/test", nil, &report); err != nil {
 		return fmt.Errorf("doctor: %w", err)
 	}

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar/graph/tenantscript"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -25,7 +25,7 @@ func tenantScript(ctx context.Context, c Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var settings admin.ConnectorSettings
+	var settings connector.Settings
 	if err := client.do(ctx, "GET", "/api/v1/connector", nil, &settings); err != nil {
 		return fmt.Errorf("tenant-script: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 )
 
 func tokensCmd(ctx context.Context, c Context, args []string) error {
@@ -87,7 +88,7 @@ func tokensCreate(ctx context.Context, c Context, args []string) error {
 		until = "expires " + res.Info.Expires.Local().Format(time.DateTime)
 	}
 	if *out != "" {
-		if err := writeSecretFile(*out, res.Token); err != nil {
+		if err := atomicfile.WriteSecret(*out, res.Token); err != nil {
 			return fmt.Errorf("tokens create: %w", err)
 		}
 		fmt.Fprintf(c.Stdout, "API token %s %q (%s scope, %s) written to %s\n", res.Info.ID, res.Info.Name, res.Info.Scope, until, *out)

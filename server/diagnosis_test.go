@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/connector"
 )
 
 // TestOneDiagnosisEverywhere: with the client secret's ID pasted instead
@@ -23,7 +23,7 @@ func TestOneDiagnosisEverywhere(t *testing.T) {
 	ts.app.sync.SyncAll(context.Background())
 
 	// What doctor and "test all" say, per room: the reference wording.
-	var rep admin.Report
+	var rep connector.Report
 	if code := ts.api("GET", "/api/v1/test", nil, &rep); code != 200 || len(rep.Rooms) == 0 {
 		t.Fatalf("test all: %d %+v", code, rep)
 	}

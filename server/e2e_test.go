@@ -34,6 +34,9 @@ type testServer struct {
 	logs  *syncBuffer
 	// now is the server's clock: LINTEL_TEST_NOW, or clock.TestDefault.
 	now clock.Func
+	// kill stops the server as a crash would: no hand-over of its rooms
+	// (its etcd lease runs out), connections cut. Safe to call twice.
+	kill func()
 }
 
 // syncBuffer collects logs from many goroutines.
@@ -84,12 +87,18 @@ func newTestServerWith(t *testing.T, change func(*config)) *testServer {
 	handler = a.handler
 	ts.app = a
 	a.start(ctx)
+	var once sync.Once
+	ts.kill = func() {
+		once.Do(func() {
+			cancel()
+			ts.http.CloseClientConnections()
+			a.hub.Close()
+			a.wait()
+			ts.http.Close()
+		})
+	}
 	t.Cleanup(func() {
-		cancel()
-		ts.http.CloseClientConnections()
-		a.hub.Close()
-		a.wait()
-		ts.http.Close()
+		ts.kill()
 		a.Close()
 	})
 	if ts.token, err = admin.NewAPIToken(a.db, "test", "", ts.now()); err != nil {

@@ -4,7 +4,7 @@ import (
 	"crypto/tls"
 
 	"github.com/lintelhq/lintel/proto/clock"
-	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -23,4 +23,4 @@ type simulator interface {
 
 // simStarter starts the emulator with a seeded tenant and returns the
 // connector settings that read it and a note to print.
-type simStarter func(db *store.DB, dataDir string, now clock.Func) (simulator, admin.ConnectorSettings, string, error)
+type simStarter func(db *store.DB, dataDir string, now clock.Func) (simulator, connector.Settings, string, error)

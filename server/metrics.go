@@ -19,8 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lintelhq/lintel/proto"
-	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/connector"
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 )
 
 // metrics are the server's Prometheus metrics, on their own registry so
@@ -110,10 +111,10 @@ func newMetrics(a *app) *metrics {
 	return m
 }
 
-func (m *metrics) observeSync(connector string, took time.Duration, err error) {
-	m.syncDuration.WithLabelValues(connector).Observe(took.Seconds())
+func (m *metrics) observeSync(provider string, took time.Duration, err error) {
+	m.syncDuration.WithLabelValues(provider).Observe(took.Seconds())
 	if err != nil {
-		m.syncErrors.WithLabelValues(connector).Inc()
+		m.syncErrors.WithLabelValues(provider).Inc()
 	}
 }
 
@@ -197,7 +198,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 
 	health := c.app.connector.Health()
 	up := 0.0
-	if health.Status == admin.HealthOK {
+	if health.Status == connector.HealthOK {
 		up = 1
 	}
 	ch <- prometheus.MustNewConstMetric(calUpDesc, prometheus.GaugeValue, up, health.Provider)
@@ -268,7 +269,7 @@ func metricsToken(file string) (string, error) {
 	b, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
 		token := "lintel_metrics_" + hex.EncodeToString(randomBytes(24))
-		if err := writeSecretFile(file, token); err != nil {
+		if err := atomicfile.WriteSecret(file, token); err != nil {
 			return "", err
 		}
 		return token, nil
@@ -314,13 +315,7 @@ func notificationCollectors(a *app) []prometheus.Collector {
 			if a.connector == nil {
 				return 0
 			}
-			a.connector.mu.RLock()
-			g := a.connector.graph
-			a.connector.mu.RUnlock()
-			if g == nil {
-				return 0
-			}
-			return float64(g.Concurrency())
+			return float64(a.connector.GraphConcurrency())
 		}),
 	}
 	for _, state := range []string{"active", "expiring", "failing", "none"} {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/proto"
-	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/store"
 	"github.com/lintelhq/lintel/server/sync"
 )
@@ -38,9 +38,9 @@ func TestChangeNotificationEndToEnd(t *testing.T) {
 		t.Fatalf("%d subscriptions for %d rooms, one denied", len(subs), len(rooms))
 	}
 	// Test all (and doctor) report the denied room, which is polled.
-	var rep admin.Report
+	var rep connector.Report
 	ts.api("GET", "/api/v1/test", nil, &rep)
-	var check admin.Check
+	var check connector.Check
 	for _, ch := range rep.Tenant {
 		if ch.Name == "change notifications" {
 			check = ch
@@ -200,11 +200,11 @@ func TestPublicURLFromConnectionPage(t *testing.T) {
 	}
 	set := ts.app.connector.Settings()
 	set.PublicURL = "ftp://lintel.example.com"
-	if err := ts.app.connector.Apply(ctx, set, admin.Credentials{}); err == nil || !strings.Contains(err.Error(), "public URL") {
+	if err := ts.app.connector.Apply(ctx, set, connector.Credentials{}); err == nil || !strings.Contains(err.Error(), "public URL") {
 		t.Errorf("ftp public URL: %v", err)
 	}
 	set.PublicURL = ts.http.URL
-	if err := ts.app.connector.Apply(ctx, set, admin.Credentials{}); err != nil {
+	if err := ts.app.connector.Apply(ctx, set, connector.Credentials{}); err != nil {
 		t.Fatal(err)
 	}
 	if !ts.app.subs.Enabled() || ts.app.connector.Settings().PublicURL != ts.http.URL {
@@ -216,7 +216,7 @@ func TestPublicURLFromConnectionPage(t *testing.T) {
 		t.Errorf("%d subscriptions for %d rooms", n, len(rooms))
 	}
 	set.PublicURL = ""
-	if err := ts.app.connector.Apply(ctx, set, admin.Credentials{}); err != nil {
+	if err := ts.app.connector.Apply(ctx, set, connector.Credentials{}); err != nil {
 		t.Fatal(err)
 	}
 	ts.app.subs.Reconcile(ctx)

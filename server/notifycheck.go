@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/sync"
 )
 
@@ -20,10 +20,10 @@ const notifyDeadline = 3 * time.Second
 // answers Graph's validation handshake (from here, in time), and every
 // room's subscription: active, expiring or failing with the fix; failing
 // rooms are polled meanwhile.
-func notificationCheck(subs *sync.Subscriptions, client *http.Client) func(ctx context.Context) admin.Check {
-	return func(ctx context.Context) admin.Check {
+func notificationCheck(subs *sync.Subscriptions, client *http.Client) func(ctx context.Context) connector.Check {
+	return func(ctx context.Context) connector.Check {
 		publicURL := subs.PublicURL()
-		ch := admin.Check{Name: "change notifications"}
+		ch := connector.Check{Name: "change notifications"}
 		if !subs.Enabled() {
 			ch.Level = "info"
 			ch.Detail = "off: no public URL, so every room is polled (a change reaches the door within the poll interval)"

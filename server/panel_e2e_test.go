@@ -70,6 +70,13 @@ type realPanel struct {
 
 func startPanel(t *testing.T, ts *testServer, credential string) *realPanel {
 	t.Helper()
+	return startPanelOn(t, ts, credential, nil)
+}
+
+// startPanelOn starts a panel that also knows the servers at more
+// (replicas of ts).
+func startPanelOn(t *testing.T, ts *testServer, credential string, more []string) *realPanel {
+	t.Helper()
 	dir := t.TempDir()
 	credFile := filepath.Join(dir, "credential")
 	if credential != "" {
@@ -81,7 +88,7 @@ func startPanel(t *testing.T, ts *testServer, credential string) *realPanel {
 		t.Fatal(err)
 	}
 	p.leds = leds
-	p.link, err = link.New(link.Opts{URL: ts.wsURL(), CredentialPath: credFile, CachePath: filepath.Join(dir, "cache.json"),
+	p.link, err = link.New(link.Opts{URL: ts.wsURL(), URLs: more, CredentialPath: credFile, CachePath: filepath.Join(dir, "cache.json"),
 		Firmware: "e2e", Width: 800, Height: 480, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Now: ts.now})
 	if err != nil {
 		t.Fatal(err)

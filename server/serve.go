@@ -23,9 +23,11 @@ import (
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
 	"github.com/lintelhq/lintel/server/clientaddr"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/fleet"
 	"github.com/lintelhq/lintel/server/hub"
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/ratelimit"
 	"github.com/lintelhq/lintel/server/store"
 	"github.com/lintelhq/lintel/server/sync"
@@ -33,8 +35,13 @@ import (
 
 // config is what serve needs; flags fill it.
 type config struct {
-	Listen  string
-	DataDir string
+	// Etcd, when set, puts the store on etcd, shared by several
+	// replicas (--store etcd); else it is a bbolt file in DataDir.
+	Etcd *store.EtcdOpts
+	// ReplicaID names this replica among those on etcd.
+	ReplicaID string
+	Listen    string
+	DataDir   string
 	// Init creates a new store when there is none (or an empty file);
 	// without it (or Demo) a missing store is an error, so that a lost
 	// file never silently becomes an empty store.
@@ -63,7 +70,7 @@ type config struct {
 	// OfflineAfter: a panel not seen for this long is flagged.
 	OfflineAfter time.Duration
 	// Connector, when set by flags, wins over the admin's saved choice.
-	Connector *admin.ConnectorSettings
+	Connector *connector.Settings
 	// M365Sim runs a Microsoft Graph emulator in-process and reads the
 	// demo rooms through the real Microsoft 365 connector.
 	M365Sim bool
@@ -125,9 +132,10 @@ func serve(ctx context.Context, c Context, args []string) error {
 	trustedProxy := fs.String("trusted-proxy", c.env("LINTEL_TRUSTED_PROXY", ""), "comma-separated CIDRs of reverse proxies (e.g. 127.0.0.1/32,::1): only from these is the client's address taken from X-Forwarded-For or Forwarded (env LINTEL_TRUSTED_PROXY)")
 	metricsTokenFile := fs.String("metrics-token-file", c.env("LINTEL_METRICS_TOKEN_FILE", ""), "/metrics asks for the bearer token in this file (created 0600 with a random token when missing; env LINTEL_METRICS_TOKEN_FILE)")
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", c.env("LINTEL_METRICS_LISTEN", ""), "serve /metrics on this address (e.g. 127.0.0.1:9090) instead of --listen (env LINTEL_METRICS_LISTEN)")
-	m365 := c.connectorFlags(fs)
+	m365 := connector.Flags(fs, c.Getenv)
 	oidcFlags := c.oidcFlags(fs)
 	fs.StringVar(&cfg.FirmwareKey, "firmware-key", c.env("LINTEL_FIRMWARE_KEY", ""), "PEM ed25519 public key panel firmware uploads must verify with (env LINTEL_FIRMWARE_KEY; default: not checked here, panels check)")
+	storeFlags := c.storeFlags(fs, true)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -135,6 +143,10 @@ func serve(ctx context.Context, c Context, args []string) error {
 	}
 	cfg.DataDir = *data
 	var err error
+	if cfg.Etcd, err = storeFlags.etcdOpts(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	cfg.ReplicaID = *storeFlags.replicaID
 	if cfg.TrustedProxy, err = clientaddr.Parse(*trustedProxy); err != nil {
 		return fmt.Errorf("serve: --trusted-proxy: %w", err)
 	}
@@ -234,7 +246,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	// this server listens and whether it speaks TLS from here, so that it
 	// follows --listen, --tls-cert and --dev-tls without being told.
 	healthFile := filepath.Join(cfg.DataDir, healthURLFile)
-	if err := writeFileAtomic(healthFile, strings.NewReader(loopbackURL(scheme, ln.Addr())+"/healthz\n")); err != nil {
+	if err := atomicfile.Write(healthFile, strings.NewReader(loopbackURL(scheme, ln.Addr())+"/healthz\n")); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer os.Remove(healthFile)
@@ -333,12 +345,13 @@ func displayAddr(a net.Addr) string {
 // in-process.
 type app struct {
 	db        *store.DB
-	provider  *connector
+	provider  *connector.Connector
 	devices   *devices.Service
 	pairer    *devices.Pairer
 	hub       *hub.Hub
 	sync      *sync.Syncer
 	subs      *sync.Subscriptions // Graph change notifications
+	replicas  *store.Replicas     // with --store etcd: this replica's rooms
 	booking   *booking.Service
 	admin     *admin.Server
 	handler   http.Handler
@@ -347,7 +360,7 @@ type app struct {
 	now       clock.Func
 	wg        gosync.WaitGroup // the background loops start starts
 	metrics   *metrics
-	connector *connector
+	connector *connector.Connector
 	sim       simulator // the Graph emulator, with --m365-sim
 	alerts    *alerts
 	settings  *fleet.Settings // the panels' display settings
@@ -364,7 +377,13 @@ type app struct {
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	db, err := openStore(cfg.DataDir, cfg.Init || cfg.Demo)
+	var db *store.DB
+	var err error
+	if cfg.Etcd != nil {
+		db, err = store.OpenEtcd(ctx, *cfg.Etcd)
+	} else {
+		db, err = openStore(cfg.DataDir, cfg.Init || cfg.Demo)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -394,11 +413,16 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		transport.TLSClientConfig = sim.TLSConfig()
 		cfg.Connector = &settings
 	}
-	a.connector = &connector{db: db, builtin: cal, dataDir: cfg.DataDir, log: log, now: cfg.Now,
-		client: &http.Client{Transport: countingTransport{next: transport, m: a.metrics}},
-		health: newCalendarHealth(log.With("component", "calendar"))}
-	a.connector.health.onFailure = a.metrics.observeReadFailure
-	if err := loadConnector(ctx, a.connector, cfg.Connector); err != nil {
+	a.connector = connector.New(connector.Opts{
+		Store:         db,
+		Builtin:       cal,
+		DataDir:       cfg.DataDir,
+		HTTPClient:    &http.Client{Transport: countingTransport{next: transport, m: a.metrics}},
+		Logger:        log.With("component", "calendar"),
+		Now:           cfg.Now,
+		OnReadFailure: a.metrics.observeReadFailure,
+	})
+	if err := a.connector.Load(ctx, cfg.Connector); err != nil {
 		a.closeSim()
 		db.Close()
 		return nil, err
@@ -430,10 +454,35 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	var publisher sync.Publisher = a.hub
+	var owns func(string) bool
+	var forward func(string)
+	var lockRoom func(context.Context, string) (func(), error)
+	if cfg.Etcd != nil {
+		// Several replicas: each reads its share of rooms, states reach
+		// every replica's panels through the store (followStore).
+		publisher = noPublish{}
+		owns = func(room string) bool { return a.replicas.Owns(room) }
+		forward = func(room string) { a.replicas.Forward(room) }
+		lockRoom = func(ctx context.Context, room string) (func(), error) {
+			if a.connector.Settings().Kind != "m365" {
+				// The built-in calendar checks and writes a booking in
+				// one store transaction, which etcd serializes across
+				// replicas: no lock needed, and a crowd of panels is
+				// answered at once rather than one after the other.
+				return func() {}, nil
+			}
+			// Microsoft 365 has no such transaction: one replica at a
+			// time checks the room and books.
+			return a.replicas.LockRoom(ctx, room)
+		}
+	}
 	a.sync = sync.New(sync.Opts{
+		Owns:          owns,
+		Forward:       forward,
 		Provider:      a.provider,
 		Store:         db,
-		Publisher:     a.hub,
+		Publisher:     publisher,
 		Logger:        log.With("component", "sync"),
 		Interval:      cfg.Poll,
 		StaleAfter:    cfg.StaleAfter,
@@ -450,7 +499,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	a.subs, err = sync.NewSubscriptions(sync.SubscriptionOpts{
 		Subscriber: func() calendar.Subscriber {
-			s, _ := a.connector.provider().(calendar.Subscriber)
+			s, _ := a.connector.Current().(calendar.Subscriber)
 			return s
 		},
 		Store:     db,
@@ -472,6 +521,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Logger:   log.With("component", "booking"),
 		Observe:  a.metrics.observeRequest,
 		Now:      cfg.Now,
+		LockRoom: lockRoom,
 	})
 	a.sync.SetCheckIns(a.booking)
 	a.admin, err = admin.New(admin.Opts{
@@ -502,12 +552,19 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.admin.SetAlerts(a.alerts)
-	a.connector.notifications = notificationCheck(a.subs, &http.Client{Timeout: 10 * time.Second})
+	a.connector.SetNotificationCheck(notificationCheck(a.subs, &http.Client{Timeout: 10 * time.Second}))
 	if !cfg.Notifications {
-		a.connector.onPublicURL = a.subs.SetPublicURL
+		a.connector.OnPublicURL(a.subs.SetPublicURL)
 	}
 	a.admin.SetPanelSettings(a.settings)
 	a.admin.SetFirmware(a.firmware)
+	if cfg.Etcd != nil {
+		if err := a.joinReplicas(ctx, cfg.ReplicaID); err != nil {
+			a.closeSim()
+			db.Close()
+			return nil, err
+		}
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", a.hub)
 	mux.Handle("GET /firmware/{version}/{arch...}", a.firmware.DownloadHandler(deviceAuth{a.devices}))
@@ -532,6 +589,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 // retention.
 func (a *app) start(ctx context.Context) {
 	a.serving.Store(true)
+	if a.replicas != nil {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.followStore(ctx) }()
+	}
 	a.wg.Add(7)
 	go func() { defer a.wg.Done(); a.firmware.Run(ctx, time.Second) }()
 	go func() { defer a.wg.Done(); a.sync.Run(ctx) }()
@@ -627,6 +688,9 @@ func (a *app) wait() { a.wg.Wait() }
 // the store.
 func (a *app) Close() error {
 	a.serving.Store(false)
+	if a.replicas != nil {
+		a.replicas.Leave() // hand the rooms over before panels move away
+	}
 	a.hub.Close()
 	a.booking.Close()
 	a.closeSim()
@@ -747,7 +811,7 @@ func seedDemo(db *store.DB, dataDir string, now time.Time, rooms bool, program s
 		if err := admin.CreateAdmin(db, "admin", password, now); err != nil {
 			return "", err
 		}
-		if err := writeSecretFile(passwordFile, password); err != nil {
+		if err := atomicfile.WriteSecret(passwordFile, password); err != nil {
 			return "", err
 		}
 	}
@@ -756,7 +820,7 @@ func seedDemo(db *store.DB, dataDir string, now time.Time, rooms bool, program s
 		if err != nil {
 			return "", err
 		}
-		if err := writeSecretFile(tokenFile, token); err != nil {
+		if err := atomicfile.WriteSecret(tokenFile, token); err != nil {
 			return "", err
 		}
 	}

@@ -6,14 +6,14 @@ import (
 	"context"
 
 	"github.com/lintelhq/lintel/proto/clock"
-	"github.com/lintelhq/lintel/server/admin"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/internal/m365sim"
 	"github.com/lintelhq/lintel/server/loadtest"
 	"github.com/lintelhq/lintel/server/store"
 )
 
 // startM365Sim starts the Graph emulator for serve --m365-sim.
-func startM365Sim(db *store.DB, dataDir string, now clock.Func) (simulator, admin.ConnectorSettings, string, error) {
+func startM365Sim(db *store.DB, dataDir string, now clock.Func) (simulator, connector.Settings, string, error) {
 	return m365sim.Start(db, dataDir, now)
 }
 

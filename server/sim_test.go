@@ -2,15 +2,15 @@ package main
 
 import (
 	"github.com/lintelhq/lintel/proto/clock"
-	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/internal/m365sim"
 	"github.com/lintelhq/lintel/server/store"
 )
 
 // startSimForTests gives the tests the Graph emulator whatever the build
 // tags (the production build leaves it out of serve).
-func startSimForTests(db *store.DB, dataDir string, now clock.Func) (simulator, admin.ConnectorSettings, string, error) {
+func startSimForTests(db *store.DB, dataDir string, now clock.Func) (simulator, connector.Settings, string, error) {
 	return m365sim.Start(db, dataDir, now)
 }
 

@@ -16,7 +16,7 @@ const MinPasswordLength = 12
 // CreateAdmin adds an admin, or sets an existing account's password
 // (keeping its role), with the password stored as a bcrypt hash. It ends
 // no sessions: ChangePassword does, for a password change.
-func CreateAdmin(db *store.DB, username, password string, now time.Time) error {
+func CreateAdmin(db AccountStore, username, password string, now time.Time) error {
 	hash, err := hashPassword(username, password)
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func CreateAdmin(db *store.DB, username, password string, now time.Time) error {
 // CheckPassword reports whether password is the admin's. It spends the
 // same bcrypt time for an unknown user, so timing does not tell which
 // usernames exist.
-func CheckPassword(db *store.DB, username, password string) bool {
+func CheckPassword(db AccountStore, username, password string) bool {
 	a, err := db.Admin(username)
 	if err != nil {
 		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))

@@ -64,7 +64,7 @@ type activityPage struct {
 // older, or those newer than newer. It is the one place that reads the
 // activity for pages; the store's time-ordered index reads only the page's
 // own entries, however long the log.
-func listActivity(db *store.DB, older, newer activityCursor, limit int) (activityPage, error) {
+func listActivity(db ActivityStore, older, newer activityCursor, limit int) (activityPage, error) {
 	var p activityPage
 	var err error
 	var moreOlder, moreNewer bool

@@ -19,6 +19,7 @@ import (
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/store"
@@ -35,7 +36,7 @@ type Panels interface {
 
 // Opts configures the admin server.
 type Opts struct {
-	Store    *store.DB         // required
+	Store    Store             // required
 	Devices  *devices.Service  // required
 	Provider calendar.Provider // the calendar in use now
 	Builtin  *builtin.Calendar // the built-in calendar's editor, used while Provider is the built-in calendar
@@ -76,7 +77,7 @@ type Server struct {
 	renderer *view.Renderer
 
 	testsMu  gosync.Mutex // the last "test all", for the rooms page
-	lastTest *Report
+	lastTest *connector.Report
 
 	alerts Alerts // see SetAlerts
 	// panelSettings are the panels' display settings (fleet.go).

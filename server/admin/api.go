@@ -11,6 +11,7 @@ import (
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/store"
 )
@@ -246,10 +247,10 @@ func (s *Server) testAll(w http.ResponseWriter, r *http.Request) error {
 
 // runTest tests the connector and every room, and keeps the result for the
 // rooms page.
-func (s *Server) runTest(ctx context.Context) (Report, error) {
+func (s *Server) runTest(ctx context.Context) (connector.Report, error) {
 	rooms, err := s.opts.Store.Rooms()
 	if err != nil {
-		return Report{}, err
+		return connector.Report{}, err
 	}
 	addrs := make(map[string]string, len(rooms))
 	for _, room := range rooms {
@@ -272,14 +273,14 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) putConnector(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		ConnectorSettings
+		connector.Settings
 		// Secret is the client secret's Value; write-only.
 		Secret string `json:"secret,omitempty"`
 	}
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.opts.Connector.Apply(r.Context(), req.ConnectorSettings, Credentials{Secret: req.Secret}); err != nil {
+	if err := s.opts.Connector.Apply(r.Context(), req.Settings, connector.Credentials{Secret: req.Secret}); err != nil {
 		return httpError(http.StatusBadRequest, "%v", err)
 	}
 	writeJSON(w, http.StatusOK, s.opts.Connector.Settings())

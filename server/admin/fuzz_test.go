@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/server/calendar/builtin"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/store"
@@ -74,21 +75,25 @@ func FuzzReadJSON(f *testing.F) {
 }
 
 // fakeConnector is the built-in calendar as the admin's Connector.
-type fakeConnector struct{ settings ConnectorSettings }
+type fakeConnector struct{ settings connector.Settings }
 
-func (c *fakeConnector) Settings() ConnectorSettings { return c.settings }
-func (c *fakeConnector) Apply(_ context.Context, s ConnectorSettings, cred Credentials) error {
-	if err := NeedsCredential(c.settings, s, cred); err != nil {
+func (c *fakeConnector) Settings() connector.Settings { return c.settings }
+func (c *fakeConnector) Apply(_ context.Context, s connector.Settings, cred connector.Credentials) error {
+	if err := connector.NeedsCredential(c.settings, s, cred); err != nil {
 		return err
 	}
 	c.settings = s
 	return nil
 }
-func (c *fakeConnector) Test(context.Context, map[string]string) Report {
-	return Report{Provider: "builtin"}
+func (c *fakeConnector) Test(context.Context, map[string]string) connector.Report {
+	return connector.Report{Provider: "builtin"}
 }
-func (c *fakeConnector) Health() Health                          { return Health{Provider: "builtin", Status: HealthOK} }
-func (c *fakeConnector) Places(context.Context) ([]Place, error) { return nil, errors.New("builtin") }
+func (c *fakeConnector) Health() connector.Health {
+	return connector.Health{Provider: "builtin", Status: connector.HealthOK}
+}
+func (c *fakeConnector) Places(context.Context) ([]connector.Place, error) {
+	return nil, errors.New("builtin")
+}
 
 // fuzzServer is the admin server on a new store with the built-in
 // calendar, its hub and sync (nothing running), and an API token.
@@ -104,7 +109,7 @@ func fuzzServer(f *testing.F) (*Server, string) {
 	h := hub.New(hub.Opts{Now: now})
 	f.Cleanup(func() { h.Close() })
 	s, err := New(Opts{
-		Store: db, Devices: devs, Provider: cal, Builtin: cal, Connector: &fakeConnector{settings: ConnectorSettings{Kind: "builtin"}},
+		Store: db, Devices: devs, Provider: cal, Builtin: cal, Connector: &fakeConnector{settings: connector.Settings{Kind: "builtin"}},
 		Sync: sync.New(sync.Opts{Provider: cal, Store: db, Publisher: h, Now: now}), Panels: h,
 		Pairer: devices.NewPairer(devs, "http://lintel.test"), Now: now, DataDir: f.TempDir(), PublicURL: "http://lintel.test",
 	})
@@ -170,7 +175,7 @@ func FuzzAdminAPI(f *testing.F) {
 // /api/v1/connector, or the form's fields): whatever they hold, a stored
 // secret is only kept while it goes where it went before.
 func FuzzConnectorSettings(f *testing.F) {
-	old := ConnectorSettings{Kind: "m365", TenantID: "00000000-0000-0000-0000-0000000000aa", ClientID: "00000000-0000-0000-0000-0000000000bb",
+	old := connector.Settings{Kind: "m365", TenantID: "00000000-0000-0000-0000-0000000000aa", ClientID: "00000000-0000-0000-0000-0000000000bb",
 		Cloud: "custom", AuthorityHost: "https://login.lintel.test", GraphBaseURL: "https://graph.lintel.test/v1.0", Auth: "secret"}
 	f.Add([]byte(`{"kind":"m365","tenant_id":"00000000-0000-0000-0000-0000000000aa","client_id":"00000000-0000-0000-0000-0000000000bb","cloud":"custom","authority_host":"https://evil.test","graph_base_url":"https://graph.lintel.test/v1.0","auth":"secret"}`))
 	f.Add([]byte(`{"kind":"m365","tenant_id":"00000000-0000-0000-0000-0000000000AA","client_id":"00000000-0000-0000-0000-0000000000bb","cloud":"custom","authority_host":"https://LOGIN.lintel.test/","graph_base_url":"https://graph.lintel.test/v1.0/","auth":"secret"}`))
@@ -179,7 +184,7 @@ func FuzzConnectorSettings(f *testing.F) {
 	f.Add([]byte(`{"kind":"m365","auth":"certificate","certificate_file":"/etc/passwd"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req struct {
-			ConnectorSettings
+			connector.Settings
 			Secret string `json:"secret,omitempty"`
 		}
 		dec := json.NewDecoder(bytes.NewReader(body))
@@ -187,8 +192,8 @@ func FuzzConnectorSettings(f *testing.F) {
 		if err := dec.Decode(&req); err != nil {
 			return
 		}
-		s := req.ConnectorSettings
-		err := NeedsCredential(old, s, Credentials{Secret: req.Secret})
+		s := req.Settings
+		err := connector.NeedsCredential(old, s, connector.Credentials{Secret: req.Secret})
 		if err != nil || s.Kind != "m365" || req.Secret != "" {
 			return
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/calendar"
+	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -292,9 +293,9 @@ func (s *Server) roomRows() ([]roomRow, error) {
 // roomsData is what the rooms page shows.
 type roomsData struct {
 	Rows     []roomRow
-	Test     *Report
+	Test     *connector.Report
 	Provider string
-	Health   Health
+	Health   connector.Health
 	// Import is the CSV import form: what was pasted, and every bad line.
 	ImportCSV    string
 	ImportErrors []string
@@ -351,7 +352,7 @@ func (s *Server) connectorPage(w http.ResponseWriter, r *http.Request) {
 // connectorForm saves the connection. An error shows the form again with
 // what was typed (never the secret, which is not sent back to a page).
 func (s *Server) connectorForm(w http.ResponseWriter, r *http.Request) {
-	set := ConnectorSettings{
+	set := connector.Settings{
 		Kind: r.PostFormValue("kind"), TenantID: strings.TrimSpace(r.PostFormValue("tenant_id")),
 		ClientID: strings.TrimSpace(r.PostFormValue("client_id")), Cloud: r.PostFormValue("cloud"),
 		AuthorityHost: strings.TrimSpace(r.PostFormValue("authority_host")), GraphBaseURL: strings.TrimSpace(r.PostFormValue("graph_base_url")),
@@ -372,7 +373,7 @@ func (s *Server) connectorForm(w http.ResponseWriter, r *http.Request) {
 		}
 		set.SecretExpires = t
 	}
-	cred := Credentials{Secret: r.PostFormValue("secret")}
+	cred := connector.Credentials{Secret: r.PostFormValue("secret")}
 	if f, hdr, err := r.FormFile("certificate"); err == nil {
 		defer f.Close()
 		if hdr.Size > maxCertificate {

@@ -28,7 +28,7 @@ func userOf(a store.Admin) User {
 
 // CreateUser adds a local account with a role; ErrExists if the username
 // is taken.
-func CreateUser(db *store.DB, username, password, role string, now time.Time) (User, error) {
+func CreateUser(db AccountStore, username, password, role string, now time.Time) (User, error) {
 	if !slices.Contains(Roles, role) {
 		return User{}, fmt.Errorf("admin: the role is admin or helpdesk, not %q", role)
 	}
@@ -79,7 +79,7 @@ type PasswordChange struct {
 // changed a password. After a lost or stolen password (admin
 // reset-password) they are revoked, since whoever had the password may
 // have made one.
-func ChangePassword(db *store.DB, username, password, keepHash string, revokeTokens bool, now time.Time) (PasswordChange, error) {
+func ChangePassword(db CredentialStore, username, password, keepHash string, revokeTokens bool, now time.Time) (PasswordChange, error) {
 	hash, err := hashPassword(username, password)
 	if err != nil {
 		return PasswordChange{}, err
@@ -100,7 +100,7 @@ func ChangePassword(db *store.DB, username, password, keepHash string, revokeTok
 }
 
 // SetRole changes an account's role; the last admin keeps theirs.
-func SetRole(db *store.DB, username, role string) (User, error) {
+func SetRole(db AccountStore, username, role string) (User, error) {
 	if !slices.Contains(Roles, role) {
 		return User{}, fmt.Errorf("admin: the role is admin or helpdesk, not %q", role)
 	}
@@ -282,7 +282,7 @@ func tokenOf(t store.APIToken, now time.Time) Token {
 
 // NewAPIToken creates an admin-scope API token that does not expire and
 // returns it; the store keeps only its hash.
-func NewAPIToken(db *store.DB, name, admin string, now time.Time) (string, error) {
+func NewAPIToken(db TokenStore, name, admin string, now time.Time) (string, error) {
 	token, _, err := CreateAPIToken(db, TokenSpec{Name: name, Scope: ScopeAdmin, Admin: admin}, now)
 	return token, err
 }
@@ -298,7 +298,7 @@ type TokenSpec struct {
 
 // CreateAPIToken makes an API token and returns it (the one time it is
 // seen) with its listing; the store keeps only its hash.
-func CreateAPIToken(db *store.DB, spec TokenSpec, now time.Time) (string, Token, error) {
+func CreateAPIToken(db TokenStore, spec TokenSpec, now time.Time) (string, Token, error) {
 	spec.Name = strings.TrimSpace(spec.Name)
 	switch {
 	case spec.Name == "" || utf8.RuneCountInString(spec.Name) > 64:

@@ -37,10 +37,24 @@ type States interface {
 	State(room string) (proto.State, bool)
 }
 
+// Store is what the service keeps: rooms' settings (read), the outcome of
+// each request under its id (so a retry gets the first answer) and
+// check-ins. *store.DB is one; the outcome and its check-in are written
+// together so a crash cannot record one without the other.
+type Store interface {
+	Room(id string) (store.Room, error)
+	Rooms() ([]store.Room, error)
+	Outcome(device, id string) (store.Outcome, error)
+	PutOutcome(o store.Outcome) error
+	PutOutcomeCheckIn(o store.Outcome, room, event string, at time.Time) error
+	PutCheckIn(room, event string, at time.Time) error
+	CheckedIn(room, event string) bool
+}
+
 // Opts configures the Service. Zero values take the documented defaults.
 type Opts struct {
 	Provider calendar.Provider // required
-	Store    *store.DB         // required
+	Store    Store             // required
 	Sync     Refresher         // required
 	// States, when set, lets auto-release find candidates in the last
 	// published states and read a calendar only when a release is due.
@@ -58,6 +72,10 @@ type Opts struct {
 	// Observe, when set, is told every request's action and outcome ("ok"
 	// or the error code), for metrics.
 	Observe func(action, outcome string)
+	// LockRoom, with several replicas, takes the room's lock across all
+	// of them, so that a request and its retry through another replica,
+	// or two panels on two replicas, are carried out one after the other.
+	LockRoom func(ctx context.Context, room string) (unlock func(), err error)
 }
 
 // Service handles panel requests.
@@ -115,6 +133,15 @@ func (s *Service) Request(ctx context.Context, deviceID, roomID, id string, req 
 	lock := s.roomLock(roomID)
 	lock.Lock()
 	defer lock.Unlock()
+	if s.opts.LockRoom != nil {
+		unlock, err := s.opts.LockRoom(ctx, roomID)
+		if err != nil {
+			s.log.Warn("cannot take the room's booking lock", "room", roomID, "err", err)
+			res, _ := fail(proto.CodeUnavailable, proto.ReasonNotSaved, "the server cannot save bookings right now; try again in a minute")
+			return res
+		}
+		defer unlock()
+	}
 
 	// A retry of a request already carried out gets the same answer.
 	if o, err := s.opts.Store.Outcome(deviceID, id); err == nil {

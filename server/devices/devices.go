@@ -32,9 +32,22 @@ var (
 // or a leak scanner.
 const tokenPrefix = "lintel_dev_"
 
+// Store keeps the devices and their credentials (as hashes); *store.DB
+// is one. Rooms are read only to check that a device is assigned to one
+// that exists.
+type Store interface {
+	AddDevice(d store.Device, tokenHash string) error
+	Device(id string) (store.Device, error)
+	DeviceByToken(tokenHash string) (store.Device, error)
+	UpdateDevice(id string, fn func(*store.Device) error) (store.Device, error)
+	RevokeDevice(id string) error
+	DeleteDevice(id string) error
+	Room(id string) (store.Room, error)
+}
+
 // Service manages devices in the store.
 type Service struct {
-	db  *store.DB
+	db  Store
 	log *slog.Logger
 	now func() time.Time
 }
@@ -46,7 +59,7 @@ type Opts struct {
 }
 
 // New returns a Service on db.
-func New(db *store.DB, opts Opts) *Service {
+func New(db Store, opts Opts) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

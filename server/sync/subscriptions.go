@@ -32,13 +32,24 @@ const (
 // at most a few hundred notifications per request, each well under 1 KiB.
 const MaxNotificationBody = 1 << 20
 
+// SubscriptionStore keeps one subscription per room mailbox (its id,
+// expiry and the hash of its clientState) so a restart renews instead of
+// creating duplicates; rooms are listed to reconcile them. *store.DB is
+// one.
+type SubscriptionStore interface {
+	Rooms() ([]store.Room, error)
+	Subscriptions() (map[string]store.Subscription, error)
+	PutSubscription(s store.Subscription) error
+	DeleteSubscription(room string) error
+}
+
 // SubscriptionOpts configures a Subscriptions manager.
 type SubscriptionOpts struct {
 	// Subscriber returns the calendar's subscriber, or nil while the
 	// calendar cannot notify (the built-in one); required.
 	Subscriber func() calendar.Subscriber
-	Store      *store.DB // required
-	Syncer     *Syncer   // required: notified rooms are re-read by it
+	Store      SubscriptionStore // required
+	Syncer     *Syncer           // required: notified rooms are re-read by it
 	// PublicURL is the server's base URL as Graph reaches it, e.g.
 	// https://lintel.example.com; "" switches notifications off.
 	PublicURL string

@@ -34,10 +34,20 @@ type CheckIns interface {
 	CheckedIn(room, eventID string) bool
 }
 
+// Store holds the rooms the syncer reads and each room's last published
+// state, which survives a restart (LoadStored) and is what a panel gets
+// when it joins. *store.DB is one.
+type Store interface {
+	Room(id string) (store.Room, error)
+	Rooms() ([]store.Room, error)
+	State(room string) ([]byte, error)
+	PutState(room string, state []byte) error
+}
+
 // Opts configures a Syncer. Zero values take the documented defaults.
 type Opts struct {
 	Provider  calendar.Provider // required
-	Store     *store.DB         // required
+	Store     Store             // required
 	Publisher Publisher         // required
 	CheckIns  CheckIns
 	Logger    *slog.Logger // default: discard
@@ -73,6 +83,14 @@ type Opts struct {
 	// ObserveNotify, when set, is told how long after its notification a
 	// room's state was published.
 	ObserveNotify func(took time.Duration)
+	// Owns, with several replicas, tells whether this replica reads the
+	// room's calendar (nil: one server, it reads every room). Rooms it
+	// does not own are read by their owner; a notification or refresh of
+	// one goes to Forward.
+	Owns func(roomID string) bool
+	// Forward passes a re-read of a room this replica does not own to
+	// the replica that does.
+	Forward func(roomID string)
 }
 
 // Syncer polls and publishes. Create it with New.
@@ -137,6 +155,9 @@ func New(opts Opts) *Syncer {
 	if opts.Coalesce <= 0 {
 		opts.Coalesce = time.Second
 	}
+	if opts.Owns != nil && opts.Forward == nil {
+		opts.Forward = func(string) {}
+	}
 	return &Syncer{opts: opts, log: opts.Logger, rooms: map[string]*roomSync{},
 		dirty: map[string]time.Time{}, lastRead: map[string]time.Time{}, wake: make(chan struct{}, 1)}
 }
@@ -144,7 +165,11 @@ func New(opts Opts) *Syncer {
 // Run publishes the stored states (so panels are served at once after a
 // restart), then polls every room until ctx ends.
 func (s *Syncer) Run(ctx context.Context) error {
-	s.LoadStored()
+	if s.opts.Owns == nil {
+		// With replicas the stored states are the owners' current
+		// ones, already served through the store's watch.
+		s.LoadStored()
+	}
 	done := make(chan struct{})
 	defer func() { <-done }()
 	go func() { defer close(done); s.RunNotified(ctx) }()
@@ -189,7 +214,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 // it is (each poll takes the next of SafetyPoll/Interval slots, so the
 // subscribed rooms are read evenly spread over SafetyPoll).
 func (s *Syncer) SyncDue(ctx context.Context) error {
-	rooms, err := s.opts.Store.Rooms()
+	rooms, err := s.ownRooms()
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
@@ -231,6 +256,10 @@ func (s *Syncer) due(rooms []store.Room) []store.Room {
 // room within Coalesce of its last notified read wait for the end of
 // that time and become one read.
 func (s *Syncer) Notify(roomID string) {
+	if !s.owns(roomID) {
+		s.opts.Forward(roomID)
+		return
+	}
 	s.notifyMu.Lock()
 	if _, ok := s.dirty[roomID]; !ok {
 		s.dirty[roomID] = s.opts.Now()
@@ -360,7 +389,7 @@ func (s *Syncer) LoadStored() {
 // SyncAll polls every room once. It returns an error when the provider
 // failed as a whole; rooms that failed alone are marked stale and logged.
 func (s *Syncer) SyncAll(ctx context.Context) error {
-	rooms, err := s.opts.Store.Rooms()
+	rooms, err := s.ownRooms()
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
@@ -370,11 +399,48 @@ func (s *Syncer) SyncAll(ctx context.Context) error {
 // Refresh polls one room now and publishes its state if it changed: the
 // admin API and bookings call it so a change shows at once.
 func (s *Syncer) Refresh(ctx context.Context, roomID string) error {
+	if !s.owns(roomID) {
+		s.opts.Forward(roomID)
+		return nil
+	}
 	r, err := s.opts.Store.Room(roomID)
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
 	return s.poll(ctx, []store.Room{r})
+}
+
+// owns reports whether this replica reads roomID.
+func (s *Syncer) owns(roomID string) bool {
+	return s.opts.Owns == nil || s.opts.Owns(roomID)
+}
+
+// ownRooms lists the rooms this replica reads.
+func (s *Syncer) ownRooms() ([]store.Room, error) {
+	rooms, err := s.opts.Store.Rooms()
+	if err != nil || s.opts.Owns == nil {
+		return rooms, err
+	}
+	mine := rooms[:0]
+	for _, r := range rooms {
+		if s.opts.Owns(r.ID) {
+			mine = append(mine, r)
+		}
+	}
+	return mine, nil
+}
+
+// Remember records a room's state read by another replica (through the
+// store's watch), so that State and States answer for every room.
+func (s *Syncer) Remember(roomID string, st proto.State) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs, ok := s.rooms[roomID]
+	if !ok {
+		rs = &roomSync{}
+		s.rooms[roomID] = rs
+	}
+	rs.state, rs.key = st, changeKey(st)
 }
 
 // SetCheckIns sets where check-ins are read from, for wiring that creates

@@ -18,13 +18,23 @@ import (
 	"github.com/lintelhq/lintel/server/store"
 )
 
+// Store keeps each room's meetings; rooms are read to tell a removed
+// room from an empty calendar. UpdateEvents changes a room's meetings in
+// one transaction, so two bookings cannot both see the slot free.
+// *store.DB is one.
+type Store interface {
+	Room(id string) (store.Room, error)
+	Events(room string) ([]store.Event, error)
+	UpdateEvents(room string, fn func([]store.Event) ([]store.Event, error)) error
+}
+
 // Calendar implements calendar.Provider on the store.
 type Calendar struct {
-	db *store.DB
+	db Store
 }
 
 // New returns the built-in calendar kept in db.
-func New(db *store.DB) *Calendar { return &Calendar{db: db} }
+func New(db Store) *Calendar { return &Calendar{db: db} }
 
 var _ calendar.Provider = (*Calendar)(nil)
 

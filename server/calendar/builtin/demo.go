@@ -10,6 +10,15 @@ import (
 // DemoTimeZone is the zone of the demo rooms.
 const DemoTimeZone = "Europe/Zurich"
 
+// SeedStore is what Seed writes: rooms and their meetings. *store.DB is
+// one.
+type SeedStore interface {
+	Rooms() ([]store.Room, error)
+	PutRoom(r store.Room) error
+	Events(room string) ([]store.Event, error)
+	UpdateEvents(room string, fn func([]store.Event) ([]store.Event, error)) error
+}
+
 // Seed fills an empty store with demo rooms and a realistic day of meetings
 // around now: a room in a meeting with more back to back, one whose next
 // meeting starts in a few minutes, a private meeting, a meeting whose
@@ -21,7 +30,7 @@ const DemoTimeZone = "Europe/Zurich"
 // ends after now (the demo was started on an earlier day), their meetings
 // are replaced by a fresh day, so a demo started again tomorrow is not an
 // empty building. It reports whether it seeded or refreshed.
-func Seed(db *store.DB, now time.Time) (bool, error) {
+func Seed(db SeedStore, now time.Time) (bool, error) {
 	rooms, err := db.Rooms()
 	if err != nil {
 		return false, fmt.Errorf("builtin: seed: %w", err)
@@ -69,7 +78,7 @@ func Seed(db *store.DB, now time.Time) (bool, error) {
 	return len(stale) > 0, nil
 }
 
-func putEvents(db *store.DB, room string, events []store.Event) error {
+func putEvents(db SeedStore, room string, events []store.Event) error {
 	if err := db.UpdateEvents(room, func([]store.Event) ([]store.Event, error) { return events, nil }); err != nil {
 		return fmt.Errorf("builtin: seed: %w", err)
 	}

@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/lintelhq/lintel/proto/clock"
-	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/calendar/graph/graphtest"
+	"github.com/lintelhq/lintel/server/connector"
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -25,27 +26,34 @@ type Sim interface {
 	TLSConfig() *tls.Config
 }
 
+// Rooms is where Start adds the emulated tenant's rooms. *store.DB is
+// one.
+type Rooms interface {
+	Rooms() ([]store.Room, error)
+	PutRoom(r store.Room) error
+}
+
 // Start starts the Graph emulator with a seeded tenant, adds a room
 // for each of its room mailboxes (when the store has none yet), and
 // returns the connector settings that read them through the real
 // Microsoft 365 connector, so anyone can see that path without a tenant.
-func Start(db *store.DB, dataDir string, now clock.Func) (Sim, admin.ConnectorSettings, string, error) {
+func Start(db Rooms, dataDir string, now clock.Func) (Sim, connector.Settings, string, error) {
 	loc, _ := time.LoadLocation("Europe/Zurich")
 	sim := graphtest.NewServer(graphtest.Options{Now: now})
 	demo := sim.SeedDemo(now(), loc)
 	secretFile := filepath.Join(dataDir, "m365-sim-secret")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		sim.Close()
-		return nil, admin.ConnectorSettings{}, "", fmt.Errorf("m365-sim: %w", err)
+		return nil, connector.Settings{}, "", fmt.Errorf("m365-sim: %w", err)
 	}
-	if err := writeSecret(secretFile, demo.Secret); err != nil {
+	if err := atomicfile.WriteSecret(secretFile, demo.Secret); err != nil {
 		sim.Close()
-		return nil, admin.ConnectorSettings{}, "", fmt.Errorf("m365-sim: %w", err)
+		return nil, connector.Settings{}, "", fmt.Errorf("m365-sim: %w", err)
 	}
 	rooms, err := db.Rooms()
 	if err != nil {
 		sim.Close()
-		return nil, admin.ConnectorSettings{}, "", fmt.Errorf("m365-sim: %w", err)
+		return nil, connector.Settings{}, "", fmt.Errorf("m365-sim: %w", err)
 	}
 	if len(rooms) == 0 {
 		for i, addr := range demo.Rooms {
@@ -57,11 +65,11 @@ func Start(db *store.DB, dataDir string, now clock.Func) (Sim, admin.ConnectorSe
 				Booking: store.BookingSettings{Instant: true, Teams: true, ExtendEnd: true, CheckIn: i == 1, AutoRelease: i == 1}}
 			if err := db.PutRoom(r); err != nil {
 				sim.Close()
-				return nil, admin.ConnectorSettings{}, "", fmt.Errorf("m365-sim: %w", err)
+				return nil, connector.Settings{}, "", fmt.Errorf("m365-sim: %w", err)
 			}
 		}
 	}
-	settings := admin.ConnectorSettings{
+	settings := connector.Settings{
 		Kind: "m365", TenantID: demo.TenantID, ClientID: demo.ClientID, Cloud: "custom",
 		AuthorityHost: sim.AuthorityHost, GraphBaseURL: sim.GraphURL, Auth: "secret", SecretFile: secretFile,
 		CanaryMailbox: demo.Canary,
@@ -75,26 +83,4 @@ func title(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// writeSecret writes secret to path, mode 0600, atomically: a temporary
-// file in the same directory, synced and renamed over path.
-func writeSecret(path, secret string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(secret + "\n"); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

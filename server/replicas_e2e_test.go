@@ -1,0 +1,283 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/store"
+	"github.com/lintelhq/lintel/server/store/etcdtest"
+)
+
+// startReplicas runs n lintel-server replicas on one etcd cluster, in this
+// process, each with its own listener, as serve --store etcd runs them.
+func startReplicas(t *testing.T, cluster *etcdtest.Cluster, n int) []*testServer {
+	t.Helper()
+	reps := make([]*testServer, n)
+	for i := range reps {
+		reps[i] = newTestServerWith(t, func(c *config) {
+			c.Etcd = &store.EtcdOpts{Endpoints: cluster.Endpoints(), Prefix: "/lintel-e2e"}
+			c.ReplicaID = fmt.Sprint("replica-", i)
+			c.Poll = time.Second
+		})
+	}
+	return reps
+}
+
+// within waits up to limit for cond and says how long it took; the test
+// fails past the limit (the promise: 10 s for a room's owner, 5 s
+// for a panel's replica).
+func within(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("%s: %v", what, took.Round(time.Millisecond))
+	return took
+}
+
+// ownerOf is the live replica that owns room ("" while none does).
+func ownerOf(reps []*testServer, alive map[int]bool, room string) int {
+	for i, ts := range reps {
+		if alive[i] && ts.app.replicas.Owns(room) {
+			return i
+		}
+	}
+	return -1
+}
+
+// servedBy is the live replica the device's panel is connected to (-1:
+// none).
+func servedBy(reps []*testServer, alive map[int]bool, device string) int {
+	for i, ts := range reps {
+		if !alive[i] {
+			continue
+		}
+		for _, c := range ts.app.hub.Connections() {
+			if c.DeviceID == device {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// TestReplicasSurviveLosses: three replicas on a three-member etcd cluster
+// and a real panel that knows all three. A room's state keeps reaching the
+// panel when the room's owner dies (another replica takes the room), when
+// the panel's own replica dies (the panel moves to another), and when an
+// etcd member stops.
+func TestReplicasSurviveLosses(t *testing.T) {
+	cluster := etcdtest.Start(t, 3)
+	reps := startReplicas(t, cluster, 3)
+	alive := map[int]bool{0: true, 1: true, 2: true}
+	reps[0].addRoom(store.Room{ID: "blue", Name: "Blue", TimeZone: "UTC", Display: store.DisplayTitle, Booking: store.BookingSettings{Instant: true}})
+	token := reps[1].addDevice("blue")
+	var urls []string
+	for _, ts := range reps[1:] {
+		urls = append(urls, ts.wsURL())
+	}
+	p := startPanelOn(t, reps[0], token, urls)
+	within(t, 10*time.Second, "the panel shows the free room", func() bool { return isGreen(p.statusColour()) })
+	owner := ownerOf(reps, alive, "blue")
+	if owner < 0 {
+		t.Fatal("no replica owns the room")
+	}
+	var devs []store.Device
+	if err := waitDevices(reps[0], &devs); err != nil {
+		t.Fatal(err)
+	}
+	device := devs[0].ID
+
+	// addEvent adds a meeting through a live replica's API: the owner,
+	// whichever it is, reads it and the panel turns red (or green when
+	// busy is false and the meeting is ended instead).
+	meeting := 0
+	busyNow := func(via int) {
+		t.Helper()
+		meeting++
+		now := reps[via].now().UTC()
+		if code := reps[via].api("POST", "/api/v1/rooms/blue/events", map[string]any{
+			"subject": fmt.Sprint("Meeting ", meeting), "organizer": "Anna", "start": now.Add(-time.Minute), "end": now.Add(30 * time.Minute),
+		}, nil); code != http.StatusCreated {
+			t.Fatalf("add event through replica %d: %d", via, code)
+		}
+	}
+	clearNow := func(via int) {
+		t.Helper()
+		if err := reps[via].app.db.UpdateEvents("blue", func([]store.Event) ([]store.Event, error) { return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+		reps[via].app.sync.Refresh(t.Context(), "blue")
+	}
+	other := func(not ...int) int {
+		for i := range reps {
+			if alive[i] && !slices.Contains(not, i) {
+				return i
+			}
+		}
+		t.Fatal("no replica left")
+		return -1
+	}
+	busyNow(other(owner))
+	within(t, 10*time.Second, "a change through a replica that does not own the room reaches the panel", func() bool { return isRed(p.statusColour()) })
+
+	// The owner dies: another replica takes the room and the panel sees
+	// its next change.
+	t.Logf("killing replica %d, the room's owner (the panel is on replica %d)", owner, servedBy(reps, alive, device))
+	reps[owner].kill()
+	alive[owner] = false
+	killed := time.Now()
+	clearNow(other())
+	within(t, 10*time.Second, "the room's state after its owner died", func() bool { return isGreen(p.statusColour()) })
+	if next := ownerOf(reps, alive, "blue"); next < 0 {
+		t.Errorf("no live replica owns the room %v after its owner died", time.Since(killed))
+	}
+
+	// The panel's replica dies: the panel is back on the last one within
+	// 5 s, and shows its changes.
+	on := -1
+	within(t, 10*time.Second, "the panel connected", func() bool { on = servedBy(reps, alive, device); return on >= 0 })
+	reps[on].kill()
+	alive[on] = false
+	last := other()
+	within(t, 5*time.Second, "the panel is served again by another replica", func() bool { return servedBy(reps, alive, device) == last })
+	busyNow(last)
+	within(t, 10*time.Second, "a change on the last replica", func() bool { return isRed(p.statusColour()) })
+
+	// An etcd member stops: the service goes on.
+	cluster.Members[0].Stop()
+	clearNow(last)
+	within(t, 15*time.Second, "a change with one etcd member down", func() bool { return isGreen(p.statusColour()) })
+}
+
+// waitDevices lists the devices through a replica.
+func waitDevices(ts *testServer, out *[]store.Device) error {
+	devs, err := ts.app.db.Devices()
+	*out = devs
+	if err == nil && len(devs) == 0 {
+		return fmt.Errorf("no device")
+	}
+	return err
+}
+
+// TestBookingRaceAcrossReplicas: 100 panels on three replicas all book the
+// same free room at once: exactly one booking is made, every other panel
+// is told the room was just taken, and a retry of the winner's request
+// through another replica gets the winner's answer, not a second booking.
+func TestBookingRaceAcrossReplicas(t *testing.T) {
+	cluster := etcdtest.Start(t, 1)
+	reps := startReplicas(t, cluster, 3)
+	reps[0].addRoom(store.Room{ID: "green", Name: "Green", TimeZone: "UTC", Display: store.DisplayTitle, Booking: store.BookingSettings{Instant: true}})
+	const panels = 100
+	tokens := make([]string, panels)
+	for i := range tokens {
+		tokens[i] = reps[i%3].addDevice("green")
+	}
+	conns := make([]*rawPanel, panels)
+	for i, tok := range tokens {
+		conns[i] = dialRaw(t, reps[i%3].wsURL(), tok)
+		conns[i].hello()
+		conns[i].next(isState)
+	}
+	results := make([]proto.Result, panels)
+	took := make([]time.Duration, panels)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprint("book-", i)
+			start := time.Now()
+			c.send(proto.Message{Type: proto.TypeRequest, ID: id, Request: ptr(bookReq(15))})
+			results[i] = *c.next(func(m proto.Message) bool { return m.Type == proto.TypeResult && m.ID == id }).Result
+			took[i] = time.Since(start)
+		}()
+	}
+	wg.Wait()
+	slices.Sort(took)
+	t.Logf("100 panels on 3 replicas booking one room at once: answers p50 %v, p99 %v, max %v",
+		took[panels/2].Round(time.Millisecond), took[panels*99/100].Round(time.Millisecond), took[panels-1].Round(time.Millisecond))
+	winner := -1
+	for i, r := range results {
+		switch {
+		case r.OK && winner >= 0:
+			t.Errorf("panels %d and %d both booked the room", winner, i)
+		case r.OK:
+			winner = i
+		case r.Error == nil || r.Error.Code != proto.CodeConflict:
+			t.Errorf("panel %d: %+v, want a conflict", i, r.Error)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("nobody booked the free room")
+	}
+	evs, err := reps[0].app.db.Events("green")
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%d events in the room after the race (%v), want 1", len(evs), err)
+	}
+	// The winner's panel retries its request through another replica.
+	retry := dialRaw(t, reps[(winner+1)%3].wsURL(), tokens[winner])
+	retry.hello()
+	retry.next(isState)
+	id := fmt.Sprint("book-", winner)
+	retry.send(proto.Message{Type: proto.TypeRequest, ID: id, Request: ptr(bookReq(15))})
+	again := retry.next(func(m proto.Message) bool { return m.Type == proto.TypeResult && m.ID == id }).Result
+	if !again.OK || again.Meeting == nil || results[winner].Meeting == nil || again.Meeting.ID != results[winner].Meeting.ID {
+		t.Errorf("retry through another replica: %+v, want the original answer %+v", again, results[winner])
+	}
+	if evs, _ := reps[0].app.db.Events("green"); len(evs) != 1 {
+		t.Errorf("%d events after the retry, want 1", len(evs))
+	}
+}
+
+// TestMigrateStoreCommand: an installation's bbolt file moves to etcd and
+// back with migrate-store; a second copy into the same etcd is refused.
+func TestMigrateStoreCommand(t *testing.T) {
+	cluster := etcdtest.Start(t, 1)
+	dir := t.TempDir()
+	file := dir + "/lintel.db"
+	db, err := store.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutRoom(store.Room{ID: "rigi", Name: "Rigi", Calendar: "rigi", TimeZone: "UTC", Display: store.DisplayTitle}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	run := func(args ...string) (string, error) {
+		var out strings.Builder
+		c := Context{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Args: append([]string{"migrate-store"}, args...), Getenv: func(string) string { return "" }}
+		err := c.Execute(t.Context())
+		return out.String(), err
+	}
+	etcdArgs := []string{"--etcd-endpoints", strings.Join(cluster.Endpoints(), ","), "--etcd-prefix", "/moved"}
+	if out, err := run(append([]string{"--from", "bolt:" + file, "--to", "etcd"}, etcdArgs...)...); err != nil || !strings.Contains(out, "copied") {
+		t.Fatalf("to etcd: %v\n%s", err, out)
+	}
+	if out, err := run(append([]string{"--from", "bolt:" + file, "--to", "etcd"}, etcdArgs...)...); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("a second copy into the same prefix: %v\n%s", err, out)
+	}
+	back := dir + "/back.db"
+	if out, err := run(append([]string{"--from", "etcd", "--to", "bolt:" + back}, etcdArgs...)...); err != nil {
+		t.Fatalf("back to bbolt: %v\n%s", err, out)
+	}
+	db, err = store.OpenExisting(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if r, err := db.Room("rigi"); err != nil || r.Name != "Rigi" {
+		t.Errorf("room after the round trip: %+v %v", r, err)
+	}
+}
