@@ -274,10 +274,13 @@ func TestPanelConfExample(t *testing.T) {
 }
 
 // serverCLI returns the flag names and subcommands lintel-server defines,
-// and the LINTEL_* variables it reads, from its source.
+// and the LINTEL_* variables it reads, from its source: package main and
+// the packages that define flags of their own (the connector's).
 func serverCLI(t *testing.T) (flags, commands, env map[string]bool) {
 	flags, commands, env = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	files, _ := filepath.Glob(filepath.Join(root, "server", "*.go"))
+	sub, _ := filepath.Glob(filepath.Join(root, "server", "*", "*.go"))
+	files = append(files, sub...)
 	flagRE := regexp.MustCompile(`fs\.(?:String|Bool|Int|Duration|Func)(?:Var)?\((?:&[^,]+,\s*)?"([a-z0-9-]+)"`)
 	cmdRE := regexp.MustCompile(`(?m)^\s*"([a-z-]+)":\s*\{"`)
 	envRE := regexp.MustCompile(`"(LINTEL_[A-Z_]+)"`)

@@ -43,6 +43,10 @@ type Replicas struct {
 	owned   map[string]bool
 	onGain  func(rooms []string)
 	onFwd   func(room string)
+	onShown func(kind string)
+	onAsk   func(ctx context.Context, kind string, body []byte) []byte
+	shown   map[shownKey][]byte // this replica's announcements (Show)
+	joinRev int64               // etcd's revision when this replica joined
 	kick    chan struct{}
 	// local serializes one replica's own lockers of a room: etcd's mutex
 	// is one key per lease, so it cannot tell two of them apart.
@@ -65,6 +69,12 @@ type ReplicaOpts struct {
 	// OnForward is told of a re-read another replica asked for (Forward)
 	// of a room this replica owns.
 	OnForward func(room string)
+	// OnShown is told the kind of each announcement (Show) made or
+	// withdrawn by any replica.
+	OnShown func(kind string)
+	// OnAsk answers the questions other replicas put to this one (Ask)
+	// with JSON.
+	OnAsk func(ctx context.Context, kind string, body []byte) []byte
 }
 
 // Join makes this process a replica of the store (which must be on etcd)
@@ -84,13 +94,15 @@ func (db *DB) Join(ctx context.Context, opts ReplicaOpts) (*Replicas, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Replicas{db: db, e: e, id: opts.ID, ttl: opts.TTL, log: opts.Logger, owned: map[string]bool{},
-		onGain: opts.OnGain, onFwd: opts.OnForward, kick: make(chan struct{}, 1), done: make(chan struct{}), local: map[string]*sync.Mutex{}}
+		onGain: opts.OnGain, onFwd: opts.OnForward, onShown: opts.OnShown, onAsk: opts.OnAsk, shown: map[shownKey][]byte{}, kick: make(chan struct{}, 1), done: make(chan struct{}), local: map[string]*sync.Mutex{}}
 	if err := r.register(ctx); err != nil {
 		return nil, err
 	}
 	ctx, r.cancel = context.WithCancel(ctx)
 	go r.run(ctx)
 	go r.forwarded(ctx)
+	go r.watchShown(ctx)
+	go r.answer(ctx)
 	return r, nil
 }
 
@@ -144,7 +156,11 @@ func (r *Replicas) register(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	r.sess = sess
+	if r.joinRev == 0 {
+		r.joinRev = resp.Header.Revision
+	}
 	r.mu.Unlock()
+	r.reshow()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -197,5 +198,82 @@ func TestWatchStates(t *testing.T) {
 	defer mu.Unlock()
 	if seen[0] != `r1 {"v":1}` || seen[1] != `r1 {"v":2}` {
 		t.Errorf("watched %q", seen)
+	}
+}
+
+// TestShowAndAsk: what one replica shows, every replica lists, until it is
+// withdrawn or the replica dies; a question put to a replica is answered
+// by that replica's OnAsk, and one put to a dead replica fails with
+// ErrNoAnswer instead of hanging.
+func TestShowAndAsk(t *testing.T) {
+	prefix := etcdPrefix(t)
+	var shownEvents atomic.Int64
+	join := func(id string) (*Replicas, *clientv3.Client) {
+		db, cli := replicaStore(t, prefix)
+		r, err := db.Join(context.Background(), ReplicaOpts{ID: id, TTL: time.Second,
+			OnShown: func(kind string) {
+				if kind == "codes" {
+					shownEvents.Add(1)
+				}
+			},
+			OnAsk: func(_ context.Context, kind string, body []byte) []byte {
+				return fmt.Appendf(nil, `{"by":%q,"kind":%q,"got":%s}`, id, kind, body)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.cancel(); cli.Close() })
+		return r, cli
+	}
+	a, _ := join("a")
+	b, bcli := join("b")
+
+	withdraw := a.Show("codes", "K7Q4MX2P", []byte(`{"addr":"10.0.0.7"}`))
+	b.Show("codes", "AAAABBBB", []byte(`{}`))
+	b.Show("other", "x", []byte(`{}`))
+	got, err := b.Shown(context.Background(), "codes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("b lists %d codes, want 2: %+v", len(got), got)
+	}
+	for _, s := range got {
+		want := map[string]string{"K7Q4MX2P": "a", "AAAABBBB": "b"}[s.Key]
+		if s.Replica != want {
+			t.Errorf("code %s shown by %q, want %q", s.Key, s.Replica, want)
+		}
+	}
+	eventually(t, "both replicas told of the announcements", func() bool { return shownEvents.Load() >= 4 })
+
+	ans, err := b.Ask(context.Background(), "a", "approve", []byte(`{"code":"K7Q4MX2P"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"by":"a","kind":"approve","got":{"code":"K7Q4MX2P"}}`; string(ans) != want {
+		t.Errorf("answer %s, want %s", ans, want)
+	}
+	if _, err := b.Ask(context.Background(), "a", "approve", []byte(`not json`)); err == nil {
+		t.Error("a question that is not JSON was sent")
+	}
+
+	withdraw()
+	if got, _ := a.Shown(context.Background(), "codes"); len(got) != 1 || got[0].Key != "AAAABBBB" {
+		t.Errorf("after withdrawing: %+v", got)
+	}
+
+	// b dies: its announcements go with its lease, questions to it
+	// find nobody.
+	b.cancel()
+	<-b.done
+	bcli.Close()
+	eventually(t, "b's announcements gone with its lease", func() bool {
+		got, err := a.Shown(context.Background(), "codes")
+		return err == nil && len(got) == 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := a.Ask(ctx, "b", "approve", []byte(`{}`)); !errors.Is(err, ErrNoAnswer) {
+		t.Errorf("asking a dead replica: %v, want ErrNoAnswer", err)
 	}
 }
