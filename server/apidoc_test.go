@@ -206,7 +206,7 @@ func TestAPIDocExamples(t *testing.T) {
 	p.hello()
 	var code string
 	waitFor(t, "a pairing code", func() bool {
-		if pending := builtinSrv.app.pairer.Pending(); len(pending) == 1 {
+		if pending := builtinSrv.app.pairer.Pending(context.Background()); len(pending) == 1 {
 			code = pending[0].Code
 		}
 		return code != ""

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image/png"
@@ -135,7 +136,7 @@ func TestPairWithTheCLI(t *testing.T) {
 	p := startPanel(t, ts, "")
 	var code string
 	waitFor(t, "a pairing code", func() bool {
-		if pend := ts.app.pairer.Pending(); len(pend) == 1 {
+		if pend := ts.app.pairer.Pending(context.Background()); len(pend) == 1 {
 			code = pend[0].Code
 		}
 		return code != ""

@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	gosync "sync"
 
 	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/connector"
+	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -91,7 +94,8 @@ func (sf storeFlags) etcdOpts() (*store.EtcdOpts, error) {
 
 // joinReplicas makes the app one replica of several on etcd: it reads the
 // calendars of its share of rooms only, serves every room's state from
-// the store's watch, and cuts panels revoked through any replica.
+// the store's watch, cuts panels revoked through any replica, and pairs
+// panels waiting on any replica.
 func (a *app) joinReplicas(ctx context.Context, id string) error {
 	r, err := a.db.Join(ctx, store.ReplicaOpts{
 		ID:     id,
@@ -102,20 +106,45 @@ func (a *app) joinReplicas(ctx context.Context, id string) error {
 			}
 		},
 		OnForward: func(room string) { a.sync.Notify(room) },
+		// A panel waiting to be paired on another replica: the
+		// pending list changed, and its approval is asked of that
+		// replica.
+		OnShown: func(kind string) {
+			if kind == devices.ShownCodes {
+				a.pairer.Touch()
+			}
+		},
+		OnAsk: func(ctx context.Context, kind string, body []byte) []byte {
+			if ans, ok := a.pairer.Answer(ctx, kind, body); ok {
+				return ans
+			}
+			return []byte(`{"error":"unknown question"}`)
+		},
 	})
 	if err != nil {
 		return err
 	}
 	a.replicas = r
+	a.pairer.Share(r)
 	return nil
 }
 
 // followStore serves states and device changes written by any replica
-// (this one included) to this replica's panels, until ctx ends.
+// (this one included) to this replica's panels, and follows the calendar
+// settings saved through any replica, until ctx ends.
 func (a *app) followStore(ctx context.Context) {
-	done := make(chan struct{})
+	var wg gosync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(done)
+		defer wg.Done()
+		a.db.WatchSettings(ctx, func(key string, data []byte) {
+			if key == connector.SettingsKey {
+				a.connector.Follow(ctx)
+			}
+		})
+	}()
+	go func() {
+		defer wg.Done()
 		a.db.WatchDevices(ctx, func(id string, data []byte) {
 			var d store.Device
 			if data == nil || json.Unmarshal(data, &d) != nil || d.Revoked {
@@ -133,7 +162,7 @@ func (a *app) followStore(ctx context.Context) {
 		a.sync.Remember(room, st)
 		a.hub.Publish(room, st)
 	})
-	<-done
+	wg.Wait()
 }
 
 // noPublish is sync's publisher with replicas: states reach panels

@@ -281,3 +281,67 @@ func TestMigrateStoreCommand(t *testing.T) {
 		t.Errorf("room after the round trip: %+v %v", r, err)
 	}
 }
+
+// TestPairThroughAnotherReplica: a panel waiting on one replica is listed
+// by every replica and paired through another one; the credential goes to
+// the panel over the connection it waits on, and a wrong code through
+// either replica is still a wrong code.
+func TestPairThroughAnotherReplica(t *testing.T) {
+	cluster := etcdtest.Start(t, 1)
+	reps := startReplicas(t, cluster, 2)
+	reps[0].addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "UTC", Display: store.DisplayTitle})
+	p := startPanel(t, reps[0], "") // unpaired, on replica 0 only
+
+	var code string
+	within(t, 10*time.Second, "replica 1 lists the code of the panel waiting on replica 0", func() bool {
+		var pend []struct {
+			Code string `json:"code"`
+		}
+		if reps[1].api("GET", "/api/v1/pairing", nil, &pend) == http.StatusOK && len(pend) == 1 {
+			code = pend[0].Code
+		}
+		return code != ""
+	})
+	if pend := reps[1].app.pairer.Pending(t.Context()); len(pend) != 1 || pend[0].Addr == "" {
+		t.Errorf("replica 1's pending list: %+v", pend)
+	}
+	if code := reps[1].api("POST", "/api/v1/pairing/ZZZZ-ZZZZ/approve", map[string]string{"room": "rigi"}, nil); code != http.StatusNotFound {
+		t.Errorf("a wrong code through replica 1: %d, want 404", code)
+	}
+	if code := reps[1].api("POST", "/api/v1/pairing/"+code+"/approve", map[string]string{"room": "nowhere"}, nil); code != http.StatusBadRequest {
+		t.Errorf("an unknown room through replica 1: %d, want 400", code)
+	}
+	var d struct {
+		ID, Name, Room string
+	}
+	if status := reps[1].api("POST", "/api/v1/pairing/"+strings.ToLower(code)+"/approve", map[string]string{"room": "rigi", "name": "Rigi door"}, &d); status != http.StatusCreated {
+		t.Fatalf("approve through replica 1: %d", status)
+	}
+	if d.Room != "rigi" || d.Name != "Rigi door" || d.ID == "" {
+		t.Errorf("paired device %+v", d)
+	}
+	within(t, 10*time.Second, "the panel paired through replica 1 shows its room", func() bool { return isGreen(p.statusColour()) })
+	if servedBy(reps, map[int]bool{0: true, 1: true}, d.ID) != 0 {
+		t.Error("the paired panel is not on replica 0, where it waited")
+	}
+	within(t, 10*time.Second, "the code is gone from every list", func() bool {
+		return len(reps[0].app.pairer.Pending(t.Context())) == 0 && len(reps[1].app.pairer.Pending(t.Context())) == 0
+	})
+	if status := reps[1].api("POST", "/api/v1/pairing/"+code+"/approve", map[string]string{"room": "rigi"}, nil); status != http.StatusNotFound && status != http.StatusGone {
+		t.Errorf("the used code again through replica 1: %d, want 404 or 410", status)
+	}
+
+	// Calendar settings saved through replica 1 are followed by replica
+	// 0; a typed secret is refused (each replica gets it as a file).
+	put := map[string]any{"kind": "builtin", "public_url": "https://lintel.example.com"}
+	if status := reps[1].api("PUT", "/api/v1/connector", put, nil); status != http.StatusOK {
+		t.Fatalf("save the public URL through replica 1: %d", status)
+	}
+	within(t, 10*time.Second, "replica 0 follows the settings saved through replica 1", func() bool {
+		return reps[0].app.connector.Settings().PublicURL == "https://lintel.example.com"
+	})
+	put = map[string]any{"kind": "m365", "tenant_id": "t", "client_id": "c", "secret": "s3cr3t"}
+	if status := reps[1].api("PUT", "/api/v1/connector", put, nil); status != http.StatusBadRequest {
+		t.Errorf("a typed secret through a replica: %d, want 400", status)
+	}
+}

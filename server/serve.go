@@ -414,6 +414,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		cfg.Connector = &settings
 	}
 	a.connector = connector.New(connector.Opts{
+		Shared:        cfg.Etcd != nil,
 		Store:         db,
 		Builtin:       cal,
 		DataDir:       cfg.DataDir,

@@ -90,7 +90,7 @@ func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 	p := startPanel(t, ts, "")
 	var code string
 	waitFor(t, "the panel to show a pairing code", func() bool {
-		pending := ts.app.pairer.Pending()
+		pending := ts.app.pairer.Pending(context.Background())
 		if len(pending) == 1 {
 			code = pending[0].Code
 		}
@@ -174,7 +174,7 @@ func TestAdminPairsAndRevokesInTheBrowser(t *testing.T) {
 	waitFor(t, "the revoked panel to return to pairing", func() bool {
 		_, err := os.Stat(credFile)
 		g, r := p.pins()
-		return os.IsNotExist(err) && len(ts.app.pairer.Pending()) == 1 && g == gpio.Low && r == gpio.Low
+		return os.IsNotExist(err) && len(ts.app.pairer.Pending(context.Background())) == 1 && g == gpio.Low && r == gpio.Low
 	})
 	// The revoked panel stays listed, greyed, until it is deleted.
 	err = chromedp.Do(ctx,

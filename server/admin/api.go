@@ -288,7 +288,7 @@ func (s *Server) putConnector(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listPending(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, s.opts.Pairer.Pending())
+	writeJSON(w, http.StatusOK, s.opts.Pairer.Pending(r.Context()))
 	return nil
 }
 

@@ -155,14 +155,14 @@ type pairData struct {
 
 func (s *Server) pairPage(w http.ResponseWriter, r *http.Request) {
 	rooms, _ := s.opts.Store.Rooms()
-	s.render(w, r, "pair", "Pair a panel", pairData{Code: r.URL.Query().Get("code"), Pending: s.opts.Pairer.Pending(), Rooms: rooms})
+	s.render(w, r, "pair", "Pair a panel", pairData{Code: r.URL.Query().Get("code"), Pending: s.opts.Pairer.Pending(r.Context()), Rooms: rooms})
 }
 
 func (s *Server) pairForm(w http.ResponseWriter, r *http.Request) {
 	code, room, name := strings.TrimSpace(r.PostFormValue("code")), r.PostFormValue("room"), strings.TrimSpace(r.PostFormValue("name"))
 	again := func(msg string) {
 		rooms, _ := s.opts.Store.Rooms()
-		s.renderError(w, r, "pair", "Pair a panel", msg, pairData{Code: code, Room: room, Name: name, Pending: s.opts.Pairer.Pending(), Rooms: rooms})
+		s.renderError(w, r, "pair", "Pair a panel", msg, pairData{Code: code, Room: room, Name: name, Pending: s.opts.Pairer.Pending(r.Context()), Rooms: rooms})
 	}
 	if room == "" {
 		again("Pick the room the panel stands at.")

@@ -13,6 +13,7 @@ package connector
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,8 +30,9 @@ import (
 	"github.com/lintelhq/lintel/server/store"
 )
 
-// connectorKey is where the admin's connector settings live in the store.
-const connectorKey = "connector"
+// SettingsKey is where the admin's connector settings live in the store
+// (replicas watch it to Follow).
+const SettingsKey = "connector"
 
 // secretFileName is the client secret's file in the data directory, and
 // certFileName the certificate's uploaded in the admin UI.
@@ -61,6 +63,12 @@ type Opts struct {
 	// OnReadFailure, when set, is told the status of every failed room
 	// read (the metrics' failure counter).
 	OnReadFailure func(calendar.Status)
+	// Shared is set when several replicas share the store: a secret or
+	// certificate typed into the admin UI would stay in one replica's
+	// data directory, so each replica must get it as a file instead, and
+	// every replica follows the settings saved through any of them
+	// (Follow).
+	Shared bool
 }
 
 // Connector is the calendar provider the server uses now. It implements
@@ -75,6 +83,7 @@ type Connector struct {
 	client  *http.Client
 	now     func() time.Time
 	health  *calendarHealth
+	shared  bool
 
 	// notifications checks Microsoft 365 change notifications for Test
 	// all and doctor (SetNotificationCheck).
@@ -88,7 +97,17 @@ type Connector struct {
 	current  calendar.Provider
 	graph    *graph.Provider // set while current is Microsoft 365
 	settings Settings
+	// secretFile and secretEnv are where the flags said the client
+	// secret is (kept for settings saved later, which do not say).
+	secretFile, secretEnv string
 }
+
+// ErrSetByReplicaFlags refuses, when several replicas share the store, a
+// secret or certificate typed into the admin UI (it would stay in one
+// replica's data directory) and any change of where the credential goes
+// (the admin UI could otherwise send every replica's secret file
+// somewhere new without knowing it).
+var ErrSetByReplicaFlags = errors.New("with several replicas, the Microsoft 365 connection (calendar kind, tenant, app, cloud, Graph URL and the credential) is set by each replica's flags: LINTEL_CALENDAR, LINTEL_GRAPH_TENANT, LINTEL_GRAPH_CLIENT and the rest of the LINTEL_GRAPH_ variables, and the secret or certificate as a file (LINTEL_GRAPH_SECRET_FILE or LINTEL_GRAPH_CERT_FILE; on Kubernetes a Secret); change them there and restart the replicas one at a time. Here you can change the public URL, the canary mailbox and the secret's expiry")
 
 var (
 	_ calendar.Provider       = (*Connector)(nil)
@@ -110,7 +129,7 @@ func New(opts Opts) *Connector {
 	h := newCalendarHealth(opts.Logger)
 	h.onFailure = opts.OnReadFailure
 	return &Connector{db: opts.Store, builtin: opts.Builtin, dataDir: opts.DataDir, log: opts.Logger,
-		client: opts.HTTPClient, now: opts.Now, health: h,
+		client: opts.HTTPClient, now: opts.Now, health: h, shared: opts.Shared,
 		current: opts.Builtin, settings: Settings{Kind: "builtin"}}
 }
 
@@ -212,6 +231,10 @@ func (c *Connector) Apply(ctx context.Context, s Settings, cred Credentials) err
 	c.mu.RLock()
 	old := c.settings
 	c.mu.RUnlock()
+	if c.shared && (cred.Secret != "" || len(cred.Certificate) > 0 || NeedsCredential(old, s, Credentials{}) != nil ||
+		old.Kind != s.Kind && !(old.Kind == "" && s.Kind == "builtin")) {
+		return ErrSetByReplicaFlags
+	}
 	if err := NeedsCredential(old, s, cred); err != nil {
 		return err
 	}
@@ -243,7 +266,7 @@ func (c *Connector) Apply(ctx context.Context, s Settings, cred Credentials) err
 		c.onPublicURL(s.PublicURL)
 	}
 	s.HasSecret, s.FromFlags = false, false
-	if err := c.db.PutSetting(connectorKey, s); err != nil {
+	if err := c.db.PutSetting(SettingsKey, s); err != nil {
 		return fmt.Errorf("save the connector settings: %w", err)
 	}
 	return nil
@@ -278,6 +301,12 @@ func (c *Connector) use(ctx context.Context, s Settings) error {
 		}
 	} else if s.SecretFile != "" || s.SecretEnv != "" {
 		cfg.ClientSecretFile, cfg.ClientSecretEnv = s.SecretFile, s.SecretEnv
+	} else if c.secretFile != "" || c.secretEnv != "" {
+		// Saved settings after a start with the secret's flags: the
+		// secret is still where the flags said.
+		cfg.ClientSecretFile, cfg.ClientSecretEnv = c.secretFile, c.secretEnv
+	} else if c.shared {
+		return errors.New("no client secret on this replica: give it to every replica as a file (--graph-secret-file, LINTEL_GRAPH_SECRET_FILE)")
 	} else {
 		cfg.ClientSecretFile = filepath.Join(c.dataDir, secretFileName)
 		if _, err := os.Stat(cfg.ClientSecretFile); errors.Is(err, os.ErrNotExist) {
@@ -371,6 +400,7 @@ func (c *Connector) Load(ctx context.Context, fromFlags *Settings) error {
 	if fromFlags != nil {
 		s := *fromFlags
 		s.FromFlags = true
+		c.secretFile, c.secretEnv = s.SecretFile, s.SecretEnv
 		if err := c.use(ctx, s); err != nil {
 			return fmt.Errorf("calendar: %w", renameFields(err, flagNames))
 		}
@@ -380,7 +410,7 @@ func (c *Connector) Load(ctx context.Context, fromFlags *Settings) error {
 		return nil
 	}
 	var saved Settings
-	if err := c.db.Setting(connectorKey, &saved); err != nil {
+	if err := c.db.Setting(SettingsKey, &saved); err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -393,4 +423,35 @@ func (c *Connector) Load(ctx context.Context, fromFlags *Settings) error {
 		return c.use(ctx, Settings{Kind: "builtin"})
 	}
 	return nil
+}
+
+// Follow switches to the settings saved through another replica, when
+// they differ from those in use (they come as a change of the stored
+// settings). Settings this replica cannot use (its secret file is
+// missing, say) are logged and the current backend stays.
+func (c *Connector) Follow(ctx context.Context) {
+	var saved Settings
+	if err := c.db.Setting(SettingsKey, &saved); err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			c.log.Error("cannot read the connector settings saved by another replica", "err", err)
+		}
+		return
+	}
+	c.mu.RLock()
+	cur := c.settings
+	c.mu.RUnlock()
+	cur.HasSecret, cur.FromFlags = false, false
+	a, _ := json.Marshal(saved)
+	b, _ := json.Marshal(cur)
+	if bytes.Equal(a, b) {
+		return // this replica's own save, or nothing new
+	}
+	if err := c.use(ctx, saved); err != nil {
+		c.log.Error("another replica saved calendar settings this replica cannot use; it keeps the current ones", "err", renameFields(err, settingNames))
+		return
+	}
+	if c.onPublicURL != nil {
+		c.onPublicURL(saved.PublicURL)
+	}
+	c.log.Info("calendar: following the settings saved through another replica", "kind", saved.Kind)
 }

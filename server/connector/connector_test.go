@@ -76,7 +76,7 @@ func TestLoad(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			if tt.saved != nil {
-				if err := f.db.PutSetting(connectorKey, *tt.saved); err != nil {
+				if err := f.db.PutSetting(SettingsKey, *tt.saved); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -139,7 +139,7 @@ func TestApplySwitchesLive(t *testing.T) {
 		t.Errorf("secret file mode %v", fi.Mode().Perm())
 	}
 	var saved map[string]any
-	if err := f.db.Setting(connectorKey, &saved); err != nil {
+	if err := f.db.Setting(SettingsKey, &saved); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := json.Marshal(saved)
@@ -261,5 +261,90 @@ func TestFlags(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestReplicasFollowSettings: two replicas' connectors on one store, both
+// started with the flags of one deployment (Microsoft 365, the secret in a
+// file). A change saved through one is followed by the other; what would
+// need a credential, or move it, is refused with the flags to use instead.
+func TestReplicasFollowSettings(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	secretFile := filepath.Join(t.TempDir(), "graph-secret")
+	if err := os.WriteFile(secretFile, []byte(f.demo.Secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flags := f.m365()
+	flags.SecretFile = secretFile
+	replica := func() *Connector {
+		c := New(Opts{Store: f.db, Builtin: f.builtin, DataDir: t.TempDir(), HTTPClient: f.sim.Client(), Shared: true,
+			Logger: slog.New(slog.NewTextHandler(t.Output(), nil)), Now: func() time.Time { return now }})
+		if err := c.Load(ctx, &flags); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := replica(), replica()
+	var toldB string
+	b.OnPublicURL(func(u string) { toldB = u })
+
+	// Nothing new saved yet: following changes nothing.
+	b.Follow(ctx)
+	if b.Name() != "graph" || toldB != "" {
+		t.Fatalf("b after a Follow with nothing saved: %s, told %q", b.Name(), toldB)
+	}
+
+	// The public URL and canary, through a.
+	s := f.m365()
+	s.PublicURL, s.CanaryMailbox = "https://lintel.example.com", "ceo@contoso.com"
+	if err := a.Apply(ctx, s, Credentials{}); err != nil {
+		t.Fatal(err)
+	}
+	b.Follow(ctx)
+	if got := b.Settings(); got.PublicURL != s.PublicURL || got.CanaryMailbox != s.CanaryMailbox || b.Name() != "graph" {
+		t.Errorf("b did not follow: %+v on %s", got, b.Name())
+	}
+	if toldB != s.PublicURL {
+		t.Errorf("b's public URL told %q", toldB)
+	}
+	// b still reads rooms with the secret from its file.
+	got, err := b.Events(ctx, f.demo.Rooms[:1], now, now.Add(time.Hour))
+	if err != nil || got[f.demo.Rooms[0]].Err != nil {
+		t.Fatalf("b reads after following: %v, %v", err, got[f.demo.Rooms[0]].Err)
+	}
+
+	// A typed secret, another tenant, another authority host, the
+	// built-in calendar: the replicas' flags decide those.
+	moved := f.m365()
+	moved.AuthorityHost = "https://login.attacker.example"
+	tenant := f.m365()
+	tenant.TenantID = "another-tenant"
+	for name, try := range map[string]func() error{
+		"a typed secret":         func() error { return a.Apply(ctx, s, Credentials{Secret: f.demo.Secret}) },
+		"a certificate":          func() error { return a.Apply(ctx, s, Credentials{Certificate: []byte("pem")}) },
+		"another authority host": func() error { return a.Apply(ctx, moved, Credentials{}) },
+		"another tenant":         func() error { return a.Apply(ctx, tenant, Credentials{}) },
+		"the built-in calendar":  func() error { return a.Apply(ctx, Settings{Kind: "builtin"}, Credentials{}) },
+	} {
+		if err := try(); !errors.Is(err, ErrSetByReplicaFlags) {
+			t.Errorf("%s through a replica's UI: %v, want ErrSetByReplicaFlags", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, secretFileName)); err == nil {
+		t.Error("a typed secret was written to a data directory")
+	}
+	if a.Settings().AuthorityHost != f.sim.AuthorityHost || a.Name() != "graph" {
+		t.Errorf("a refused change was applied: %+v", a.Settings())
+	}
+
+	// Settings b cannot use (saved by a replica of another version, say)
+	// are logged, and b keeps reading.
+	if err := f.db.PutSetting(SettingsKey, Settings{Kind: "m365", Cloud: "nowhere"}); err != nil {
+		t.Fatal(err)
+	}
+	b.Follow(ctx)
+	if b.Name() != "graph" || b.Settings().PublicURL != s.PublicURL {
+		t.Errorf("b after unusable settings: %s %+v", b.Name(), b.Settings())
 	}
 }

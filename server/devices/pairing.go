@@ -118,6 +118,7 @@ type bucket struct {
 type Pairer struct {
 	svc      *Service
 	adminURL string
+	replicas Replicas      // the other replicas, or nil (Share)
 	lifetime time.Duration // of a code; CodeLifetime except in tests
 
 	mu        gosync.Mutex
@@ -156,10 +157,12 @@ func (p *Pairer) Pair(ctx context.Context, addr string, send func(proto.Message)
 		// The wait is measured before the code goes out: once it has, the
 		// panel (or an admin) may act at once.
 		wait := w.expires.Sub(p.svc.now())
+		withdraw := p.show(w) // before the panel shows it, the others know it
 		err = send(proto.Message{Type: proto.TypePairing, Pairing: &proto.Pairing{
 			Code: FormatCode(w.code), URL: p.adminURL + "/pair?code=" + w.code, Expires: w.expires,
 		}})
 		if err != nil {
+			withdraw()
 			p.retire(w.code, false)
 			return proto.Credential{}, fmt.Errorf("devices: send pairing code: %w", err)
 		}
@@ -167,12 +170,15 @@ func (p *Pairer) Pair(ctx context.Context, addr string, send func(proto.Message)
 		select {
 		case cred := <-w.done:
 			timer.Stop()
+			withdraw()
 			return cred, nil
 		case <-ctx.Done():
 			timer.Stop()
+			withdraw()
 			p.retire(w.code, false)
 			return proto.Credential{}, ctx.Err()
 		case <-timer.C:
+			withdraw()
 			p.retire(w.code, false) // and loop: a fresh code
 		}
 	}
@@ -275,23 +281,32 @@ func (p *Pairer) Changed() <-chan struct{} {
 	return p.changed
 }
 
-// Pending lists the panels waiting for approval, oldest first.
-func (p *Pairer) Pending() []Pending {
+// Pending lists the panels waiting for approval, oldest first: those
+// connected here and, with several replicas, to the others.
+func (p *Pairer) Pending(ctx context.Context) []Pending {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.sweepLocked(p.svc.now())
 	out := make([]Pending, 0, len(p.live))
 	for _, w := range p.live {
 		out = append(out, Pending{Code: FormatCode(w.code), Addr: w.addr, Since: w.since, Expires: w.expires})
 	}
+	p.mu.Unlock()
+	out = append(out, p.pendingElsewhere(ctx)...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
 	return out
 }
 
 // Approve pairs the panel showing code with room: it creates the device
 // and hands the panel its credential. from is the approving admin's
-// address, for rate limiting wrong codes.
+// address, for rate limiting wrong codes. With several replicas (Share), a
+// code shown by a panel on another replica is approved there.
 func (p *Pairer) Approve(ctx context.Context, from, code, room, name string) (Device, error) {
+	return p.approve(ctx, from, code, room, name, p.replicas != nil)
+}
+
+// approve is Approve, of codes waiting on this replica only unless
+// elsewhere.
+func (p *Pairer) approve(ctx context.Context, from, code, room, name string, elsewhere bool) (Device, error) {
 	code = NormalizeCode(code)
 	p.mu.Lock()
 	now := p.svc.now()
@@ -303,6 +318,13 @@ func (p *Pairer) Approve(ctx context.Context, from, code, room, name string) (De
 	w, ok := p.live[code]
 	if !ok {
 		past, known := p.past[code]
+		if !known && elsewhere {
+			p.mu.Unlock()
+			if d, found, err := p.approveElsewhere(ctx, from, code, room, name); found {
+				return d, err
+			}
+			p.mu.Lock()
+		}
 		p.wrong[from] = append(p.wrong[from], now)
 		p.mu.Unlock()
 		switch {

@@ -67,7 +67,7 @@ func TestPairingFloodFromOneAddressIsBounded(t *testing.T) {
 	// Codes left behind are removed on a timer: two hours later nothing of
 	// the flood is held.
 	now = now.Add(2 * time.Hour)
-	p.Pending()
+	p.Pending(context.Background())
 	p.mu.Lock()
 	left := len(p.past) + len(p.live)
 	p.mu.Unlock()
@@ -108,7 +108,7 @@ func TestPairingWaitingListIsCapped(t *testing.T) {
 			t.Fatalf("stuck at %d waiting, %d refused", waiting, refused)
 		}
 	}
-	if n := len(p.Pending()); n > 100 || n != waiting {
+	if n := len(p.Pending(context.Background())); n > 100 || n != waiting {
 		t.Errorf("%d panels waiting (%d sent a code), want at most 100", n, waiting)
 	}
 }

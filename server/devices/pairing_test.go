@@ -81,7 +81,7 @@ func TestPairApproveDeliversCredential(t *testing.T) {
 	if !pr.Expires.Equal(now.Add(CodeLifetime)) {
 		t.Errorf("expires %v, want 10 minutes from now", pr.Expires)
 	}
-	if pend := p.Pending(); len(pend) != 1 || pend[0].Code != pr.Code || pend[0].Addr != "10.0.0.7:5000" {
+	if pend := p.Pending(context.Background()); len(pend) != 1 || pend[0].Code != pr.Code || pend[0].Addr != "10.0.0.7:5000" {
 		t.Errorf("pending: %+v", pend)
 	}
 	if _, err := p.Approve(ctx, "admin", pr.Code, "nope", ""); !errors.Is(err, store.ErrNotFound) {
@@ -101,7 +101,7 @@ func TestPairApproveDeliversCredential(t *testing.T) {
 	if _, err := p.Approve(ctx, "admin", pr.Code, "r1", ""); !errors.Is(err, ErrCodeUsed) {
 		t.Errorf("approving twice: %v", err)
 	}
-	if len(p.Pending()) != 0 {
+	if len(p.Pending(context.Background())) != 0 {
 		t.Error("a paired panel is still pending")
 	}
 }
@@ -130,7 +130,7 @@ func TestPairCodesExpireAndRenew(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Pair after the panel left: %v", err)
 	}
-	if n := len(p.Pending()); n != 0 {
+	if n := len(p.Pending(context.Background())); n != 0 {
 		t.Errorf("%d codes pending after the panel left", n)
 	}
 }

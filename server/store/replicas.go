@@ -397,16 +397,24 @@ func (r *Replicas) LockRoom(ctx context.Context, room string) (unlock func(), er
 // It first calls fn with every state stored, then follows changes until
 // ctx ends, starting over after a gap (etcd compacted what it missed).
 func (db *DB) WatchStates(ctx context.Context, fn func(room string, data []byte)) error {
-	return db.watchBucket(ctx, statesBucket, fn)
+	return db.watchBucket(ctx, statesBucket, true, fn)
+}
+
+// WatchSettings calls fn with each setting written from now on (not those
+// stored before), by any replica, until ctx ends.
+func (db *DB) WatchSettings(ctx context.Context, fn func(key string, data []byte)) error {
+	return db.watchBucket(ctx, settingsBucket, false, fn)
 }
 
 // WatchDevices calls fn with each device record as it changes (data nil
 // when the device was deleted), as WatchStates does.
 func (db *DB) WatchDevices(ctx context.Context, fn func(id string, data []byte)) error {
-	return db.watchBucket(ctx, devicesBucket, fn)
+	return db.watchBucket(ctx, devicesBucket, true, fn)
 }
 
-func (db *DB) watchBucket(ctx context.Context, name []byte, fn func(key string, data []byte)) error {
+// watchBucket follows the records of a bucket; with initial, fn is first
+// called with every record stored.
+func (db *DB) watchBucket(ctx context.Context, name []byte, initial bool, fn func(key string, data []byte)) error {
 	e, ok := db.eng.(*etcdEngine)
 	if !ok {
 		return errors.New("store: watching needs the store on etcd")
@@ -424,8 +432,11 @@ func (db *DB) watchBucket(ctx context.Context, name []byte, fn func(key string, 
 			continue
 		}
 		for _, kv := range resp.Kvs {
-			fn(strings.TrimPrefix(string(kv.Key), prefix), kv.Value)
+			if initial {
+				fn(strings.TrimPrefix(string(kv.Key), prefix), kv.Value)
+			}
 		}
+		initial = true // after a gap, what changed meanwhile
 		wch := e.cli.Watch(clientv3.WithRequireLeader(ctx), prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
 		for wr := range wch {
 			if wr.Err() != nil {
