@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/store"
 	"github.com/lintelhq/lintel/server/store/etcdtest"
@@ -343,5 +344,156 @@ func TestPairThroughAnotherReplica(t *testing.T) {
 	put = map[string]any{"kind": "m365", "tenant_id": "t", "client_id": "c", "secret": "s3cr3t"}
 	if status := reps[1].api("PUT", "/api/v1/connector", put, nil); status != http.StatusBadRequest {
 		t.Errorf("a typed secret through a replica: %d, want 400", status)
+	}
+}
+
+// bookThrough books room now through the server at url as the panel with
+// token, with request id (so a retry is the same booking), and returns the
+// answer; any failure of the connection is an error to retry on.
+func bookThrough(url, token, id string) (proto.Result, error) {
+	d := websocket.Dialer{HandshakeTimeout: 2 * time.Second}
+	conn, _, err := d.Dial(url, http.Header{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		return proto.Result{}, err
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	send := func(m proto.Message) error {
+		b, err := proto.Encode(m)
+		if err != nil {
+			return err
+		}
+		return conn.WriteMessage(websocket.TextMessage, b)
+	}
+	if err := send(proto.Message{Type: proto.TypeHello, Hello: &proto.Hello{Protocol: proto.Version, Firmware: "test"}}); err != nil {
+		return proto.Result{}, err
+	}
+	sent := false
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return proto.Result{}, err
+		}
+		m, err := proto.Decode(data)
+		if err != nil {
+			return proto.Result{}, err
+		}
+		switch {
+		case m.Type == proto.TypeState && !sent:
+			sent = true
+			if err := send(proto.Message{Type: proto.TypeRequest, ID: id, Request: ptr(bookReq(15))}); err != nil {
+				return proto.Result{}, err
+			}
+		case m.Type == proto.TypeResult && m.ID == id:
+			return *m.Result, nil
+		}
+	}
+}
+
+// TestNoBookingLostWhileReplicasDie: waves of panels book their rooms
+// through one replica, which is killed while their bookings are in flight
+// (and a new replica started in its place), three times. A panel whose
+// replica dies before it hears the answer retries the same request through
+// another. Every room ends with exactly the one booking its panel was told
+// about: none acknowledged and lost, none made twice.
+func TestNoBookingLostWhileReplicasDie(t *testing.T) {
+	cluster := etcdtest.Start(t, 1)
+	var mu sync.Mutex
+	reps := startReplicas(t, cluster, 3)
+	alive := map[int]bool{0: true, 1: true, 2: true}
+	const waves, perWave = 3, 15
+	const rooms = waves * perWave
+	tokens := make([]string, rooms)
+	for i := range rooms {
+		id := fmt.Sprint("room-", i)
+		reps[0].addRoom(store.Room{ID: id, Name: id, TimeZone: "UTC", Display: store.DisplayTitle, Booking: store.BookingSettings{Instant: true}})
+		tokens[i] = reps[0].addDevice(id)
+	}
+	liveURL := func(n int) string {
+		mu.Lock()
+		defer mu.Unlock()
+		var urls []string
+		for i, ts := range reps {
+			if alive[i] {
+				urls = append(urls, ts.wsURL())
+			}
+		}
+		return urls[n%len(urls)]
+	}
+
+	answers := make([]proto.Result, rooms)
+	tries := make([]int, rooms)
+	var wg sync.WaitGroup
+	for w := range waves {
+		mu.Lock()
+		victim := -1
+		for i := range reps {
+			if alive[i] {
+				victim = i
+				break
+			}
+		}
+		first := reps[victim].wsURL()
+		mu.Unlock()
+		for i := w * perWave; i < (w+1)*perWave; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// The wave goes to the replica about to die, spread
+				// over 300 ms, which it dies in the middle of.
+				time.Sleep(time.Duration(i%perWave) * 20 * time.Millisecond)
+				url := first
+				for attempt := 0; attempt < 20; attempt++ {
+					tries[i]++
+					res, err := bookThrough(url, tokens[i], fmt.Sprint("book-", i))
+					if err == nil {
+						answers[i] = res
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+					url = liveURL(i + attempt)
+				}
+			}()
+		}
+		time.Sleep(150 * time.Millisecond) // some answered, some in flight, some not sent
+		reps[victim].kill()
+		mu.Lock()
+		alive[victim] = false
+		mu.Unlock()
+		fresh := newTestServerWith(t, func(c *config) {
+			c.Etcd = &store.EtcdOpts{Endpoints: cluster.Endpoints(), Prefix: "/lintel-e2e"}
+			c.ReplicaID = fmt.Sprint("replica-new-", w)
+			c.Poll = time.Second
+		})
+		mu.Lock()
+		reps = append(reps, fresh)
+		alive[len(reps)-1] = true
+		mu.Unlock()
+		t.Logf("wave %d: killed replica %d, started %s", w, victim, fresh.app.replicas.ID())
+	}
+	wg.Wait()
+
+	retried := 0
+	for i := range rooms {
+		if tries[i] > 1 {
+			retried++
+		}
+		room := fmt.Sprint("room-", i)
+		a := answers[i]
+		if !a.OK || a.Meeting == nil {
+			t.Errorf("%s: the panel never heard its booking confirmed (%d tries): %+v", room, tries[i], a)
+			continue
+		}
+		evs, err := reps[len(reps)-1].app.db.Events(room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 1 || evs[0].ID != a.Meeting.ID {
+			t.Errorf("%s: %d events stored, want exactly the acknowledged %s", room, len(evs), a.Meeting.ID)
+		}
+	}
+	t.Logf("%d bookings in %d waves: %d answered by the replica then killed, %d retried through another; every acknowledged booking stored once", rooms, waves, rooms-retried, retried)
+	if retried == 0 {
+		t.Error("no booking was caught by a kill: the test did not test anything")
 	}
 }

@@ -242,6 +242,8 @@ func (c *Connector) Apply(ctx context.Context, s Settings, cred Credentials) err
 		if err := atomicfile.WriteSecret(filepath.Join(c.dataDir, secretFileName), cred.Secret); err != nil {
 			return fmt.Errorf("save the client secret: %w", err)
 		}
+		// The typed secret replaces one the flags pointed at.
+		s.SecretFile, s.SecretEnv = filepath.Join(c.dataDir, secretFileName), ""
 	}
 	if s.Kind == "m365" && len(cred.Certificate) > 0 {
 		if err := graph.CheckCertificate(cred.Certificate, os.Getenv("LINTEL_GRAPH_CERT_PASSWORD")); err != nil {
@@ -261,6 +263,11 @@ func (c *Connector) Apply(ctx context.Context, s Settings, cred Credentials) err
 	}
 	if err := c.use(ctx, s); err != nil {
 		return renameFields(err, settingNames)
+	}
+	if cred.Secret != "" {
+		c.mu.Lock()
+		c.secretFile, c.secretEnv = "", ""
+		c.mu.Unlock()
 	}
 	if c.onPublicURL != nil {
 		c.onPublicURL(s.PublicURL)
@@ -301,10 +308,10 @@ func (c *Connector) use(ctx context.Context, s Settings) error {
 		}
 	} else if s.SecretFile != "" || s.SecretEnv != "" {
 		cfg.ClientSecretFile, cfg.ClientSecretEnv = s.SecretFile, s.SecretEnv
-	} else if c.secretFile != "" || c.secretEnv != "" {
+	} else if file, env := c.flagSecret(); file != "" || env != "" {
 		// Saved settings after a start with the secret's flags: the
 		// secret is still where the flags said.
-		cfg.ClientSecretFile, cfg.ClientSecretEnv = c.secretFile, c.secretEnv
+		cfg.ClientSecretFile, cfg.ClientSecretEnv = file, env
 	} else if c.shared {
 		return errors.New("no client secret on this replica: give it to every replica as a file (--graph-secret-file, LINTEL_GRAPH_SECRET_FILE)")
 	} else {
@@ -400,7 +407,9 @@ func (c *Connector) Load(ctx context.Context, fromFlags *Settings) error {
 	if fromFlags != nil {
 		s := *fromFlags
 		s.FromFlags = true
+		c.mu.Lock()
 		c.secretFile, c.secretEnv = s.SecretFile, s.SecretEnv
+		c.mu.Unlock()
 		if err := c.use(ctx, s); err != nil {
 			return fmt.Errorf("calendar: %w", renameFields(err, flagNames))
 		}
@@ -423,6 +432,14 @@ func (c *Connector) Load(ctx context.Context, fromFlags *Settings) error {
 		return c.use(ctx, Settings{Kind: "builtin"})
 	}
 	return nil
+}
+
+// flagSecret is where the flags said the client secret is ("" when they
+// did not, or a secret typed since replaced it).
+func (c *Connector) flagSecret() (file, env string) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.secretFile, c.secretEnv
 }
 
 // Follow switches to the settings saved through another replica, when
