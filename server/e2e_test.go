@@ -26,7 +26,7 @@ import (
 // testServer is the whole server in-process on 127.0.0.1, with its store
 // in a temporary directory and an API token.
 type testServer struct {
-	t     *testing.T
+	t     testing.TB
 	app   *app
 	http  *httptest.Server
 	token string
@@ -57,13 +57,13 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	return newTestServerWith(t, func(*config) {})
 }
 
 // newTestServerWith lets a test change the configuration first.
-func newTestServerWith(t *testing.T, change func(*config)) *testServer {
+func newTestServerWith(t testing.TB, change func(*config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}

@@ -17,7 +17,7 @@ import (
 
 // startReplicas runs n lintel-server replicas on one etcd cluster, in this
 // process, each with its own listener, as serve --store etcd runs them.
-func startReplicas(t *testing.T, cluster *etcdtest.Cluster, n int) []*testServer {
+func startReplicas(t testing.TB, cluster *etcdtest.Cluster, n int) []*testServer {
 	t.Helper()
 	reps := make([]*testServer, n)
 	for i := range reps {
