@@ -332,6 +332,15 @@ func TestPairThroughAnotherReplica(t *testing.T) {
 		t.Errorf("the used code again through replica 1: %d, want 404 or 410", status)
 	}
 
+	// Revoked through replica 1: the panel on replica 0 is cut within
+	// 1 s and stays out.
+	if status := reps[1].api("POST", "/api/v1/devices/"+d.ID+"/revoke", nil, nil); status != http.StatusOK && status != http.StatusNoContent {
+		t.Fatalf("revoke through replica 1: %d", status)
+	}
+	within(t, time.Second, "the panel revoked through replica 1 is cut from replica 0", func() bool {
+		return servedBy(reps, map[int]bool{0: true, 1: true}, d.ID) < 0
+	})
+
 	// Calendar settings saved through replica 1 are followed by replica
 	// 0; a typed secret is refused (each replica gets it as a file).
 	put := map[string]any{"kind": "builtin", "public_url": "https://lintel.example.com"}
