@@ -465,18 +465,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		publisher = noPublish{}
 		owns = func(room string) bool { return a.replicas.Owns(room) }
 		forward = func(room string) { a.replicas.Forward(room) }
-		lockRoom = func(ctx context.Context, room string) (func(), error) {
-			if a.connector.Settings().Kind != "m365" {
-				// The built-in calendar checks and writes a booking in
-				// one store transaction, which etcd serializes across
-				// replicas: no lock needed, and a crowd of panels is
-				// answered at once rather than one after the other.
-				return func() {}, nil
-			}
-			// Microsoft 365 has no such transaction: one replica at a
-			// time checks the room and books.
-			return a.replicas.LockRoom(ctx, room)
-		}
+		// Microsoft 365 has no transaction: one replica at a time
+		// checks the room and books (the built-in calendar needs no
+		// lock: booking.Opts.Transactional).
+		lockRoom = func(ctx context.Context, room string) (func(), error) { return a.replicas.LockRoom(ctx, room) }
 	}
 	a.sync = sync.New(sync.Opts{
 		Owns:          owns,
@@ -523,6 +515,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Observe:  a.metrics.observeRequest,
 		Now:      cfg.Now,
 		LockRoom: lockRoom,
+		// The built-in calendar checks a booking inside its store
+		// transaction: a crowd of panels is answered at once.
+		Transactional: func() bool { return a.connector.Settings().Kind != "m365" },
 	})
 	a.sync.SetCheckIns(a.booking)
 	a.admin, err = admin.New(admin.Opts{

@@ -76,6 +76,12 @@ type Opts struct {
 	// of them, so that a request and its retry through another replica,
 	// or two panels on two replicas, are carried out one after the other.
 	LockRoom func(ctx context.Context, room string) (unlock func(), err error)
+	// Transactional, when set and true, says the calendar checks
+	// conflicts inside its own writes and finds a retried booking by its
+	// transaction id there (the built-in calendar, on bbolt or etcd): a
+	// room's requests then run at once instead of one after the other,
+	// and neither lock above is taken. Microsoft 365 is not.
+	Transactional func() bool
 }
 
 // Service handles panel requests.
@@ -112,6 +118,22 @@ func (s *Service) Close() {
 	s.wg.Wait()
 }
 
+// lock takes the room's lock in this process and, with several replicas,
+// across them.
+func (s *Service) lock(ctx context.Context, room string) (unlock func(), err error) {
+	local := s.roomLock(room)
+	local.Lock()
+	if s.opts.LockRoom == nil {
+		return local.Unlock, nil
+	}
+	shared, err := s.opts.LockRoom(ctx, room)
+	if err != nil {
+		local.Unlock()
+		return nil, err
+	}
+	return func() { shared(); local.Unlock() }, nil
+}
+
 func (s *Service) roomLock(room string) *gosync.Mutex {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -130,11 +152,8 @@ func (s *Service) CheckedIn(room, eventID string) bool { return s.opts.Store.Che
 // roomID, identified by id. It never returns an error: failures are
 // answers the panel shows.
 func (s *Service) Request(ctx context.Context, deviceID, roomID, id string, req proto.Request) proto.Result {
-	lock := s.roomLock(roomID)
-	lock.Lock()
-	defer lock.Unlock()
-	if s.opts.LockRoom != nil {
-		unlock, err := s.opts.LockRoom(ctx, roomID)
+	if s.opts.Transactional == nil || !s.opts.Transactional() {
+		unlock, err := s.lock(ctx, roomID)
 		if err != nil {
 			s.log.Warn("cannot take the room's booking lock", "room", roomID, "err", err)
 			res, _ := fail(proto.CodeUnavailable, proto.ReasonNotSaved, "the server cannot save bookings right now; try again in a minute")
