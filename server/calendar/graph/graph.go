@@ -54,7 +54,6 @@ type Provider struct {
 	log       *slog.Logger
 	cred      azcore.TokenCredential
 	adapter   *msgraphsdk.GraphRequestAdapter
-	client    *msgraphsdk.GraphServiceClient
 	scope     string // "https://graph.microsoft.com/.default"
 	authority string
 	graphHost string
@@ -213,7 +212,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("graph: request adapter: %w", err)
 	}
 	p.adapter.SetBaseUrl(graphBase)
-	p.client = msgraphsdk.NewGraphServiceClient(p.adapter)
+	// Registers the serializers and enables the backing store on the
+	// adapter, once; each call then makes its request builders from the
+	// adapter (client).
+	msgraphsdk.NewGraphServiceClient(p.adapter)
 
 	if !cfg.SecretExpires.IsZero() && cfg.CertificateFile == "" {
 		if left := cfg.SecretExpires.Sub(cfg.Now()); left < secretWarning {
@@ -543,7 +545,7 @@ func (p *Provider) itemResult(resp msgraphgocore.BatchResponse, id string, r pag
 
 // viewRequest builds the calendarView request for a page.
 func (p *Provider) viewRequest(ctx context.Context, r pageReq, from, to time.Time) (*abs.RequestInformation, error) {
-	view := p.client.Users().ByUserId(r.room).CalendarView()
+	view := client(p.adapter).Users().ByUserId(r.room).CalendarView()
 	if r.next != "" {
 		return view.WithUrl(r.next).ToGetRequestInformation(ctx, &users.ItemCalendarViewRequestBuilderGetRequestConfiguration{Headers: preferHeaders()})
 	}
@@ -658,4 +660,16 @@ func validTenant(t string) bool {
 		}
 	}
 	return t != ""
+}
+
+// client returns the Graph request builders' root for the adapter. It is
+// made where it is used and never kept in a field, on purpose: the admin
+// UI's templates call methods by name through reflection, so the linker
+// keeps every exported method of any type reachable from a value in an
+// interface; a GraphServiceClient field of Provider (which is one) made it
+// keep the builders of all of Microsoft Graph (the server was 131 MB).
+func client(a *msgraphsdk.GraphRequestAdapter) *msgraphsdk.GraphServiceClient {
+	return &msgraphsdk.GraphServiceClient{GraphBaseServiceClient: msgraphsdk.GraphBaseServiceClient{
+		BaseRequestBuilder: *abs.NewBaseRequestBuilder(a, "{+baseurl}", map[string]string{"baseurl": a.GetBaseUrl()}),
+	}}
 }

@@ -23,7 +23,7 @@ type Room struct {
 // the error is ErrDenied with the fix, and the admin adds rooms by hand.
 func (p *Provider) Rooms(ctx context.Context) ([]Room, error) {
 	var out []Room
-	b := p.client.Places().GraphRoom()
+	b := client(p.adapter).Places().GraphRoom()
 	page, err := b.Get(ctx, nil)
 	for {
 		if err != nil {

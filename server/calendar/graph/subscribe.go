@@ -59,7 +59,7 @@ func (p *Provider) Subscribe(ctx context.Context, reqs []calendar.SubscribeReque
 			}
 			s.SetClientState(&r.ClientState)
 			s.SetExpirationDateTime(&exp)
-			return p.client.Subscriptions().ToPostRequestInformation(ctx, s, nil)
+			return client(p.adapter).Subscriptions().ToPostRequestInformation(ctx, s, nil)
 		}})
 	}
 	out := map[string]calendar.Subscription{}
@@ -77,7 +77,7 @@ func (p *Provider) Renew(ctx context.Context, ids []string, expires time.Time) m
 			s := models.NewSubscription()
 			exp := expires.UTC()
 			s.SetExpirationDateTime(&exp)
-			return p.client.Subscriptions().BySubscriptionId(id).ToPatchRequestInformation(ctx, s, nil)
+			return client(p.adapter).Subscriptions().BySubscriptionId(id).ToPatchRequestInformation(ctx, s, nil)
 		}})
 	}
 	out := map[string]calendar.Subscription{}
@@ -94,7 +94,7 @@ func (p *Provider) Unsubscribe(ctx context.Context, ids []string) map[string]err
 	ops := make([]op, 0, len(ids))
 	for _, id := range ids {
 		ops = append(ops, op{key: id, info: func(ctx context.Context) (*abs.RequestInformation, error) {
-			return p.client.Subscriptions().BySubscriptionId(id).ToDeleteRequestInformation(ctx, nil)
+			return client(p.adapter).Subscriptions().BySubscriptionId(id).ToDeleteRequestInformation(ctx, nil)
 		}})
 	}
 	out := map[string]error{}

@@ -74,7 +74,7 @@ func (p *Provider) readTeams(ctx context.Context, rooms []string) map[string]boo
 	b := msgraphgocore.NewBatchRequest(p.adapter)
 	ids := map[string]string{} // batch item id -> room
 	for _, room := range rooms {
-		info, err := p.client.Users().ByUserId(room).Calendar().ToGetRequestInformation(ctx, &users.ItemCalendarRequestBuilderGetRequestConfiguration{
+		info, err := client(p.adapter).Users().ByUserId(room).Calendar().ToGetRequestInformation(ctx, &users.ItemCalendarRequestBuilderGetRequestConfiguration{
 			QueryParameters: &users.ItemCalendarRequestBuilderGetQueryParameters{Select: []string{"allowedOnlineMeetingProviders"}},
 		})
 		if err != nil {

@@ -50,7 +50,7 @@ func (p *Provider) Book(ctx context.Context, room string, b calendar.Booking) (c
 		ev.SetIsOnlineMeeting(&on)
 		ev.SetOnlineMeetingProvider(&teams)
 	}
-	created, err := p.client.Users().ByUserId(room).Events().Post(ctx, ev,
+	created, err := client(p.adapter).Users().ByUserId(room).Events().Post(ctx, ev,
 		&users.ItemEventsRequestBuilderPostRequestConfiguration{Headers: preferHeaders()})
 	if err != nil {
 		return calendar.Event{}, p.callError(room, err)
@@ -73,7 +73,7 @@ func (p *Provider) Book(ctx context.Context, room string, b calendar.Booking) (c
 
 // checkTeamsAllowed reads the room calendar's allowedOnlineMeetingProviders.
 func (p *Provider) checkTeamsAllowed(ctx context.Context, room string) error {
-	cal, err := p.client.Users().ByUserId(room).Calendar().Get(ctx, &users.ItemCalendarRequestBuilderGetRequestConfiguration{
+	cal, err := client(p.adapter).Users().ByUserId(room).Calendar().Get(ctx, &users.ItemCalendarRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.ItemCalendarRequestBuilderGetQueryParameters{Select: []string{"allowedOnlineMeetingProviders"}},
 	})
 	if err != nil {
@@ -93,7 +93,7 @@ func (p *Provider) checkTeamsAllowed(ctx context.Context, room string) error {
 func (p *Provider) SetEnd(ctx context.Context, room, eventID string, end time.Time) (calendar.Event, error) {
 	ev := models.NewEvent()
 	ev.SetEnd(graphDateTime(end))
-	updated, err := p.client.Users().ByUserId(room).Events().ByEventId(eventID).Patch(ctx, ev,
+	updated, err := client(p.adapter).Users().ByUserId(room).Events().ByEventId(eventID).Patch(ctx, ev,
 		&users.ItemEventsEventItemRequestBuilderPatchRequestConfiguration{Headers: preferHeaders()})
 	if err != nil {
 		return calendar.Event{}, p.callError(room, err)
@@ -112,7 +112,7 @@ func (p *Provider) SetEnd(ctx context.Context, room, eventID string, end time.Ti
 // itself (an instant booking made at the panel) has nobody to decline
 // to, so it is deleted instead.
 func (p *Provider) Release(ctx context.Context, room, eventID, comment string) error {
-	item := p.client.Users().ByUserId(room).Events().ByEventId(eventID)
+	item := client(p.adapter).Users().ByUserId(room).Events().ByEventId(eventID)
 	ev, err := item.Get(ctx, &users.ItemEventsEventItemRequestBuilderGetRequestConfiguration{
 		Headers:         preferHeaders(),
 		QueryParameters: &users.ItemEventsEventItemRequestBuilderGetQueryParameters{Select: []string{"isOrganizer"}},
