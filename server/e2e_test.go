@@ -399,7 +399,7 @@ func bookReq(minutes int) proto.Request {
 	return proto.Request{Action: proto.ActionBook, Minutes: minutes}
 }
 
-func writeTestFile(t *testing.T, path, data string) {
+func writeTestFile(t testing.TB, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)

@@ -68,14 +68,14 @@ type realPanel struct {
 	done       chan struct{}
 }
 
-func startPanel(t *testing.T, ts *testServer, credential string) *realPanel {
+func startPanel(t testing.TB, ts *testServer, credential string) *realPanel {
 	t.Helper()
 	return startPanelOn(t, ts, credential, nil)
 }
 
 // startPanelOn starts a panel that also knows the servers at more
 // (replicas of ts).
-func startPanelOn(t *testing.T, ts *testServer, credential string, more []string) *realPanel {
+func startPanelOn(t testing.TB, ts *testServer, credential string, more []string) *realPanel {
 	t.Helper()
 	dir := t.TempDir()
 	credFile := filepath.Join(dir, "credential")
