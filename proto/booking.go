@@ -1,6 +1,9 @@
 package proto
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // MinBooking is the shortest booking a panel offers or the server accepts.
 const MinBooking = 5 * time.Minute
@@ -84,6 +87,76 @@ func BookChoicesOf(durations []int, meetings []Meeting, t time.Time, rules Rules
 	if !limit.IsZero() && limit.Sub(start) >= MinBooking && limit.Sub(t) <= 2*time.Hour &&
 		(len(out) == 0 || !out[len(out)-1].End.Equal(limit)) {
 		out = append(out, Choice{End: limit})
+	}
+	return out
+}
+
+// LaterSlotMin is the shortest free gap a panel offers for booking later.
+const LaterSlotMin = 15 * time.Minute
+
+// Slot is a free gap in the rest of a room's day, offered for booking
+// later: from Start to End (the next meeting, or the end of the day).
+type Slot struct {
+	Start, End time.Time
+}
+
+// LaterSlots lists the free gaps of the rest of t's day in the room's
+// zone, by start: each from the next step of the clock (Rules.BookStep)
+// after t, or from a meeting's end, to the next meeting's start or
+// midnight; gaps shorter than LaterSlotMin are left out. The gap the room
+// is free in now (if any) is listed from the next step: booking it later
+// is booking from then.
+func LaterSlots(meetings []Meeting, t time.Time, rules Rules, loc *time.Location) []Slot {
+	lt := t.In(loc)
+	dayEnd := time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, loc).UTC()
+	cursor := ceilLocal(t.Truncate(time.Minute).Add(time.Minute), rules.BookStep(), loc)
+	type span struct{ start, end time.Time }
+	busy := make([]span, 0, len(meetings))
+	for _, m := range meetings {
+		s, e := Span(m, loc)
+		if e.After(cursor) && s.Before(dayEnd) {
+			busy = append(busy, span{s, e})
+		}
+	}
+	slices.SortFunc(busy, func(a, b span) int { return a.start.Compare(b.start) })
+	var out []Slot
+	add := func(from, to time.Time) {
+		if to.Sub(from) >= LaterSlotMin {
+			out = append(out, Slot{Start: from.UTC(), End: to.UTC()})
+		}
+	}
+	for _, b := range busy {
+		if b.start.After(cursor) {
+			add(cursor, b.start)
+		}
+		if b.end.After(cursor) {
+			cursor = b.end
+		}
+	}
+	if cursor.Before(dayEnd) {
+		add(cursor, dayEnd)
+	}
+	return out
+}
+
+// SlotChoices lists the bookings a panel offers in slot: each of the
+// lengths (BookDurations when none) from its start whose end (BookEnd)
+// fits in the slot, then the whole slot when it is at most two hours
+// long; by increasing end.
+func SlotChoices(durations []int, slot Slot, rules Rules, loc *time.Location) []Choice {
+	if len(durations) == 0 {
+		durations = BookDurations
+	}
+	var out []Choice
+	for _, min := range durations {
+		end := BookEnd(slot.Start, min, rules.BookStep(), loc)
+		if end.After(slot.End) || len(out) > 0 && !end.After(out[len(out)-1].End) {
+			continue
+		}
+		out = append(out, Choice{Minutes: min, End: end})
+	}
+	if d := slot.End.Sub(slot.Start); d >= MinBooking && d <= 2*time.Hour && (len(out) == 0 || !out[len(out)-1].End.Equal(slot.End)) {
+		out = append(out, Choice{End: slot.End})
 	}
 	return out
 }

@@ -85,3 +85,61 @@ func TestBookChoices(t *testing.T) {
 		}
 	}
 }
+
+func TestLaterSlots(t *testing.T) {
+	zurich := mustLoc(t, "Europe/Zurich")
+	at := func(h, m int) time.Time { return time.Date(2026, 3, 10, h, m, 0, 0, zurich) }
+	meeting := func(h0, m0, h1, m1 int) Meeting { return Meeting{ID: "m", Start: at(h0, m0), End: at(h1, m1)} }
+	allDay := Meeting{ID: "a", AllDay: true, Start: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)}
+	type slot struct{ from, to string }
+	tests := []struct {
+		name     string
+		now      time.Time
+		meetings []Meeting
+		want     []slot
+	}{
+		{"empty day: from the next quarter to midnight", at(9, 41), nil, []slot{{"09:45", "00:00"}}},
+		{"on a step: from the next one", at(9, 45), nil, []slot{{"10:00", "00:00"}}},
+		{"busy now: from its end", at(9, 41), []Meeting{meeting(9, 0, 10, 0), meeting(11, 0, 12, 30), meeting(14, 0, 15, 0)},
+			[]slot{{"10:00", "11:00"}, {"12:30", "14:00"}, {"15:00", "00:00"}}},
+		{"gaps under 15 minutes are left out", at(9, 41), []Meeting{meeting(9, 0, 10, 0), meeting(10, 10, 17, 0)}, []slot{{"17:00", "00:00"}}},
+		{"overlapping meetings make one busy span", at(8, 0), []Meeting{meeting(9, 0, 11, 0), meeting(10, 0, 10, 30), meeting(10, 45, 12, 0)},
+			[]slot{{"08:15", "09:00"}, {"12:00", "00:00"}}},
+		{"past meetings do not count", at(16, 0), []Meeting{meeting(9, 0, 10, 0)}, []slot{{"16:15", "00:00"}}},
+		{"tomorrow's meetings do not count", at(22, 0), []Meeting{{ID: "t", Start: at(23, 0).Add(24 * time.Hour), End: at(23, 30).Add(24 * time.Hour)}}, []slot{{"22:15", "00:00"}}},
+		{"an all-day meeting leaves nothing", at(9, 41), []Meeting{allDay}, nil},
+		{"the day's last quarter: nothing", at(23, 50), nil, nil},
+	}
+	for _, tc := range tests {
+		var got []slot
+		for _, s := range LaterSlots(tc.meetings, tc.now, Rules{}, zurich) {
+			got = append(got, slot{s.Start.In(zurich).Format("15:04"), s.End.In(zurich).Format("15:04")})
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSlotChoices(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2026, 3, 10, h, m, 0, 0, time.UTC) }
+	tests := []struct {
+		name string
+		slot Slot
+		want []string // ends
+	}{
+		{"a long gap: the lengths", Slot{at(14, 0), at(18, 0)}, []string{"14:15", "14:30", "15:00"}},
+		{"a gap of 45 minutes: what fits, then all of it", Slot{at(14, 0), at(14, 45)}, []string{"14:15", "14:30", "14:45"}},
+		{"a gap of exactly an hour: no repeat", Slot{at(14, 0), at(15, 0)}, []string{"14:15", "14:30", "15:00"}},
+		{"a gap of 20 minutes", Slot{at(14, 0), at(14, 20)}, []string{"14:15", "14:20"}},
+	}
+	for _, tc := range tests {
+		var got []string
+		for _, c := range SlotChoices(nil, tc.slot, Rules{}, time.UTC) {
+			got = append(got, c.End.Format("15:04"))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -89,6 +89,7 @@ const (
 	ReasonCalendarDown Reason = "calendar_down" // the calendar cannot be read or changed now: retry
 	ReasonNotSaved     Reason = "not_saved"     // the server could not save it: retry
 	ReasonNotPaired    Reason = "not_paired"    // the panel is not paired yet
+	ReasonLaterToday   Reason = "later_today"   // a later booking starts in the past or not today
 )
 
 // ReasonVersion: the server and the panel speak different protocol

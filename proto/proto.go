@@ -239,6 +239,9 @@ type Request struct {
 	// Until books until this time instead: a panel sends the end of the
 	// Choice it showed, so the booking ends when the button said.
 	Until time.Time `json:"until,omitzero"`
+	// Start books from this time later today instead of now (a Slot the
+	// panel showed); with Until. Zero means now.
+	Start time.Time `json:"start,omitzero"`
 	// Teams asks for a Teams meeting with the booking.
 	Teams bool `json:"teams,omitempty"`
 }

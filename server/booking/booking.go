@@ -186,9 +186,10 @@ func (s *Service) Request(ctx context.Context, deviceID, roomID, id string, req 
 	data, _ := json.Marshal(res)
 	o := store.Outcome{Device: deviceID, ID: id, Room: roomID, Action: string(req.Action), At: start.UTC(), Result: data, Summary: summary}
 	var err error
-	if req.Action == proto.ActionBook && res.OK && res.Meeting != nil {
-		// Whoever books at the door is in the room: that counts as
-		// checking in, recorded with the outcome in one transaction.
+	if req.Action == proto.ActionBook && res.OK && res.Meeting != nil && !res.Meeting.Start.After(start) {
+		// Whoever books at the door for now is in the room: that
+		// counts as checking in, recorded with the outcome in one
+		// transaction. A booking for later is checked in to later.
 		err = s.opts.Store.PutOutcomeCheckIn(o, roomID, res.Meeting.ID, start)
 	} else {
 		err = s.opts.Store.PutOutcome(o)
@@ -339,6 +340,20 @@ func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location,
 		return fail(proto.CodeNotAllowed, proto.ReasonTeamsOff, "Teams meetings cannot be booked at the panel in this room")
 	}
 	start := now.Truncate(time.Minute)
+	later := false
+	if !req.Start.IsZero() {
+		// A booking later today, of a slot the panel showed
+		// (proto.LaterSlots). One whose start passed while someone
+		// chose is a booking from now.
+		at := req.Start.Truncate(time.Minute).UTC()
+		if y, m, d := at.In(loc).Date(); !sameDay(y, m, d, now.In(loc)) {
+			return fail(proto.CodeBadRequest, proto.ReasonLaterToday, "a booking at the panel is for today: pick a time later today")
+		}
+		if at.After(start) {
+			start, later = at, true
+			limit = bookingLimit(room, loc, start)
+		}
+	}
 	var end time.Time
 	if req.Minutes > 0 {
 		end = proto.BookEnd(start, req.Minutes, rules.BookStep(), loc)
@@ -363,7 +378,7 @@ func (s *Service) book(ctx context.Context, room store.Room, loc *time.Location,
 			return fail(proto.CodeNotAllowed, proto.ReasonBookingOff, "bookings at the panel end by "+limit.In(loc).Format("15:04")+" in this room")
 		}
 	}
-	if next, free := proto.FreeUntil(meetings, now, loc); !free || (!next.IsZero() && end.After(next)) {
+	if next, free := proto.FreeUntil(meetings, now, loc); !later && (!free || (!next.IsZero() && end.After(next))) {
 		return fail(proto.CodeConflict, proto.ReasonTaken, "the room was just booked by someone else")
 	}
 	if _, busy := overlaps(meetings, start, end, loc); busy {
@@ -392,6 +407,12 @@ func (s *Service) booked(room store.Room, loc *time.Location, ev calendar.Event,
 	m := proto.Meeting{ID: ev.ID, Title: s.subject(room), Start: ev.Start, End: ev.End, Online: ev.Online, Booked: true}
 	return proto.Result{OK: true, Meeting: &m, JoinURL: ev.JoinURL},
 		fmt.Sprintf("booked %s to %s%s", ev.Start.In(loc).Format("15:04"), ev.End.In(loc).Format("15:04"), note)
+}
+
+// sameDay reports whether the date y-m-d is t's.
+func sameDay(y int, m time.Month, d int, t time.Time) bool {
+	ty, tm, td := t.Date()
+	return y == ty && m == tm && d == td
 }
 
 // transactionID makes the provider's write idempotent per panel request.

@@ -345,3 +345,61 @@ func TestBookUntilTheChoiceShown(t *testing.T) {
 		t.Errorf("booking off: %+v", res.Error)
 	}
 }
+
+// TestBookLaterToday: a panel books a slot later today: from the slot's
+// start, not checked in (the people are not there yet; a no-show is
+// released as any), refused when it overlaps a meeting or is not today,
+// retried with the same answer; a slot whose start passed while someone
+// chose is booked from now.
+func TestBookLaterToday(t *testing.T) {
+	f := newFixture(t, all)
+	ctx := context.Background()
+	// 09:02 UTC is 10:02 in Zurich; a meeting from 13:00 to 14:00 there.
+	if _, err := f.cal.Add(ctx, "r1", builtin.Input{Subject: "busy", Start: at(12, 0), End: at(13, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	req := proto.Request{Action: proto.ActionBook, Start: at(10, 30), Until: at(11, 30)}
+	res := f.s.Request(ctx, "d1", "r1", "later-1", req)
+	if !res.OK || res.Meeting == nil || !res.Meeting.Start.Equal(at(10, 30)) || !res.Meeting.End.Equal(at(11, 30)) {
+		t.Fatalf("book later: %+v %+v", res.Meeting, res.Error)
+	}
+	if f.db.CheckedIn("r1", res.Meeting.ID) {
+		t.Error("a booking for later counts as checked in")
+	}
+	if again := f.s.Request(ctx, "d1", "r1", "later-1", req); !again.OK || again.Meeting.ID != res.Meeting.ID {
+		t.Errorf("retry: %+v", again)
+	}
+	if n := len(f.events(t)); n != 2 {
+		t.Errorf("%d events, want 2", n)
+	}
+	// The room is free now: the slot booked later leaves now bookable.
+	if now := f.s.Request(ctx, "d2", "r1", "now-1", proto.Request{Action: proto.ActionBook, Minutes: 15}); !now.OK {
+		t.Errorf("book now before the later booking: %+v", now.Error)
+	}
+
+	for name, tc := range map[string]struct {
+		req    proto.Request
+		reason proto.Reason
+	}{
+		"overlapping the meeting": {proto.Request{Action: proto.ActionBook, Start: at(12, 30), Until: at(13, 30)}, proto.ReasonTaken},
+		"overlapping the later booking": {proto.Request{Action: proto.ActionBook, Start: at(11, 0), Minutes: 30}, proto.ReasonTaken},
+		"tomorrow": {proto.Request{Action: proto.ActionBook, Start: at(10, 30).Add(24 * time.Hour), Minutes: 30}, proto.ReasonLaterToday},
+		"too long": {proto.Request{Action: proto.ActionBook, Start: at(14, 0), Until: at(18, 0)}, proto.ReasonTooLong},
+	} {
+		r := f.s.Request(ctx, "d3", "r1", "x-"+name, tc.req)
+		if r.OK || r.Error == nil || r.Error.Reason != tc.reason {
+			t.Errorf("%s: %+v, want refused with %q", name, r, tc.reason)
+		}
+	}
+
+	// The slot from 16:30 (Zurich) chosen, sent at 16:31: booked from
+	// now, and checked in like any booking for now.
+	f.now = at(15, 31)
+	late := f.s.Request(ctx, "d4", "r1", "late-1", proto.Request{Action: proto.ActionBook, Start: at(15, 30), Until: at(16, 0)})
+	if !late.OK || !late.Meeting.Start.Equal(at(15, 31)) || !f.db.CheckedIn("r1", late.Meeting.ID) {
+		t.Errorf("a slot whose start passed: %+v %+v, want booked from now and checked in", late.Meeting, late.Error)
+	}
+}
+
+// at is 2026-03-10 h:m UTC (an hour before Zurich's clock).
+func at(h, m int) time.Time { return time.Date(2026, 3, 10, h, m, 0, 0, time.UTC) }
