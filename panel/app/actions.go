@@ -16,7 +16,9 @@ import (
 // Touch actions are strings so a view.Target can carry them:
 //
 //	menu:book | menu:problem | menu:close | teams:toggle
-//	book:until:<unix seconds>
+//	menu:later (the free slots of the rest of the day)
+//	menu:later:<start>:<end> (the bookings that fit in one slot)
+//	book:until:<unix seconds> | book:at:<start>:until:<end>
 //	checkin:<meeting> | extend:<meeting>:<minutes>
 //	end:<meeting> (arms) | confirm-end:<meeting> (ends)
 //	problem:<key>
@@ -50,6 +52,18 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 	add := func(label, action string) {
 		out = append(out, view.Button{Label: label, Action: action, Disabled: offline || a.busy})
 	}
+	if sl, ok := parseSlot(a.menu); ok {
+		// One slot: the bookings that fit, labelled by their times.
+		if known {
+			h12 := a.hour12Locked()
+			for _, c := range proto.SlotChoices(a.eff.bookMinutes, sl, a.state.Rules, loc) {
+				add(i18n.Clock(sl.Start, loc, h12)+"–"+i18n.Clock(c.End, loc, h12),
+					fmt.Sprintf("book:at:%d:until:%d", sl.Start.Unix(), c.End.Unix()))
+			}
+		}
+		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
+		return out
+	}
 	switch a.menu {
 	case "book":
 		if known {
@@ -64,6 +78,20 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 				label = w.TeamsOn
 			}
 			add(label, "teams:toggle")
+		}
+		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
+		return out
+	case "later":
+		// The rest of the day's free slots, soonest first, as many as
+		// fit on a screen with Cancel.
+		if known {
+			h12 := a.hour12Locked()
+			for i, sl := range proto.LaterSlots(a.state.Meetings, now, a.state.Rules, loc) {
+				if i == maxSlots {
+					break
+				}
+				add(slotLabel(w, sl, loc, h12), fmt.Sprintf("menu:later:%d:%d", sl.Start.Unix(), sl.End.Unix()))
+			}
 		}
 		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
 		return out
@@ -85,6 +113,7 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 		if len(proto.BookChoicesOf(a.eff.bookMinutes, a.state.Meetings, now, a.state.Rules, loc)) > 0 {
 			add(w.BookNow, "menu:book")
 		}
+		a.addLaterLocked(add, now, loc)
 	case st.Status == proto.StatusBusy && f.ExtendEnd && st.Current != nil && !st.Current.Start.After(now):
 		if a.armed == "end:"+st.Current.ID {
 			out = append(out, view.Button{Label: w.EndConfirm, Action: "confirm-end:" + st.Current.ID, Disabled: offline || a.busy, Warn: true})
@@ -95,9 +124,47 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 		if free, ok := proto.FreeUntil(a.state.Meetings, st.Current.End, loc); ok && (free.IsZero() || !free.Before(extended)) && st.Until.Equal(st.Current.End) {
 			add(w.Extend15, "extend:"+st.Current.ID+":15")
 		}
+		a.addLaterLocked(add, now, loc)
+	case st.Status == proto.StatusBusy || st.Status == proto.StatusCheckIn:
+		a.addLaterLocked(add, now, loc)
 	}
 	out = append(out, view.Button{Label: w.Problem, Action: "menu:problem", Disabled: offline})
 	return out
+}
+
+// maxSlots is how many free slots the "later" menu lists.
+const maxSlots = 4
+
+// addLaterLocked adds "Later today" when the room books at the panel and
+// has a free slot in the rest of the day.
+func (a *App) addLaterLocked(add func(label, action string), now time.Time, loc *time.Location) {
+	if a.state.Features.Book && len(proto.LaterSlots(a.state.Meetings, now, a.state.Rules, loc)) > 0 {
+		add(a.lang.W.BookLater, "menu:later")
+	}
+}
+
+// slotLabel words a free slot: "14:00–15:30", or "From 15:00" for one
+// that lasts to the end of the day.
+func slotLabel(w *i18n.Words, sl proto.Slot, loc *time.Location, h12 bool) string {
+	if end := sl.End.In(loc); end.Hour() == 0 && end.Minute() == 0 {
+		return fmt.Sprintf(w.From, i18n.Clock(sl.Start, loc, h12))
+	}
+	return i18n.Clock(sl.Start, loc, h12) + "–" + i18n.Clock(sl.End, loc, h12)
+}
+
+// parseSlot reads the slot of a "later:<start>:<end>" menu.
+func parseSlot(menu string) (proto.Slot, bool) {
+	rest, ok := strings.CutPrefix(menu, "later:")
+	if !ok {
+		return proto.Slot{}, false
+	}
+	from, to, ok := strings.Cut(rest, ":")
+	s, err1 := strconv.ParseInt(from, 10, 64)
+	e, err2 := strconv.ParseInt(to, 10, 64)
+	if !ok || err1 != nil || err2 != nil || e <= s {
+		return proto.Slot{}, false
+	}
+	return proto.Slot{Start: time.Unix(s, 0).UTC(), End: time.Unix(e, 0).UTC()}, true
 }
 
 // buttonActionLocked maps a hardware button's configured action to what
@@ -215,6 +282,15 @@ func (a *App) do(ctx context.Context, action string) {
 func (a *App) requestLocked(kind, arg string) (proto.Request, bool) {
 	switch kind {
 	case "book":
+		if at, ok := strings.CutPrefix(arg, "at:"); ok {
+			from, until, ok := strings.Cut(at, ":until:")
+			s, err1 := strconv.ParseInt(from, 10, 64)
+			e, err2 := strconv.ParseInt(until, 10, 64)
+			if !ok || err1 != nil || err2 != nil {
+				return proto.Request{}, false
+			}
+			return proto.Request{Action: proto.ActionBook, Start: time.Unix(s, 0).UTC(), Until: time.Unix(e, 0).UTC()}, true
+		}
 		if until, ok := strings.CutPrefix(arg, "until:"); ok {
 			sec, err := strconv.ParseInt(until, 10, 64)
 			if err != nil {
@@ -255,6 +331,9 @@ func describe(lang i18n.Lang, req proto.Request, res proto.Result, err error, lo
 	end := i18n.Clock(res.Meeting.End, loc, h12)
 	switch req.Action {
 	case proto.ActionBook:
+		if !req.Start.IsZero() && res.Meeting.Start.Equal(req.Start) {
+			return fmt.Sprintf(w.BookedLater, i18n.Clock(res.Meeting.Start, loc, h12), end)
+		}
 		s := fmt.Sprintf(w.Booked, end)
 		if req.Teams && res.JoinURL != "" {
 			s += " " + w.WithTeams

@@ -194,7 +194,7 @@ func TestOfflineDisablesBookingAfterGrace(t *testing.T) {
 		t.Errorf("offline badge: %v since %v", in.Offline, in.OfflineSince)
 	}
 	// Every button that needs the server is grey, "Report a problem" too.
-	if got := strings.Join(actions(a), " "); got != "menu:book (disabled) menu:problem (disabled)" {
+	if got := strings.Join(actions(a), " "); got != "menu:book (disabled) menu:later (disabled) menu:problem (disabled)" {
 		t.Errorf("offline: %v", got)
 	}
 	a.mu.Lock()

@@ -130,7 +130,7 @@ func TestOneLanguage(t *testing.T) {
 	}
 	a.OnState(state(proto.Features{Book: true}, meeting("next", 40*time.Minute, time.Hour)), true)
 	a.OnConnected()
-	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "Jetzt buchen | Problem melden" {
+	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "Jetzt buchen | Später heute | Problem melden" {
 		t.Errorf("buttons %q", labels)
 	}
 	a.do(context.Background(), "menu:book")

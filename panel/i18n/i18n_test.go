@@ -92,7 +92,7 @@ func TestCatalogComplete(t *testing.T) {
 		proto.ReasonDenied, proto.ReasonNotFound, proto.ReasonSignIn, proto.ReasonThrottled, proto.ReasonUnreachable, proto.ReasonNoConnection,
 		proto.ReasonBookingOff, proto.ReasonTeamsOff, proto.ReasonTeamsFailed, proto.ReasonTooShort, proto.ReasonTooLong, proto.ReasonTaken,
 		proto.ReasonBookedNext, proto.ReasonExtendOff, proto.ReasonNotOn, proto.ReasonCheckInOff, proto.ReasonCheckInEarly, proto.ReasonNoMeeting,
-		proto.ReasonNoRoom, proto.ReasonCalendarDown, proto.ReasonNotSaved, proto.ReasonNotPaired, proto.ReasonVersion,
+		proto.ReasonNoRoom, proto.ReasonCalendarDown, proto.ReasonNotSaved, proto.ReasonNotPaired, proto.ReasonVersion, proto.ReasonLaterToday,
 	}
 	verbs := func(s string) string {
 		var out []string

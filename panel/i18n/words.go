@@ -38,6 +38,8 @@ type Words struct {
 	// Buttons and notices of the room screen.
 	BookNow, CheckInButton, Extend15, EndNow, EndConfirm, Cancel string
 	BookUntil                                                    string // a booking choice: "%s" is its end
+	BookLater, From                                              string // "From %s": a free slot to the end of the day
+	BookedLater                                                  string // "%s" are a later booking's start and end
 	TeamsOn, TeamsOff, Problem                                   string
 	Thanks, Working, Failed, Done                                string
 	OfflineNotice, UnknownNotice, EndArmed                       string // why buttons are grey; how to confirm an end
@@ -79,7 +81,8 @@ var english = Words{
 	OfflineNotice: "Offline: booking and reporting are unavailable.",
 	UnknownNotice: "Booking is off while the schedule is unknown.",
 	EndArmed:      "Tap “Confirm end” within 5 seconds to end the meeting.",
-	Booked:        "Booked until %s.", WithTeams: "With a Teams meeting.", Extended: "Extended until %s.",
+	BookLater:     "Later today", From: "From %s", BookedLater: "Booked %s–%s.",
+	Booked: "Booked until %s.", WithTeams: "With a Teams meeting.", Extended: "Extended until %s.",
 	Ended: "Meeting ended. The room is free.", CheckedIn: "Checked in. The room stays yours.",
 	Identify: "This panel is being identified",
 	Problems: map[string]string{"projector": "Projector broken", "dirty": "Needs cleaning", "other": "Something else"},
@@ -108,6 +111,7 @@ var english = Words{
 		proto.ReasonCalendarDown: "The calendar cannot be reached. Try again in a minute.",
 		proto.ReasonNotSaved:     "That could not be saved. Please try again.",
 		proto.ReasonNotPaired:    "This panel is not paired yet.",
+		proto.ReasonLaterToday:   "Pick a time later today.",
 		proto.ReasonVersion:      "The server speaks protocol {server}; this panel speaks protocol {panel}.",
 	},
 	Codes: map[proto.Code]string{
@@ -144,7 +148,8 @@ var german = Words{
 	OfflineNotice: "Offline: Buchen und Melden sind gerade nicht möglich.",
 	UnknownNotice: "Buchen ist aus, solange der Kalender unbekannt ist.",
 	EndArmed:      "Innert 5 Sekunden „Beenden bestätigen“ tippen, um die Besprechung zu beenden.",
-	Booked:        "Gebucht bis %s.", WithTeams: "Mit Teams-Besprechung.", Extended: "Verlängert bis %s.",
+	BookLater:     "Später heute", From: "Ab %s", BookedLater: "Gebucht %s–%s.",
+	Booked: "Gebucht bis %s.", WithTeams: "Mit Teams-Besprechung.", Extended: "Verlängert bis %s.",
 	Ended: "Besprechung beendet. Der Raum ist frei.", CheckedIn: "Eingecheckt. Der Raum bleibt reserviert.",
 	Identify: "Dieses Panel wird identifiziert",
 	Problems: map[string]string{"projector": "Beamer defekt", "dirty": "Reinigung nötig", "other": "Anderes"},
@@ -173,6 +178,7 @@ var german = Words{
 		proto.ReasonCalendarDown: "Der Kalender ist nicht erreichbar. In einer Minute nochmals versuchen.",
 		proto.ReasonNotSaved:     "Das konnte nicht gespeichert werden. Bitte nochmals versuchen.",
 		proto.ReasonNotPaired:    "Dieses Panel ist noch nicht gekoppelt.",
+		proto.ReasonLaterToday:   "Wählen Sie eine Zeit später am heutigen Tag.",
 		proto.ReasonVersion:      "Der Server spricht Protokoll {server}, dieses Panel Protokoll {panel}.",
 	},
 	Codes: map[proto.Code]string{
@@ -209,7 +215,8 @@ var french = Words{
 	OfflineNotice: "Hors ligne\u00a0: réserver et signaler sont impossibles pour l’instant.",
 	UnknownNotice: "Réservation impossible tant que le calendrier est inconnu.",
 	EndArmed:      "Touchez « Confirmer la fin » dans les 5 secondes pour terminer la réunion.",
-	Booked:        "Réservé jusqu’à %s.", WithTeams: "Avec réunion Teams.", Extended: "Prolongé jusqu’à %s.",
+	BookLater:     "Plus tard", From: "Dès %s", BookedLater: "Réservé %s–%s.",
+	Booked: "Réservé jusqu’à %s.", WithTeams: "Avec réunion Teams.", Extended: "Prolongé jusqu’à %s.",
 	Ended: "Réunion terminée. La salle est libre.", CheckedIn: "Présence confirmée. La salle reste réservée.",
 	Identify: "Ce panneau est en cours d’identification",
 	Problems: map[string]string{"projector": "Projecteur en panne", "dirty": "Salle à nettoyer", "other": "Autre"},
@@ -238,6 +245,7 @@ var french = Words{
 		proto.ReasonCalendarDown: "Le calendrier est injoignable. Réessayez dans une minute.",
 		proto.ReasonNotSaved:     "Impossible d’enregistrer. Veuillez réessayer.",
 		proto.ReasonNotPaired:    "Ce panneau n’est pas encore appairé.",
+		proto.ReasonLaterToday:   "Choisissez une heure plus tard aujourd’hui.",
 		proto.ReasonVersion:      "Le serveur parle le protocole {server}, ce panneau le protocole {panel}.",
 	},
 	Codes: map[proto.Code]string{
@@ -274,7 +282,8 @@ var italian = Words{
 	OfflineNotice: "Offline: prenotare e segnalare non è possibile ora.",
 	UnknownNotice: "Prenotazione non possibile finché il calendario è sconosciuto.",
 	EndArmed:      "Tocca «Conferma la fine» entro 5 secondi per terminare la riunione.",
-	Booked:        "Prenotata fino alle %s.", WithTeams: "Con riunione Teams.", Extended: "Prolungata fino alle %s.",
+	BookLater:     "Più tardi", From: "Dalle %s", BookedLater: "Prenotata %s–%s.",
+	Booked: "Prenotata fino alle %s.", WithTeams: "Con riunione Teams.", Extended: "Prolungata fino alle %s.",
 	Ended: "Riunione terminata. La sala è libera.", CheckedIn: "Check-in fatto. La sala resta tua.",
 	Identify: "Questo pannello viene identificato",
 	Problems: map[string]string{"projector": "Proiettore guasto", "dirty": "Da pulire", "other": "Altro"},
@@ -303,6 +312,7 @@ var italian = Words{
 		proto.ReasonCalendarDown: "Il calendario non è raggiungibile. Riprova tra un minuto.",
 		proto.ReasonNotSaved:     "Impossibile salvare. Riprova.",
 		proto.ReasonNotPaired:    "Questo pannello non è ancora associato.",
+		proto.ReasonLaterToday:   "Scegli un orario più tardi oggi.",
 		proto.ReasonVersion:      "Il server usa il protocollo {server}, questo pannello il protocollo {panel}.",
 	},
 	Codes: map[proto.Code]string{
@@ -339,7 +349,8 @@ var spanish = Words{
 	OfflineNotice: "Sin conexión: no se puede reservar ni informar ahora.",
 	UnknownNotice: "No se puede reservar mientras el calendario sea desconocido.",
 	EndArmed:      "Toque «Confirmar el fin» en 5 segundos para terminar la reunión.",
-	Booked:        "Reservada hasta las %s.", WithTeams: "Con reunión de Teams.", Extended: "Ampliada hasta las %s.",
+	BookLater:     "Más tarde", From: "Desde las %s", BookedLater: "Reservada %s–%s.",
+	Booked: "Reservada hasta las %s.", WithTeams: "Con reunión de Teams.", Extended: "Ampliada hasta las %s.",
 	Ended: "Reunión terminada. La sala está libre.", CheckedIn: "Check-in hecho. La sala sigue siendo suya.",
 	Identify: "Se está identificando este panel",
 	Problems: map[string]string{"projector": "Proyector averiado", "dirty": "Hay que limpiar", "other": "Otra cosa"},
@@ -368,6 +379,7 @@ var spanish = Words{
 		proto.ReasonCalendarDown: "No se puede acceder al calendario. Inténtelo en un minuto.",
 		proto.ReasonNotSaved:     "No se pudo guardar. Inténtelo de nuevo.",
 		proto.ReasonNotPaired:    "Este panel aún no está vinculado.",
+		proto.ReasonLaterToday:   "Elige una hora más tarde hoy.",
 		proto.ReasonVersion:      "El servidor usa el protocolo {server}; este panel, el protocolo {panel}.",
 	},
 	Codes: map[proto.Code]string{

@@ -104,6 +104,33 @@ func fixtures(lang string) []fixture {
 	buttonsBusy.Message = fmt.Sprintf(w.Booked, clock(10, 30)) + " " + w.WithTeams
 	buttonsBusy.Buttons = []Button{{Label: w.EndNow, Action: "end"}, {Label: w.Extend15, Action: "extend:15"}, problem}
 
+	// Booking later today: the button beside "Book now", the rest of the
+	// day's free slots (as many as the app lists, then Cancel), the
+	// lengths that fit in one, and the notice of a later booking while
+	// the room is busy now.
+	laterButtons := room(state(later()...))
+	laterButtons.Buttons = []Button{{Label: w.BookNow, Action: "menu:book"}, {Label: w.BookLater, Action: "menu:later"}, problem}
+	laterMenu := room(state(later()...))
+	for i, sl := range proto.LaterSlots(later(), fixNow, proto.Rules{}, zurich) {
+		if i == 4 {
+			break
+		}
+		label := i18n.Clock(sl.Start, zurich, h12) + "–" + i18n.Clock(sl.End, zurich, h12)
+		if end := sl.End.In(zurich); end.Hour() == 0 && end.Minute() == 0 {
+			label = fmt.Sprintf(w.From, i18n.Clock(sl.Start, zurich, h12))
+		}
+		laterMenu.Buttons = append(laterMenu.Buttons, Button{Label: label, Action: fmt.Sprint("menu:later:", i)})
+	}
+	laterMenu.Buttons = append(laterMenu.Buttons, Button{Label: w.Cancel, Action: "menu:close"})
+	laterSlot := room(state(later()...))
+	for _, c := range proto.SlotChoices(nil, proto.Slot{Start: at(12, 0).UTC(), End: at(13, 30).UTC()}, proto.Rules{}, zurich) {
+		laterSlot.Buttons = append(laterSlot.Buttons, Button{Label: clock(12, 0) + "–" + i18n.Clock(c.End, zurich, h12), Action: "book:at"})
+	}
+	laterSlot.Buttons = append(laterSlot.Buttons, Button{Label: w.Cancel, Action: "menu:close"})
+	busyLater := room(state(withTitle...))
+	busyLater.Message = fmt.Sprintf(w.BookedLater, clock(12, 0), clock(13, 0))
+	busyLater.Buttons = []Button{{Label: w.EndNow, Action: "end"}, {Label: w.Extend15, Action: "extend:15"}, {Label: w.BookLater, Action: "menu:later"}, problem}
+
 	endConfirm := room(state(withTitle...))
 	endConfirm.Message = w.EndArmed
 	endConfirm.Buttons = []Button{{Label: w.EndConfirm, Action: "end", Warn: true}, {Label: w.Extend15, Action: "extend:15"}, problem}
@@ -186,6 +213,10 @@ func fixtures(lang string) []fixture {
 		{"buttons-free", buttonsFree},
 		{"buttons-notice", buttonsBusy},
 		{"end-confirm", endConfirm},
+		{"later-buttons", laterButtons},
+		{"later-menu", laterMenu},
+		{"later-slot", laterSlot},
+		{"busy-later", busyLater},
 		{"pairing", pairing},
 		{"update-firmware", Input{Screen: ScreenUpdateFirmware, Message: version}},
 		{"error", Input{Screen: ScreenError, Message: "This panel was removed by an administrator. Ask facilities to pair it again."}},
@@ -202,7 +233,8 @@ var localizedLangs = []string{"de", "fr", "it", "es"}
 func localized() []fixture {
 	var out []fixture
 	keep := map[string]bool{"busy-title": true, "soon-buttons": true, "offline-buttons": true, "update-firmware": true,
-		"check-in": true, "checked-in": true, "unknown-denied": true, "buttons-free": true, "end-confirm": true, "busy-reserved": true}
+		"check-in": true, "checked-in": true, "unknown-denied": true, "buttons-free": true, "end-confirm": true, "busy-reserved": true,
+		"later-buttons": true, "later-menu": true, "later-slot": true, "busy-later": true}
 	for _, lang := range localizedLangs {
 		for _, f := range fixtures(lang) {
 			if keep[f.name] {
