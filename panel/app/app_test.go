@@ -84,17 +84,18 @@ func TestButtonsFollowTheRoom(t *testing.T) {
 		want string
 		led  led.Signal
 	}{
-		{"free room offers booking", state(all), "menu:book menu:problem", led.Green},
+		{"free room offers booking now and later", state(all), "menu:book menu:later menu:problem", led.Green},
 		{"free room without booking", state(proto.Features{}), "menu:problem", led.Green},
-		{"soon but bookable until the meeting", state(all, meeting("m", 8*time.Minute, time.Hour)), "menu:book menu:problem", led.Amber},
-		{"busy offers end and extend", state(all, meeting("m", -time.Minute, time.Hour)), "end:m extend:m:15 menu:problem", led.Red},
-		{"busy back to back: no extend", state(all, meeting("m", -time.Minute, time.Hour), meeting("n", time.Hour, 2*time.Hour)), "end:m menu:problem", led.Red},
+		{"busy for the rest of the day: nothing later", state(all, meeting("m", -time.Minute, 15*time.Hour)), "end:m extend:m:15 menu:problem", led.Red},
+		{"soon but bookable until the meeting", state(all, meeting("m", 8*time.Minute, time.Hour)), "menu:book menu:later menu:problem", led.Amber},
+		{"busy offers end and extend", state(all, meeting("m", -time.Minute, time.Hour)), "end:m extend:m:15 menu:later menu:problem", led.Red},
+		{"busy back to back: no extend", state(all, meeting("m", -time.Minute, time.Hour), meeting("n", time.Hour, 2*time.Hour)), "end:m menu:later menu:problem", led.Red},
 		{"awaiting check-in", state(all, func() proto.Meeting { m := meeting("m", 3*time.Minute, time.Hour); m.CheckIn = true; return m }()), "checkin:m menu:problem", led.BlinkAmber},
 		{"checked in before the start: busy, nothing to end yet", state(all, func() proto.Meeting {
 			m := meeting("m", 3*time.Minute, time.Hour)
 			m.CheckIn, m.CheckedIn = true, true
 			return m
-		}()), "menu:problem", led.Red},
+		}()), "menu:later menu:problem", led.Red},
 		{"never read: booking grey, no LED", func() *proto.State {
 			st := state(all)
 			st.Stale, st.Reason = true, proto.ReasonDenied
@@ -109,7 +110,7 @@ func TestButtonsFollowTheRoom(t *testing.T) {
 			st := state(all)
 			st.Stale, st.LastSync = true, t0.Add(-20*time.Minute)
 			return st
-		}(), "menu:book menu:problem", led.Green},
+		}(), "menu:book menu:later menu:problem", led.Green},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

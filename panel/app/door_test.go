@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"strings"
 	"testing"
@@ -162,5 +163,58 @@ func TestRoomHours(t *testing.T) {
 	a.do(context.Background(), "menu:book")
 	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "Until 10:30 | Until 10:42 | Cancel" {
 		t.Errorf("menu %q", labels)
+	}
+}
+
+// TestBookLater walks "Later today" at 10:02 in Zurich with a meeting
+// from 11:00 to 12:00: the free slots, then the lengths of one, then the
+// request (from the slot's start, until the length's end) and the notice
+// of the answer; Cancel closes the menu without a request.
+func TestBookLater(t *testing.T) {
+	now := t0
+	a, l, _ := newApp(t, &now)
+	a.OnState(state(proto.Features{Book: true}, meeting("m", 58*time.Minute, 118*time.Minute)), true)
+	a.OnConnected()
+	zurich, _ := time.LoadLocation("Europe/Zurich")
+	at := func(h, m int) time.Time { return time.Date(2026, 3, 10, h, m, 0, 0, zurich) }
+
+	a.do(context.Background(), "menu:later")
+	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "10:15 AM–11:00 AM | From 12:00 PM | Cancel" {
+		t.Fatalf("slots %q", labels)
+	}
+	want := fmt.Sprintf("menu:later:%d:%d", at(12, 0).Unix(), at(24, 0).Unix())
+	if got := actions(a); len(got) != 3 || got[1] != want {
+		t.Fatalf("slot actions %v, want %s second", got, want)
+	}
+	a.do(context.Background(), want)
+	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "12:00 PM–12:15 PM | 12:00 PM–12:30 PM | 12:00 PM–1:00 PM | Cancel" {
+		t.Fatalf("lengths %q", labels)
+	}
+	a.do(context.Background(), "menu:close")
+	if got := actions(a); strings.Join(got, " ") != "menu:book menu:later menu:problem" {
+		t.Fatalf("after Cancel: %v", got)
+	}
+	if len(l.requests) != 0 {
+		t.Fatalf("requests after Cancel: %+v", l.requests)
+	}
+
+	a.do(context.Background(), want)
+	l.mu.Lock()
+	l.result = proto.Result{OK: true, Meeting: &proto.Meeting{ID: "b", Start: at(12, 0).UTC(), End: at(12, 30).UTC(), Booked: true}}
+	l.mu.Unlock()
+	a.do(context.Background(), fmt.Sprintf("book:at:%d:until:%d", at(12, 0).Unix(), at(12, 30).Unix()))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, msg := inputOf(a); msg == "Booked 12:00 PM–12:30 PM." {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("notice %q", msg)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.requests) != 1 || l.requests[0].Action != proto.ActionBook || !l.requests[0].Start.Equal(at(12, 0)) || !l.requests[0].Until.Equal(at(12, 30)) {
+		t.Errorf("request %+v, want a booking from 12:00 until 12:30", l.requests)
 	}
 }
