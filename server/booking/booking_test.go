@@ -381,10 +381,10 @@ func TestBookLaterToday(t *testing.T) {
 		req    proto.Request
 		reason proto.Reason
 	}{
-		"overlapping the meeting": {proto.Request{Action: proto.ActionBook, Start: at(12, 30), Until: at(13, 30)}, proto.ReasonTaken},
+		"overlapping the meeting":       {proto.Request{Action: proto.ActionBook, Start: at(12, 30), Until: at(13, 30)}, proto.ReasonTaken},
 		"overlapping the later booking": {proto.Request{Action: proto.ActionBook, Start: at(11, 0), Minutes: 30}, proto.ReasonTaken},
-		"tomorrow": {proto.Request{Action: proto.ActionBook, Start: at(10, 30).Add(24 * time.Hour), Minutes: 30}, proto.ReasonLaterToday},
-		"too long": {proto.Request{Action: proto.ActionBook, Start: at(14, 0), Until: at(18, 0)}, proto.ReasonTooLong},
+		"tomorrow":                      {proto.Request{Action: proto.ActionBook, Start: at(10, 30).Add(24 * time.Hour), Minutes: 30}, proto.ReasonLaterToday},
+		"too long":                      {proto.Request{Action: proto.ActionBook, Start: at(14, 0), Until: at(18, 0)}, proto.ReasonTooLong},
 	} {
 		r := f.s.Request(ctx, "d3", "r1", "x-"+name, tc.req)
 		if r.OK || r.Error == nil || r.Error.Reason != tc.reason {
