@@ -142,7 +142,8 @@ func LaterSlots(meetings []Meeting, t time.Time, rules Rules, loc *time.Location
 // SlotChoices lists the bookings a panel offers in slot: each of the
 // lengths (BookDurations when none) from its start whose end (BookEnd)
 // fits in the slot, then the whole slot when it is at most two hours
-// long; by increasing end.
+// long; by increasing end, at most three (the two shortest and the
+// longest).
 func SlotChoices(durations []int, slot Slot, rules Rules, loc *time.Location) []Choice {
 	if len(durations) == 0 {
 		durations = BookDurations
@@ -158,5 +159,13 @@ func SlotChoices(durations []int, slot Slot, rules Rules, loc *time.Location) []
 	if d := slot.End.Sub(slot.Start); d >= MinBooking && d <= 2*time.Hour && (len(out) == 0 || !out[len(out)-1].End.Equal(slot.End)) {
 		out = append(out, Choice{End: slot.End})
 	}
+	if len(out) > maxSlotChoices {
+		// The shortest ones and the whole slot: a portrait screen
+		// keeps room for the agenda.
+		out = append(out[:maxSlotChoices-1], out[len(out)-1])
+	}
 	return out
 }
+
+// maxSlotChoices is the most SlotChoices offers.
+const maxSlotChoices = 3

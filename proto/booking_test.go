@@ -132,6 +132,7 @@ func TestSlotChoices(t *testing.T) {
 		{"a gap of 45 minutes: what fits, then all of it", Slot{at(14, 0), at(14, 45)}, []string{"14:15", "14:30", "14:45"}},
 		{"a gap of exactly an hour: no repeat", Slot{at(14, 0), at(15, 0)}, []string{"14:15", "14:30", "15:00"}},
 		{"a gap of 20 minutes", Slot{at(14, 0), at(14, 20)}, []string{"14:15", "14:20"}},
+		{"a gap of 90 minutes: the two shortest and all of it", Slot{at(14, 0), at(15, 30)}, []string{"14:15", "14:30", "15:30"}},
 	}
 	for _, tc := range tests {
 		var got []string

@@ -180,6 +180,10 @@ type Meeting struct {
 	CheckedIn bool `json:"checked_in,omitempty"`
 	// Booked marks a meeting booked at a panel.
 	Booked bool `json:"booked,omitempty"`
+	// Remote is the phone page of a meeting booked at a panel: the panel
+	// shows it as a QR code while the meeting is on, and whoever scans it
+	// can check in, extend or end that meeting (and nothing else).
+	Remote string `json:"remote,omitempty"`
 }
 
 // Label is a meeting title a panel words in its own language. Append only.

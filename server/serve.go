@@ -29,6 +29,7 @@ import (
 	"github.com/lintelhq/lintel/server/hub"
 	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/ratelimit"
+	"github.com/lintelhq/lintel/server/remote"
 	"github.com/lintelhq/lintel/server/store"
 	"github.com/lintelhq/lintel/server/sync"
 )
@@ -348,6 +349,7 @@ type app struct {
 	provider  *connector.Connector
 	devices   *devices.Service
 	pairer    *devices.Pairer
+	remote    *remote.Remote // phone pages of meetings booked at a panel
 	hub       *hub.Hub
 	sync      *sync.Syncer
 	subs      *sync.Subscriptions // Graph change notifications
@@ -471,6 +473,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		lockRoom = func(ctx context.Context, room string) (func(), error) { return a.replicas.LockRoom(ctx, room) }
 	}
 	a.sync = sync.New(sync.Opts{
+		// A meeting booked at a panel gets its phone page (set below,
+		// once booking exists; sync reads it only once running).
+		Remote: func(room, meeting string) string {
+			if a.remote == nil {
+				return ""
+			}
+			return a.remote.MeetingURL(room, meeting)
+		},
 		Owns:          owns,
 		Forward:       forward,
 		Provider:      a.provider,
@@ -520,6 +530,18 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Transactional: func() bool { return a.connector.Settings().Kind != "m365" },
 	})
 	a.sync.SetCheckIns(a.booking)
+	a.remote, err = remote.New(remote.Opts{
+		Store: db, States: a.sync, Booking: a.booking,
+		PublicURL:  func() string { return cfg.PublicURL },
+		ClientAddr: cfg.TrustedProxy.Addr,
+		Logger:     log.With("component", "remote"),
+		Now:        cfg.Now,
+	})
+	if err != nil {
+		a.closeSim()
+		db.Close()
+		return nil, err
+	}
 	a.admin, err = admin.New(admin.Opts{
 		Store:     db,
 		Devices:   a.devices,
@@ -575,6 +597,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	metricsMux.Handle("GET /metrics", requireBearer(cfg.MetricsToken, a.metrics.handler()))
 	a.metricsHandler = guard(metricsMux)
+	mux.Handle(remote.Path, a.remote.Handler()) // phone pages: the link is the capability, no session
 	mux.Handle("/", a.admin)
 	a.handler = guard(mux)
 	return a, nil

@@ -53,12 +53,12 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 		out = append(out, view.Button{Label: label, Action: action, Disabled: offline || a.busy})
 	}
 	if sl, ok := parseSlot(a.menu); ok {
-		// One slot: the bookings that fit, labelled by their times.
+		// One slot: the bookings that fit, labelled by their ends as
+		// for now (the notice says where they start).
 		if known {
 			h12 := a.hour12Locked()
 			for _, c := range proto.SlotChoices(a.eff.bookMinutes, sl, a.state.Rules, loc) {
-				add(i18n.Clock(sl.Start, loc, h12)+"–"+i18n.Clock(c.End, loc, h12),
-					fmt.Sprintf("book:at:%d:until:%d", sl.Start.Unix(), c.End.Unix()))
+				add(fmt.Sprintf(w.BookUntil, i18n.Clock(c.End, loc, h12)), fmt.Sprintf("book:at:%d:until:%d", sl.Start.Unix(), c.End.Unix()))
 			}
 		}
 		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
@@ -149,7 +149,16 @@ func slotLabel(w *i18n.Words, sl proto.Slot, loc *time.Location, h12 bool) strin
 	if end := sl.End.In(loc); end.Hour() == 0 && end.Minute() == 0 {
 		return fmt.Sprintf(w.From, i18n.Clock(sl.Start, loc, h12))
 	}
-	return i18n.Clock(sl.Start, loc, h12) + "–" + i18n.Clock(sl.End, loc, h12)
+	return Span(i18n.Clock(sl.Start, loc, h12), i18n.Clock(sl.End, loc, h12))
+}
+
+// Span joins two clock times as a range, saying a shared "AM" or "PM"
+// once: "10:15–11:00 AM", "11:30 AM–12:30 PM", "14:00–15:30".
+func Span(from, to string) string {
+	if i, j := strings.LastIndexAny(from, " \u00a0\u202f"), strings.LastIndexAny(to, " \u00a0\u202f"); i > 0 && j > 0 && from[i:] == to[j:] {
+		from = from[:i]
+	}
+	return from + "–" + to
 }
 
 // parseSlot reads the slot of a "later:<start>:<end>" menu.

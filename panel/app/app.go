@@ -286,6 +286,11 @@ func (a *App) inputLocked() (view.Input, led.Signal, time.Duration) {
 		in.Message = a.lang.W.UnknownNotice
 	case a.armed != "":
 		in.Message = a.lang.W.EndArmed
+	default:
+		if sl, ok := parseSlot(a.menu); ok {
+			// Above the lengths of a slot: where they start.
+			in.Message = fmt.Sprintf(a.lang.W.From, i18n.Clock(sl.Start, loc, a.hour12Locked()))
+		}
 	}
 	if !known {
 		// Neither free nor busy is known: no green, no red.

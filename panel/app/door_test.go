@@ -20,9 +20,9 @@ func inputOf(a *App) (labels []string, msg string) {
 	defer a.mu.Unlock()
 	in, _, _ := a.inputLocked()
 	for _, b := range in.Buttons {
-		labels = append(labels, strings.ReplaceAll(b.Label, "\u00a0", " "))
+		labels = append(labels, strings.ReplaceAll(b.Label, " ", " "))
 	}
-	return labels, strings.ReplaceAll(in.Message, "\u00a0", " ")
+	return labels, strings.ReplaceAll(in.Message, " ", " ")
 }
 
 func requests(l *fakeLink) []proto.Request {
@@ -179,7 +179,7 @@ func TestBookLater(t *testing.T) {
 	at := func(h, m int) time.Time { return time.Date(2026, 3, 10, h, m, 0, 0, zurich) }
 
 	a.do(context.Background(), "menu:later")
-	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "10:15 AM–11:00 AM | From 12:00 PM | Cancel" {
+	if labels, _ := inputOf(a); nbsp(strings.Join(labels, " | ")) != "10:15–11:00 AM | From 12:00 PM | Cancel" {
 		t.Fatalf("slots %q", labels)
 	}
 	want := fmt.Sprintf("menu:later:%d:%d", at(12, 0).Unix(), at(24, 0).Unix())
@@ -187,7 +187,7 @@ func TestBookLater(t *testing.T) {
 		t.Fatalf("slot actions %v, want %s second", got, want)
 	}
 	a.do(context.Background(), want)
-	if labels, _ := inputOf(a); strings.Join(labels, " | ") != "12:00 PM–12:15 PM | 12:00 PM–12:30 PM | 12:00 PM–1:00 PM | Cancel" {
+	if labels, _ := inputOf(a); nbsp(strings.Join(labels, " | ")) != "Until 12:15 PM | Until 12:30 PM | Until 1:00 PM | Cancel" {
 		t.Fatalf("lengths %q", labels)
 	}
 	a.do(context.Background(), "menu:close")
@@ -205,7 +205,7 @@ func TestBookLater(t *testing.T) {
 	a.do(context.Background(), fmt.Sprintf("book:at:%d:until:%d", at(12, 0).Unix(), at(12, 30).Unix()))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, msg := inputOf(a); msg == "Booked 12:00 PM–12:30 PM." {
+		if _, msg := inputOf(a); nbsp(msg) == "Booked 12:00 PM–12:30 PM." {
 			break
 		} else if time.Now().After(deadline) {
 			t.Fatalf("notice %q", msg)
@@ -218,3 +218,6 @@ func TestBookLater(t *testing.T) {
 		t.Errorf("request %+v, want a booking from 12:00 until 12:30", l.requests)
 	}
 }
+
+// nbsp reads no-break spaces (in "10:15\u00a0AM") as spaces.
+func nbsp(s string) string { return strings.ReplaceAll(s, "\u00a0", " ") }

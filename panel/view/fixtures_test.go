@@ -115,7 +115,12 @@ func fixtures(lang string) []fixture {
 		if i == 4 {
 			break
 		}
-		label := i18n.Clock(sl.Start, zurich, h12) + "–" + i18n.Clock(sl.End, zurich, h12)
+		// As the app words them (app.Span: a shared AM or PM once).
+		from, to := i18n.Clock(sl.Start, zurich, h12), i18n.Clock(sl.End, zurich, h12)
+		if i, j := strings.LastIndexAny(from, " \u00a0\u202f"), strings.LastIndexAny(to, " \u00a0\u202f"); i > 0 && j > 0 && from[i:] == to[j:] {
+			from = from[:i]
+		}
+		label := from + "–" + to
 		if end := sl.End.In(zurich); end.Hour() == 0 && end.Minute() == 0 {
 			label = fmt.Sprintf(w.From, i18n.Clock(sl.Start, zurich, h12))
 		}
@@ -124,12 +129,19 @@ func fixtures(lang string) []fixture {
 	laterMenu.Buttons = append(laterMenu.Buttons, Button{Label: w.Cancel, Action: "menu:close"})
 	laterSlot := room(state(later()...))
 	for _, c := range proto.SlotChoices(nil, proto.Slot{Start: at(12, 0).UTC(), End: at(13, 30).UTC()}, proto.Rules{}, zurich) {
-		laterSlot.Buttons = append(laterSlot.Buttons, Button{Label: clock(12, 0) + "–" + i18n.Clock(c.End, zurich, h12), Action: "book:at"})
+		laterSlot.Buttons = append(laterSlot.Buttons, Button{Label: fmt.Sprintf(w.BookUntil, i18n.Clock(c.End, zurich, h12)), Action: "book:at"})
 	}
+	laterSlot.Message = fmt.Sprintf(w.From, clock(12, 0))
 	laterSlot.Buttons = append(laterSlot.Buttons, Button{Label: w.Cancel, Action: "menu:close"})
 	busyLater := room(state(withTitle...))
 	busyLater.Message = fmt.Sprintf(w.BookedLater, clock(12, 0), clock(13, 0))
 	busyLater.Buttons = []Button{{Label: w.EndNow, Action: "end"}, {Label: w.Extend15, Action: "extend:15"}, {Label: w.BookLater, Action: "menu:later"}, problem}
+
+	// A meeting booked at this panel: the QR code of its phone page.
+	walkUp := meeting("w1", w.WalkUp, 9, 45, 10, 30)
+	walkUp.Booked, walkUp.Remote = true, "https://lintel.example.com/m/ci1tYXR0ZXJob3JuCjdmM2E5YzFlNGIyZA.nQ4dW9kZ0b8rXh1y2Zs3AQ"
+	busyRemote := room(state(append([]proto.Meeting{walkUp}, later()...)...))
+	busyRemote.Buttons = []Button{{Label: w.EndNow, Action: "end"}, {Label: w.Extend15, Action: "extend:15"}, {Label: w.BookLater, Action: "menu:later"}, problem}
 
 	endConfirm := room(state(withTitle...))
 	endConfirm.Message = w.EndArmed
@@ -217,6 +229,7 @@ func fixtures(lang string) []fixture {
 		{"later-menu", laterMenu},
 		{"later-slot", laterSlot},
 		{"busy-later", busyLater},
+		{"busy-remote", busyRemote},
 		{"pairing", pairing},
 		{"update-firmware", Input{Screen: ScreenUpdateFirmware, Message: version}},
 		{"error", Input{Screen: ScreenError, Message: "This panel was removed by an administrator. Ask facilities to pair it again."}},
@@ -234,7 +247,7 @@ func localized() []fixture {
 	var out []fixture
 	keep := map[string]bool{"busy-title": true, "soon-buttons": true, "offline-buttons": true, "update-firmware": true,
 		"check-in": true, "checked-in": true, "unknown-denied": true, "buttons-free": true, "end-confirm": true, "busy-reserved": true,
-		"later-buttons": true, "later-menu": true, "later-slot": true, "busy-later": true}
+		"later-buttons": true, "later-menu": true, "later-slot": true, "busy-later": true, "busy-remote": true}
 	for _, lang := range localizedLangs {
 		for _, f := range fixtures(lang) {
 			if keep[f.name] {

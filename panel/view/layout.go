@@ -194,10 +194,51 @@ func (l *layouter) room(in Input) {
 			badge = fmt.Sprintf(w.OfflineSince, l.clock(in.OfflineSince, zone))
 		}
 	}
+	if known && v.about != nil && v.about.Remote != "" {
+		agenda = l.remote(agenda, v.about.Remote, !shown)
+	}
 	l.agenda(agenda, clock, badge, v, hasClock, notes, zone)
 	if footer > 0 {
 		l.footer(image.Rect(0, bottom, size.X, size.Y), in)
 	}
+}
+
+// remote draws the QR code of a meeting's phone page (booked at a panel)
+// at the bottom of the agenda, under a line that says what it is for, and
+// returns what is left of the agenda above it: room for the clock and a
+// line or two. Nothing is drawn where the code's modules would be smaller
+// than three pixels (a 480x800 portrait screen with four buttons has no
+// room for it).
+//
+// With inAgenda the meeting itself is in the agenda (the status panel had
+// no room for it): its lines are kept free too.
+func (l *layouter) remote(agenda image.Rectangle, url string, inAgenda bool) image.Rectangle {
+	code, err := qr.Encode(url, qr.L)
+	if err != nil {
+		return agenda
+	}
+	pad := l.px(16)
+	modules := code.Size + 8 // with its quiet zone
+	caption := l.style(fontRegular, 18, colInkSoft)
+	captionH := 2 * l.lineHeight(caption)
+	above := l.px(100) // the clock and the agenda's heading
+	if inAgenda {
+		above += l.px(90) // the meeting's time and title
+	}
+	side := min(agenda.Dx()-2*pad, agenda.Dy()-above-captionH-2*pad, l.px(220))
+	side -= side % modules
+	if side <= 0 || side/modules < 3 {
+		return agenda
+	}
+	qrRect := image.Rect(agenda.Max.X-pad-side, agenda.Max.Y-pad-side, agenda.Max.X-pad, agenda.Max.Y-pad)
+	l.f.qr = &qrItem{rect: qrRect, code: code}
+	top := qrRect.Min.Y - captionH
+	y := top
+	for _, line := range l.r.wrap(caption, l.lang.W.PhoneRemote, agenda.Dx()-2*pad, 2) {
+		y = l.put(agenda.Min.X+pad, y, agenda.Dx()-2*pad, caption, line, alignLeft, colWhite, roleNote)
+	}
+	agenda.Max.Y = top - l.px(8)
+	return agenda
 }
 
 // roomView is what the status panel and the agenda say, decided from
@@ -551,12 +592,13 @@ func (l *layouter) agenda(r image.Rectangle, clock, badge string, v roomView, ha
 			y = l.entries(x, y, w, limit, []proto.Meeting{*v.now}, zone)
 			left--
 		}
+		none := len(v.next) == 0 // not: none with room for them
 		if v.heading != "" && len(v.next) > 0 && fits(22) || v.heading != "" && len(v.next) == 0 && v.now == nil && y+gap(22)+l.lineHeight(heading) <= limit {
 			y = l.put(x, y+gap(22), w, heading, v.heading, alignLeft, colWhite, roleHeading)
 		} else {
 			v.next = nil
 		}
-		if len(v.next) == 0 && v.noMore && v.now == nil && y > r.Min.Y {
+		if none && v.noMore && v.now == nil && y > r.Min.Y {
 			y += l.px(16)
 			for _, s := range l.r.wrap(at, l.lang.W.NoMore, w, 2) {
 				if y+l.lineHeight(at) > limit {

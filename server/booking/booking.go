@@ -418,7 +418,7 @@ func sameDay(y int, m time.Month, d int, t time.Time) bool {
 // transactionID makes the provider's write idempotent per panel request.
 func transactionID(deviceID, id string) string {
 	sum := sha256.Sum256([]byte(deviceID + "\x00" + id))
-	return hex.EncodeToString(sum[:16])
+	return calendar.PanelTransactionPrefix + hex.EncodeToString(sum[:16])
 }
 
 func current(meetings []proto.Meeting, id string, now time.Time) (proto.Meeting, bool) {

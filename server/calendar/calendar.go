@@ -41,6 +41,7 @@ type Booking struct {
 	// returns ErrNoOnlineMeeting rather than an event without a join URL.
 	Teams bool
 	// TransactionID makes creation idempotent: a retry with the same id
+	// (PanelTransactionPrefix and a hash for a booking at a panel)
 	// returns the event the first call created.
 	TransactionID string
 }
@@ -245,3 +246,7 @@ type Subscription struct {
 	Expires time.Time
 	Err     error
 }
+
+// PanelTransactionPrefix starts the transaction id of every event booked
+// at a panel, which is how a calendar read tells them from the others.
+const PanelTransactionPrefix = "lintel-"

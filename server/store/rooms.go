@@ -192,6 +192,25 @@ func (db *DB) PutSetting(key string, v any) error {
 	return db.update(func(tx txn) error { return putJSON(root(tx, settingsBucket), key, v) })
 }
 
+// SettingOrPut decodes the value under key into v; when there is none it
+// stores def there first, in the same transaction, so that two servers
+// starting at once agree on one value.
+func (db *DB) SettingOrPut(key string, v, def any) error {
+	err := db.update(func(tx txn) error {
+		b := root(tx, settingsBucket)
+		if b.Get([]byte(key)) == nil {
+			if err := putJSON(b, key, def); err != nil {
+				return err
+			}
+		}
+		return getJSON(b, key, v)
+	})
+	if err != nil {
+		return fmt.Errorf("store: setting %q: %w", key, err)
+	}
+	return nil
+}
+
 // Setting decodes the value under key into v, or returns ErrNotFound.
 func (db *DB) Setting(key string, v any) error {
 	err := db.view(func(tx txn) error { return getJSON(root(tx, settingsBucket), key, v) })

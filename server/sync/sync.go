@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,9 @@ type Store interface {
 
 // Opts configures a Syncer. Zero values take the documented defaults.
 type Opts struct {
+	// Remote, when set, returns the phone page of a meeting booked at a
+	// panel (proto.Meeting.Remote), or "".
+	Remote    func(room, meetingID string) string
 	Provider  calendar.Provider // required
 	Store     Store             // required
 	Publisher Publisher         // required
@@ -609,6 +613,9 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 			m.Label = proto.LabelReserved // each panel words it in its language
 		}
 		m.Organizer = Organizer(r.Display, e)
+		if m.Booked = strings.HasPrefix(e.TransactionID, calendar.PanelTransactionPrefix); m.Booked && s.opts.Remote != nil && m.End.After(now) {
+			m.Remote = s.opts.Remote(r.ID, e.ID)
+		}
 		if m.CheckIn && s.opts.CheckIns != nil {
 			m.CheckedIn = s.opts.CheckIns.CheckedIn(r.ID, e.ID)
 		}
