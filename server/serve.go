@@ -476,6 +476,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Provider:      a.provider,
 		Store:         db,
 		Publisher:     publisher,
+		Meetings:      db,
 		Logger:        log.With("component", "sync"),
 		Interval:      cfg.Poll,
 		StaleAfter:    cfg.StaleAfter,
@@ -538,6 +539,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		DataDir:      cfg.DataDir,
 		PublicURL:    cfg.PublicURL,
 		ClientAddr:   cfg.TrustedProxy.Addr,
+		Retention:    cfg.Retention.Activity,
 	})
 	if err != nil {
 		db.Close()
@@ -609,7 +611,7 @@ func (a *app) prune(ctx context.Context, every time.Duration) {
 		case err != nil:
 			a.log.Error("cannot prune the store", "err", err)
 		case p != (store.Pruned{}):
-			a.log.Info("pruned the store", "activity", p.Activity, "requests", p.Requests, "checkins", p.CheckIns, "events", p.Events)
+			a.log.Info("pruned the store", "activity", p.Activity, "requests", p.Requests, "checkins", p.CheckIns, "events", p.Events, "meetings", p.Meetings)
 		}
 		if n, err := a.settings.Prune(); err != nil {
 			a.log.Error("cannot prune the panel settings", "err", err)

@@ -19,7 +19,9 @@ func TestTallyKnownWeek(t *testing.T) {
 	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
 	to := from.Add(7 * 24 * time.Hour)
 	now := to.Add(12 * time.Hour)
-	day := func(d int, hh, mm int) time.Time { return from.Add(time.Duration(d)*24*time.Hour + time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute) }
+	day := func(d int, hh, mm int) time.Time {
+		return from.Add(time.Duration(d)*24*time.Hour + time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute)
+	}
 	rooms := []store.Room{{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich"}, {ID: "titlis", Name: "Titlis", TimeZone: "UTC"}}
 	ok := func(id string) json.RawMessage {
 		b, _ := json.Marshal(proto.Result{OK: true, Meeting: &proto.Meeting{ID: id}})
