@@ -160,7 +160,7 @@ func TestUtilizationFromWhatTheServerRecorded(t *testing.T) {
 	// The page: figures, the charts drawn on the server, the series.
 	c, _ := adminSession(t, ts)
 	page := getPage(t, c, ts.http.URL+"/utilization")
-	for _, w := range []string{`<svg viewBox="0 0 720 180"`, `class="u-bar u-peak"`, "Standup", "3 no-shows in a row", `<td data-label="Booked"><span>3.5 h</span></td>`, "/api/v1/utilization.csv?from="} {
+	for _, w := range []string{`<svg viewBox="0 0 480 160"`, `class="u-bar u-peak"`, "Standup", "3 no-shows in a row", `<td data-label="Booked"><span>3.5 h</span></td>`, "/api/v1/utilization.csv?from="} {
 		if !strings.Contains(page, w) {
 			t.Errorf("the utilization page lacks %q", w)
 		}

@@ -277,8 +277,10 @@ type chart struct {
 	Summary       string // the chart in words, for screen readers
 }
 
-func barChart(values []time.Duration, labels []string, peak int, what string) chart {
-	const width, height, top, bottom = 720.0, 180.0, 8.0, 22.0
+// labelEvery labels one bar in so many, so that labels stay readable on
+// a phone.
+func barChart(values []time.Duration, labels []string, peak int, what string, labelEvery int) chart {
+	const width, height, top, bottom = 480.0, 160.0, 6.0, 22.0
 	c := chart{Width: width, Height: height, LabelY: height - 6}
 	var most time.Duration
 	for _, v := range values {
@@ -290,8 +292,12 @@ func barChart(values []time.Duration, labels []string, peak int, what string) ch
 		if most > 0 {
 			h = (height - top - bottom) * float64(v) / float64(most)
 		}
+		label := ""
+		if i%labelEvery == 0 {
+			label = labels[i]
+		}
 		c.Bars = append(c.Bars, chartBar{X: float64(i)*slot + slot*0.15, W: slot * 0.7, Y: height - bottom - h, H: h,
-			Label: labels[i], Title: fmt.Sprintf("%s: %s h", labels[i], strconv.FormatFloat(hours(v), 'f', -1, 64)), Peak: i == peak})
+			Label: label, Title: fmt.Sprintf("%s: %s h", labels[i], strconv.FormatFloat(hours(v), 'f', -1, 64)), Peak: i == peak})
 	}
 	if peak >= 0 {
 		c.Summary = fmt.Sprintf("%s; the busiest is %s with %s hours", what, labels[peak], strconv.FormatFloat(hours(values[peak]), 'f', -1, 64))
@@ -382,8 +388,8 @@ func (s *Server) usagePage(w http.ResponseWriter, r *http.Request) {
 		"Min":   s.opts.Now().UTC().Add(-s.retention()).Truncate(24 * time.Hour).Add(24 * time.Hour).Format(time.DateOnly),
 		"Today": s.opts.Now().UTC().Format(time.DateOnly), "Retention": int(s.retention() / (24 * time.Hour)),
 		"Rows": rows, "Total": rowOf("", "All rooms", false, rep.Total),
-		"ByHour":    barChart(rep.ByHour[:], hourLabels, rep.PeakHour, "Hours held by hour of day"),
-		"ByWeekday": barChart(byDay, dayLabels, peakDay, "Hours held by day of week"),
+		"ByHour":    barChart(rep.ByHour[:], hourLabels, rep.PeakHour, "Hours held by hour of day", 3),
+		"ByWeekday": barChart(byDay, dayLabels, peakDay, "Hours held by day of week", 1),
 		"Series":    series, "Streak": usage.NoShowStreak,
 		"CSV": "/api/v1/utilization.csv?from=" + p.From.Format(time.DateOnly) + "&to=" + p.lastDay().Format(time.DateOnly),
 	}
