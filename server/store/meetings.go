@@ -30,7 +30,7 @@ type Meeting struct {
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end"`
 	// Series tells the occurrences of one recurring meeting (see
-	// usage.SeriesKey).
+	// sync.SeriesKey).
 	Series string `json:"series,omitempty"`
 	// CheckIn: the room asked for check-in at the door for it.
 	CheckIn bool `json:"check_in,omitempty"`
