@@ -236,6 +236,7 @@ func TestAdminPagesAtDesktopAndPhoneWidth(t *testing.T) {
 		{"devices", "/devices", `ul.devices`},
 		{"pair", "/pair?code=K7Q4-MX2P", `.pairform`},
 		{"activity", "/activity", `table.activity`},
+		{"utilization", "/utilization", `#usage-rooms`},
 		{"connector", "/connector", `#connector`},
 		{"users", "/users", `#add-user`},
 		{"tokens", "/tokens", `#create-token`},

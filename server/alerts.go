@@ -19,6 +19,7 @@ import (
 	"github.com/lintelhq/lintel/server/calendar/graph"
 	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/store"
+	roomusage "github.com/lintelhq/lintel/server/usage"
 )
 
 // alertsKey is where the alert settings live in the store, and
@@ -61,6 +62,7 @@ type alertsStore interface {
 	Rooms() ([]store.Room, error)
 	Device(id string) (store.Device, error)
 	Devices() ([]store.Device, error)
+	admin.UsageStore
 }
 
 func newAlerts(a *app, cfg config) (*alerts, error) {
@@ -74,6 +76,7 @@ func newAlerts(a *app, cfg config) (*alerts, error) {
 			{Kind: alert.KindPanelOffline, Check: al.offlinePanels},
 			{Kind: alert.KindCalendar, Check: al.calendars},
 			{Kind: alert.KindCredential, Check: al.credentials},
+			{Kind: alert.KindNoShows, Check: al.noShows},
 		},
 		Hold:       map[alert.Kind]time.Duration{alert.KindPanelOffline: a.offlineAfter, alert.KindCalendar: 10 * time.Minute},
 		MaxPerHour: al.settings.MaxPerHour,
@@ -313,4 +316,42 @@ func (al *alerts) problemReported(deviceID, room, problem string) {
 	al.engine.Report(alert.Alert{Key: string(alert.KindProblem) + "/" + deviceID + "/" + hex.EncodeToString(sum[:6]), Kind: alert.KindProblem,
 		Subject: fmt.Sprintf("Problem reported in %s: %s", al.roomName(room), problem), Room: room, Device: name,
 		Detail: fmt.Sprintf("Someone at panel %s reported: %q. The Activity page lists every report.", name, problem)})
+}
+
+// noShows alerts on each meeting series nobody came to
+// usage.NoShowStreak times in a row, up to its latest occurrence, over
+// what the store keeps (--retention-activity): the alert clears when
+// someone checks in to an occurrence, or the streak ages out. Organizers
+// are not written to: Lintel knows their names, not their addresses, so
+// the alert goes to the admin's channels, who can follow up.
+func (al *alerts) noShows(context.Context) ([]alert.Alert, error) {
+	now := al.app.now()
+	keep := al.app.retention.Activity
+	if keep <= 0 {
+		keep = store.DefaultActivityRetention
+	}
+	rooms, err := al.db.Rooms()
+	if err != nil {
+		return nil, err
+	}
+	from := now.Add(-keep)
+	t := roomusage.NewTally(from, now, now, rooms)
+	if err := al.db.ActivityBetween(from, now, t.AddActivity); err != nil {
+		return nil, err
+	}
+	if err := al.db.Meetings(from, now, t.AddMeeting); err != nil {
+		return nil, err
+	}
+	var out []alert.Alert
+	for _, s := range t.Report().Series {
+		what := "“" + s.Title + "”"
+		if s.Organizer != "" {
+			what += " by " + s.Organizer
+		}
+		out = append(out, alert.Alert{Key: string(alert.KindNoShows) + "/" + s.Room + "/" + s.Key, Room: s.Room, Since: s.Last,
+			Subject: fmt.Sprintf("Nobody came to %s at %s in %s %d times in a row", what, s.TimeOfDay, s.RoomName, s.Streak),
+			Detail: fmt.Sprintf("The meeting %s at %s in room %s had nobody check in at its last %d occurrences (the latest on %s; %d released for a no-show), yet it keeps booking the room. Ask the organizer whether the series is still needed; the Utilization page lists every such series.",
+				what, s.TimeOfDay, s.RoomName, s.Streak, s.Last.UTC().Format(time.DateOnly), s.Released)})
+	}
+	return out, nil
 }

@@ -128,7 +128,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.IntVar(&cfg.MaxUnpaired, "max-unpaired", hub.DefaultMaxUnpaired, "most connections without a credential (unpaired panels) at once; the rest of --max-conns is kept for paired panels")
 	fs.IntVar(&cfg.MaxUnpairedPerAddr, "max-unpaired-per-addr", hub.DefaultMaxUnpairedPerAddr, "most connections without a credential from one address (IPv6: one /64)")
 	fs.DurationVar(&cfg.UnpairedLifetime, "unpaired-lifetime", hub.DefaultUnpairedLifetime, "an unpaired panel's connection (and its pairing code) lasts this long; the panel then reconnects for a new code")
-	fs.DurationVar(&cfg.Retention.Activity, "retention-activity", store.DefaultActivityRetention, "keep the activity log (and built-in calendar events after they ended) this long")
+	fs.DurationVar(&cfg.Retention.Activity, "retention-activity", store.DefaultActivityRetention, "keep the activity log, the meetings recorded for utilization and built-in calendar events after they ended this long")
 	fs.DurationVar(&cfg.Retention.Requests, "retention-requests", store.DefaultRequestRetention, "keep panel requests' idempotency records and check-ins this long")
 	trustedProxy := fs.String("trusted-proxy", c.env("LINTEL_TRUSTED_PROXY", ""), "comma-separated CIDRs of reverse proxies (e.g. 127.0.0.1/32,::1): only from these is the client's address taken from X-Forwarded-For or Forwarded (env LINTEL_TRUSTED_PROXY)")
 	metricsTokenFile := fs.String("metrics-token-file", c.env("LINTEL_METRICS_TOKEN_FILE", ""), "/metrics asks for the bearer token in this file (created 0600 with a random token when missing; env LINTEL_METRICS_TOKEN_FILE)")
@@ -486,6 +486,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Provider:      a.provider,
 		Store:         db,
 		Publisher:     publisher,
+		Meetings:      db,
 		Logger:        log.With("component", "sync"),
 		Interval:      cfg.Poll,
 		StaleAfter:    cfg.StaleAfter,
@@ -560,6 +561,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		DataDir:      cfg.DataDir,
 		PublicURL:    cfg.PublicURL,
 		ClientAddr:   cfg.TrustedProxy.Addr,
+		Retention:    cfg.Retention.Activity,
 	})
 	if err != nil {
 		db.Close()
@@ -632,7 +634,7 @@ func (a *app) prune(ctx context.Context, every time.Duration) {
 		case err != nil:
 			a.log.Error("cannot prune the store", "err", err)
 		case p != (store.Pruned{}):
-			a.log.Info("pruned the store", "activity", p.Activity, "requests", p.Requests, "checkins", p.CheckIns, "events", p.Events)
+			a.log.Info("pruned the store", "activity", p.Activity, "requests", p.Requests, "checkins", p.CheckIns, "events", p.Events, "meetings", p.Meetings)
 		}
 		if n, err := a.settings.Prune(); err != nil {
 			a.log.Error("cannot prune the panel settings", "err", err)

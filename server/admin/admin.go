@@ -63,6 +63,11 @@ type Opts struct {
 	// limits and logs. Default: the peer's. Behind a trusted reverse
 	// proxy, the address it forwards.
 	ClientAddr func(*http.Request) string
+	// Retention is how long the activity log and the meetings recorded
+	// for the utilization figures are kept (--retention-activity): the
+	// figures reach back that far at most. Default
+	// store.DefaultActivityRetention.
+	Retention time.Duration
 }
 
 // Server is the admin HTTP handler.
@@ -149,6 +154,8 @@ func (s *Server) routes() {
 	api("GET /api/v1/pairing", s.listPending)
 	api("POST /api/v1/pairing/{code}/approve", s.approvePairing)
 	api("GET /api/v1/activity", s.activity)
+	api("GET /api/v1/utilization", s.utilization)
+	api("GET /api/v1/utilization.csv", s.utilizationCSV)
 	api("GET /api/v1/backup", s.backup)
 	s.mux.Handle("/api/", s.requireAPI(func(w http.ResponseWriter, r *http.Request) error {
 		return httpError(http.StatusNotFound, "no such API endpoint: %s %s", r.Method, r.URL.Path)

@@ -93,6 +93,7 @@ type Store interface {
 	SessionStore
 	TokenStore
 	ActivityStore
+	UsageStore
 	SettingStore
 	Snapshotter
 }

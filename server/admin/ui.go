@@ -32,7 +32,7 @@ func parsePages(now func() time.Time) map[string]*template.Template {
 		"title":    title,
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector", "day", "alerts", "signin", "denied", "users", "tokens", "account"} {
+	for _, name := range []string{"login", "rooms", "room", "devices", "pair", "activity", "screenshot", "connector", "day", "alerts", "signin", "denied", "users", "tokens", "account", "utilization"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(uiFS, "ui/layout.html", "ui/"+name+".html"))
 	}
 	return pages
@@ -125,6 +125,7 @@ func (s *Server) uiRoutes() {
 	ui("GET /pair", s.pairPage)
 	ui("POST /pair", s.pairForm)
 	ui("GET /activity", s.activityPage)
+	ui("GET /utilization", s.usagePage)
 	ui("GET /connector", s.connectorPage)
 	ui("POST /connector", s.connectorForm)
 }

@@ -1,7 +1,8 @@
 // Package alert tells people when something needs them: a panel offline,
 // a calendar that cannot be read, a Graph subscription that keeps failing,
 // a client secret or certificate about to expire, a halted firmware
-// rollout, or a problem someone reported at a door. It notifies by e-mail
+// rollout, a problem someone reported at a door, or a meeting series
+// nobody comes to while it keeps blocking a room. It notifies by e-mail
 // (SMTP with STARTTLS or TLS) and by webhook (generic JSON, Microsoft Teams
 // or Slack).
 //
@@ -42,10 +43,11 @@ const (
 	KindCredential   Kind = "credential"    // the Microsoft 365 client secret or certificate expires soon
 	KindRollout      Kind = "rollout"       // a firmware rollout halted
 	KindProblem      Kind = "problem"       // someone reported a problem at a panel
+	KindNoShows      Kind = "no_shows"      // a meeting series nobody came to several times in a row
 )
 
 // Kinds lists every kind in the order the admin UI shows them.
-var Kinds = []Kind{KindPanelOffline, KindCalendar, KindSubscription, KindCredential, KindRollout, KindProblem}
+var Kinds = []Kind{KindPanelOffline, KindCalendar, KindSubscription, KindCredential, KindRollout, KindProblem, KindNoShows}
 
 // Title names a kind for people.
 func (k Kind) Title() string {
@@ -62,6 +64,8 @@ func (k Kind) Title() string {
 		return "Firmware rollout halted"
 	case KindProblem:
 		return "Problem reported at a panel"
+	case KindNoShows:
+		return "Meeting series nobody comes to"
 	}
 	return string(k)
 }

@@ -30,6 +30,10 @@ type Event struct {
 	// TransactionID is the Booking.TransactionID the event was created
 	// with ("" for others): a retry finds its own booking by it.
 	TransactionID string
+	// SeriesID names the series an occurrence of a recurring meeting
+	// belongs to (Graph: seriesMasterId); "" for a single meeting and for
+	// a backend without series (the built-in calendar).
+	SeriesID string
 }
 
 // Booking asks a provider to create an event in a room's calendar.

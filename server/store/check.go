@@ -19,7 +19,7 @@ var jsonBuckets = map[string]bool{
 	string(roomsBucket): true, string(devicesBucket): true, string(statesBucket): true,
 	string(eventsBucket): true, string(requestsBucket): true, string(settingsBucket): true,
 	string(adminsBucket): true, string(sessionsBucket): true, string(apiTokensBucket): true,
-	string(activityBucket): true,
+	string(activityBucket): true, string(meetingsBucket): true,
 }
 
 // Verify checks a store file without changing it: its pages lie within

@@ -117,6 +117,12 @@ var migrations = []func(tx txn) error{
 		}
 		return nil
 	},
+	// 9 -> 10: the meetings that took place, for utilization figures.
+	// Nothing earlier was recorded: the figures start with the upgrade.
+	func(tx txn) error {
+		_, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(meetingsBucket)
+		return err
+	},
 }
 
 // rewriteJSON decodes every value of b as a T, changes it and writes it

@@ -212,8 +212,9 @@ func (db *DB) CheckedIn(room, event string) bool {
 
 // Retention is how long Prune keeps what grows with use.
 type Retention struct {
-	// Activity: the activity log, and built-in calendar events that
-	// ended this long ago. Default 90 days.
+	// Activity: the activity log, the meetings recorded for the
+	// utilization figures, and built-in calendar events that ended this
+	// long ago. Default 90 days.
 	Activity time.Duration
 	// Requests: the idempotency records of panel requests (a panel
 	// retries within minutes) and check-ins (a meeting is checked in to
@@ -229,7 +230,7 @@ const (
 
 // Pruned counts what a Prune removed.
 type Pruned struct {
-	Activity, Requests, CheckIns, Events int
+	Activity, Requests, CheckIns, Events, Meetings int
 }
 
 // Prune removes what is older than the retention, in small transactions.
@@ -247,6 +248,16 @@ func (db *DB) Prune(now time.Time, r Retention) (Pruned, error) {
 		p.Activity += n
 		if err != nil {
 			return p, fmt.Errorf("store: prune activity: %w", err)
+		}
+		if n < db.eng.maxWrites()/2 {
+			break
+		}
+	}
+	for {
+		n, err := db.pruneOldest(meetingsBucket, activityCutoff, nil)
+		p.Meetings += n
+		if err != nil {
+			return p, fmt.Errorf("store: prune meetings: %w", err)
 		}
 		if n < db.eng.maxWrites()/2 {
 			break

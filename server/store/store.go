@@ -27,7 +27,7 @@
 //
 // <time> is 8 big-endian bytes of Unix nanoseconds, so that a cursor walks
 // those buckets in time order. What grows with use is pruned (Prune):
-// activity and old built-in events after 90 days, idempotency records and
+// activity, meetings and old built-in events after 90 days, idempotency records and
 // check-ins after 7, by default.
 //
 // Values are JSON: readable with bbolt's own tools when something goes wrong,

@@ -333,6 +333,27 @@ var migrationTests = map[int]func(t *testing.T){
 			t.Errorf("room lost in migration: %+v %v", r, err)
 		}
 	},
+	9: func(t *testing.T) {
+		path := storeAt(t, 9, func(r bucket) error {
+			if r.Bucket(meetingsBucket) != nil {
+				return errors.New("a version 9 store has meetings already: the test builds the wrong version")
+			}
+			return r.Bucket(roomsBucket).Put([]byte("r1"), []byte(`{"id":"r1","name":"Kept","calendar":"r1","tz":"UTC","display":"title"}`))
+		})
+		db := openPath(t, path)
+		start := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+		if err := db.PutMeeting(Meeting{Room: "r1", ID: "e1", Start: start, End: start.Add(time.Hour)}, time.Time{}); err != nil {
+			t.Fatalf("meetings bucket missing after migration 9 -> 10: %v", err)
+		}
+		n := 0
+		db.Meetings(start, start.Add(time.Hour), func(Meeting) error { n++; return nil })
+		if n != 1 {
+			t.Errorf("%d meetings read back, want 1", n)
+		}
+		if r, err := db.Room("r1"); err != nil || r.Name != "Kept" {
+			t.Errorf("room lost in migration: %+v %v", r, err)
+		}
+	},
 }
 
 // TestMigrations runs each migration's test, and fails for a migration

@@ -45,6 +45,12 @@ type Store interface {
 	PutState(room string, state []byte) error
 }
 
+// Meetings records the meetings that started, for the utilization
+// figures; *store.DB is one.
+type Meetings interface {
+	PutMeeting(m store.Meeting, was time.Time) error
+}
+
 // Opts configures a Syncer. Zero values take the documented defaults.
 type Opts struct {
 	// Remote, when set, returns the phone page of a meeting booked at a
@@ -54,7 +60,10 @@ type Opts struct {
 	Store     Store             // required
 	Publisher Publisher         // required
 	CheckIns  CheckIns
-	Logger    *slog.Logger // default: discard
+	// Meetings, when set, is told of each meeting once it has started
+	// and again when it changes (see record).
+	Meetings Meetings
+	Logger   *slog.Logger // default: discard
 	// Interval between the starts of polls of every room. Default 15 s;
 	// each wait is jittered by up to ±10% so many servers do not poll in
 	// lockstep.
@@ -131,6 +140,12 @@ type roomSync struct {
 	// state never goes out after a newer one.
 	publishing gosync.Mutex
 	published  uint64
+
+	// recording serializes record; seen are the meetings of the last
+	// read, recorded those written to Meetings, by event id.
+	recording gosync.Mutex
+	seen      map[string]store.Meeting
+	recorded  map[string]store.Meeting
 }
 
 // New returns a Syncer.
@@ -527,6 +542,7 @@ func (s *Syncer) poll(ctx context.Context, rooms []store.Room) error {
 				continue
 			}
 			s.apply(r.ID, s.build(r, res.Events, started, started, false, teams[r.Calendar]), seq, started)
+			s.record(r, res.Events, started)
 		}
 	}
 	var err error

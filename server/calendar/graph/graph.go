@@ -90,7 +90,8 @@ const (
 var viewFields = []string{
 	"subject", "organizer", "start", "end", "sensitivity", "showAs",
 	"isCancelled", "isAllDay", "isOnlineMeeting", "onlineMeeting",
-	"transactionId", // so that a retried booking finds its own event
+	"transactionId",  // so that a retried booking finds its own event
+	"seriesMasterId", // occurrences of one series, for recurring no-shows
 }
 
 // New builds a Provider. It reads the credential from its file or
@@ -588,6 +589,7 @@ func toEvent(e models.Eventable) (ev calendar.Event, keep bool, err error) {
 	}
 	ev.Online = deref(e.GetIsOnlineMeeting())
 	ev.TransactionID = deref(e.GetTransactionId())
+	ev.SeriesID = deref(e.GetSeriesMasterId())
 	if om := e.GetOnlineMeeting(); om != nil {
 		ev.JoinURL = deref(om.GetJoinUrl())
 	}

@@ -234,3 +234,24 @@ func dtz(dt, tz string) models.DateTimeTimeZoneable {
 	d.SetTimeZone(&tz)
 	return d
 }
+
+// An occurrence of a recurring meeting carries its series (seriesMasterId),
+// which tells the occurrences of one series apart for recurring no-shows;
+// a single meeting has none.
+func TestEventsCarryTheirSeries(t *testing.T) {
+	e := newEnv(t, graphtest.Options{}, nil)
+	room := e.room("aurora")
+	e.srv.AddEvent(room, graphtest.Event{Subject: "Standup", Organizer: "Ada Lovelace", Start: at(9, 0), End: at(9, 15), Recurring: true, SeriesMasterID: "AAMkADseries1"})
+	e.srv.AddEvent(room, meeting("Design review", at(10, 0), at(11, 0)))
+	got, err := e.p.Events(context.Background(), []string{room}, day, day.Add(24*time.Hour))
+	if err != nil || got[room].Err != nil {
+		t.Fatal(err, got[room].Err)
+	}
+	series := map[string]string{}
+	for _, ev := range got[room].Events {
+		series[ev.Subject] = ev.SeriesID
+	}
+	if series["Standup"] != "AAMkADseries1" || series["Design review"] != "" {
+		t.Errorf("series %q", series)
+	}
+}

@@ -167,10 +167,12 @@ type Event struct {
 	Cancelled bool
 	// Recurring marks an occurrence of a series: calendarView lists
 	// occurrences after single events, as Graph does, so a client must sort.
-	Recurring     bool
-	Online        bool
-	JoinURL       string
-	TransactionID string
+	Recurring bool
+	// SeriesMasterID is the series of an occurrence (seriesMasterId).
+	SeriesMasterID string
+	Online         bool
+	JoinURL        string
+	TransactionID  string
 	// Declined and DeclineComment record a decline; declined events leave
 	// the room's calendar view.
 	Declined       bool
@@ -1303,6 +1305,7 @@ func eventJSON(mb *mailbox, e *Event, zone string, sel map[string]bool) map[stri
 		"onlineMeetingProvider": provider,
 		"onlineMeeting":         online,
 		"transactionId":         nilIfEmpty(e.TransactionID),
+		"seriesMasterId":        nilIfEmpty(e.SeriesMasterID),
 		"type":                  map[bool]string{true: "occurrence", false: "singleInstance"}[e.Recurring],
 		"body":                  map[string]any{"contentType": "html", "content": "<html><body>Agenda</body></html>"},
 	}
