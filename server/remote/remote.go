@@ -144,8 +144,8 @@ func (r *Remote) open(c string) (room, meeting string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
-	subject, err1 := base64.RawURLEncoding.DecodeString(enc)
-	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
+	subject, err1 := base64.RawURLEncoding.Strict().DecodeString(enc)
+	mac, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err1 != nil || err2 != nil || !hmac.Equal(mac, r.mac(string(subject))) {
 		return "", "", false
 	}
@@ -196,11 +196,13 @@ func (r *Remote) meeting(room, id string) (proto.State, proto.Meeting, bool) {
 }
 
 func (r *Remote) show(w http.ResponseWriter, req *http.Request) {
-	r.render(w, req, "", false)
+	r.render(w, req, "", false, nil)
 }
 
 // render writes the page of the capability in req, with notice.
-func (r *Remote) render(w http.ResponseWriter, req *http.Request, notice string, refusal bool) {
+// changed, when set, is the meeting as the action left it (the room's
+// state may not show it yet).
+func (r *Remote) render(w http.ResponseWriter, req *http.Request, notice string, refusal bool, changed *proto.Meeting) {
 	headers(w)
 	if !r.limiter.Allow(r.opts.ClientAddr(req)) {
 		http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
@@ -232,6 +234,9 @@ func (r *Remote) render(w http.ResponseWriter, req *http.Request, notice string,
 		w.WriteHeader(http.StatusGone)
 		r.page.Execute(w, v)
 		return
+	}
+	if changed != nil && changed.ID == m.ID {
+		m.Start, m.End = changed.Start, changed.End
 	}
 	v.Title = m.Title
 	if m.Label == proto.LabelReserved {
@@ -317,7 +322,7 @@ func (r *Remote) act(w http.ResponseWriter, req *http.Request) {
 		r.page.Execute(w, view{Lang: lang.Tag, Room: room.Name, Notice: notice, Over: true})
 		return
 	}
-	r.render(w, req, notice, !res.OK)
+	r.render(w, req, notice, !res.OK, res.Meeting)
 }
 
 // headers keep the capability out of referrers, caches and frames.
