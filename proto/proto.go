@@ -151,6 +151,10 @@ type Room struct {
 	// Hours is the clock the admin chose for the room: 12 or 24. Zero
 	// leaves it to the panel (its setting, else its language's custom).
 	Hours int `json:"hours,omitempty"`
+	// Book is the phone page that books the room today, where booking at
+	// the panel is allowed: a panel shows it as a QR code while the room
+	// is free.
+	Book string `json:"book,omitempty"`
 }
 
 // Meeting is one meeting as a panel may show it.

@@ -137,6 +137,33 @@ func TestPhoneRemote(t *testing.T) {
 	if len(evs) != 1 || evs[0].End.After(ts.now().Add(time.Minute)) {
 		t.Fatalf("after ending from the phone: %+v", evs)
 	}
+	// The free room's booking page, from its state: book it on the
+	// phone, and land on the new meeting's page.
+	ts.addRoom(store.Room{ID: "titlis", Name: "Titlis", TimeZone: "UTC", Display: store.DisplayTitle, Booking: store.BookingSettings{Instant: true, ExtendEnd: true}})
+	if err := ts.app.sync.Refresh(t.Context(), "titlis"); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := ts.app.sync.State("titlis")
+	if !strings.HasPrefix(st.Room.Book, ts.http.URL+"/m/b.") {
+		t.Fatalf("the free room's booking page %q", st.Room.Book)
+	}
+	if st, _ := ts.app.sync.State("rigi"); st.Room.Book != "" {
+		t.Errorf("a room without booking at the panel has a booking page: %q", st.Room.Book)
+	}
+	run(chromedp.Navigate(st.Room.Book), chromedp.WaitVisible(`#book-1`), shot("phone-book"))
+	run(chromedp.Click(`#book-1`))
+	waitFor(t, "the new meeting's page", func() bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#end')`))
+		return err == nil && v
+	})
+	evs, _ = ts.app.db.Events("titlis")
+	if len(evs) != 1 || !strings.HasPrefix(evs[0].TransactionID, "lintel-") {
+		t.Fatalf("booked from the phone: %+v", evs)
+	}
+	if title := eval[string](t, ctx, `document.querySelector('.meeting').textContent`); !strings.Contains(title, "Booked at the panel") {
+		t.Errorf("the new meeting's page shows %q", title)
+	}
+
 	// What the phone did is in the activity log, as the phone's.
 	outcomes, _ := ts.app.db.Outcomes(0)
 	phone := 0
@@ -145,8 +172,8 @@ func TestPhoneRemote(t *testing.T) {
 			phone++
 		}
 	}
-	if phone != 2 {
-		t.Errorf("%d requests from the phone in the activity log, want 2", phone)
+	if phone != 3 {
+		t.Errorf("%d requests from the phone in the activity log, want 3", phone)
 	}
 }
 

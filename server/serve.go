@@ -481,6 +481,12 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			}
 			return a.remote.MeetingURL(room, meeting)
 		},
+		Book: func(room, timeZone string, t time.Time) string {
+			if a.remote == nil {
+				return ""
+			}
+			return a.remote.BookURL(room, timeZone, t)
+		},
 		Owns:          owns,
 		Forward:       forward,
 		Provider:      a.provider,
@@ -535,6 +541,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Store: db, States: a.sync, Booking: a.booking,
 		PublicURL:  func() string { return cfg.PublicURL },
 		ClientAddr: cfg.TrustedProxy.Addr,
+		Refresh:    a.sync.Refresh,
 		Logger:     log.With("component", "remote"),
 		Now:        cfg.Now,
 	})

@@ -41,6 +41,7 @@ type Words struct {
 	BookLater, From                                              string // "From %s": a free slot to the end of the day
 	BookedLater                                                  string // "%s" are a later booking's start and end
 	PhoneRemote                                                  string // above the QR code of a meeting's phone page
+	PhoneBook                                                    string // above the QR code of a free room's booking page
 	TeamsOn, TeamsOff, Problem                                   string
 	Thanks, Working, Failed, Done                                string
 	OfflineNotice, UnknownNotice, EndArmed                       string // why buttons are grey; how to confirm an end
@@ -83,6 +84,7 @@ var english = Words{
 	UnknownNotice: "Booking is off while the schedule is unknown.",
 	EndArmed:      "Tap “Confirm end” within 5 seconds to end the meeting.",
 	PhoneRemote:   "Scan: check in, extend or end",
+	PhoneBook:     "Book by phone",
 	BookLater:     "Later today", From: "From %s", BookedLater: "Booked %s–%s.",
 	Booked: "Booked until %s.", WithTeams: "With a Teams meeting.", Extended: "Extended until %s.",
 	Ended: "Meeting ended. The room is free.", CheckedIn: "Checked in. The room stays yours.",
@@ -151,6 +153,7 @@ var german = Words{
 	UnknownNotice: "Buchen ist aus, solange der Kalender unbekannt ist.",
 	EndArmed:      "Innert 5 Sekunden „Beenden bestätigen“ tippen, um die Besprechung zu beenden.",
 	PhoneRemote:   "Scannen: einchecken, verlängern, beenden",
+	PhoneBook:     "Per Telefon buchen",
 	BookLater:     "Später heute", From: "Ab %s", BookedLater: "Gebucht %s–%s.",
 	Booked: "Gebucht bis %s.", WithTeams: "Mit Teams-Besprechung.", Extended: "Verlängert bis %s.",
 	Ended: "Besprechung beendet. Der Raum ist frei.", CheckedIn: "Eingecheckt. Der Raum bleibt reserviert.",
@@ -219,6 +222,7 @@ var french = Words{
 	UnknownNotice: "Réservation impossible tant que le calendrier est inconnu.",
 	EndArmed:      "Touchez « Confirmer la fin » dans les 5 secondes pour terminer la réunion.",
 	PhoneRemote:   "Scannez\u00a0: confirmer, prolonger, terminer",
+	PhoneBook:     "Réserver par téléphone",
 	BookLater:     "Plus tard", From: "Dès %s", BookedLater: "Réservé %s–%s.",
 	Booked: "Réservé jusqu’à %s.", WithTeams: "Avec réunion Teams.", Extended: "Prolongé jusqu’à %s.",
 	Ended: "Réunion terminée. La salle est libre.", CheckedIn: "Présence confirmée. La salle reste réservée.",
@@ -287,6 +291,7 @@ var italian = Words{
 	UnknownNotice: "Prenotazione non possibile finché il calendario è sconosciuto.",
 	EndArmed:      "Tocca «Conferma la fine» entro 5 secondi per terminare la riunione.",
 	PhoneRemote:   "Scansiona: check-in, prolunga, termina",
+	PhoneBook:     "Prenota dal telefono",
 	BookLater:     "Più tardi", From: "Dalle %s", BookedLater: "Prenotata %s–%s.",
 	Booked: "Prenotata fino alle %s.", WithTeams: "Con riunione Teams.", Extended: "Prolungata fino alle %s.",
 	Ended: "Riunione terminata. La sala è libera.", CheckedIn: "Check-in fatto. La sala resta tua.",
@@ -355,6 +360,7 @@ var spanish = Words{
 	UnknownNotice: "No se puede reservar mientras el calendario sea desconocido.",
 	EndArmed:      "Toque «Confirmar el fin» en 5 segundos para terminar la reunión.",
 	PhoneRemote:   "Escanea: check-in, ampliar, terminar",
+	PhoneBook:     "Reservar desde el móvil",
 	BookLater:     "Más tarde", From: "Desde las %s", BookedLater: "Reservada %s–%s.",
 	Booked: "Reservada hasta las %s.", WithTeams: "Con reunión de Teams.", Extended: "Ampliada hasta las %s.",
 	Ended: "Reunión terminada. La sala está libre.", CheckedIn: "Check-in hecho. La sala sigue siendo suya.",

@@ -143,6 +143,12 @@ func fixtures(lang string) []fixture {
 	busyRemote := room(state(append([]proto.Meeting{walkUp}, later()...)...))
 	busyRemote.Buttons = []Button{{Label: w.EndNow, Action: "end"}, {Label: w.Extend15, Action: "extend:15"}, {Label: w.BookLater, Action: "menu:later"}, problem}
 
+	// A free room that books from a phone: the QR code of its page,
+	// where the agenda has room for it (the next meeting comes first).
+	freePhone := room(state())
+	freePhone.State.Room.Book = "https://lintel.example.com/m/b.cmlnaQoyMDI2LTAzLTEw.Xq2f0T9aB3kLmN8pQrStUw"
+	freePhone.Buttons = []Button{{Label: w.BookNow, Action: "menu:book"}, {Label: w.BookLater, Action: "menu:later"}, problem}
+
 	endConfirm := room(state(withTitle...))
 	endConfirm.Message = w.EndArmed
 	endConfirm.Buttons = []Button{{Label: w.EndConfirm, Action: "end", Warn: true}, {Label: w.Extend15, Action: "extend:15"}, problem}
@@ -230,6 +236,7 @@ func fixtures(lang string) []fixture {
 		{"later-slot", laterSlot},
 		{"busy-later", busyLater},
 		{"busy-remote", busyRemote},
+		{"free-phone", freePhone},
 		{"pairing", pairing},
 		{"update-firmware", Input{Screen: ScreenUpdateFirmware, Message: version}},
 		{"error", Input{Screen: ScreenError, Message: "This panel was removed by an administrator. Ask facilities to pair it again."}},
@@ -247,7 +254,7 @@ func localized() []fixture {
 	var out []fixture
 	keep := map[string]bool{"busy-title": true, "soon-buttons": true, "offline-buttons": true, "update-firmware": true,
 		"check-in": true, "checked-in": true, "unknown-denied": true, "buttons-free": true, "end-confirm": true, "busy-reserved": true,
-		"later-buttons": true, "later-menu": true, "later-slot": true, "busy-later": true, "busy-remote": true}
+		"later-buttons": true, "later-menu": true, "later-slot": true, "busy-later": true, "busy-remote": true, "free-phone": true}
 	for _, lang := range localizedLangs {
 		for _, f := range fixtures(lang) {
 			if keep[f.name] {

@@ -194,51 +194,48 @@ func (l *layouter) room(in Input) {
 			badge = fmt.Sprintf(w.OfflineSince, l.clock(in.OfflineSince, zone))
 		}
 	}
-	if known && v.about != nil && v.about.Remote != "" {
-		agenda = l.remote(agenda, v.about.Remote, !shown)
+	used := l.agenda(agenda, clock, badge, v, hasClock, notes, zone)
+	// A phone page's QR code in the space the agenda left: the booked
+	// meeting's, or the free room's booking page.
+	if below := image.Rect(agenda.Min.X, used, agenda.Max.X, agenda.Max.Y); known && len(notes) == 0 {
+		switch {
+		case v.about != nil && v.about.Remote != "":
+			l.remote(below, v.about.Remote, w.PhoneRemote)
+		case v.free && st.Room.Book != "":
+			l.remote(below, st.Room.Book, w.PhoneBook)
+		}
 	}
-	l.agenda(agenda, clock, badge, v, hasClock, notes, zone)
 	if footer > 0 {
 		l.footer(image.Rect(0, bottom, size.X, size.Y), in)
 	}
 }
 
-// remote draws the QR code of a meeting's phone page (booked at a panel)
-// at the bottom of the agenda, under a line that says what it is for, and
-// returns what is left of the agenda above it: room for the clock and a
-// line or two. Nothing is drawn where the code's modules would be smaller
-// than three pixels (a 480x800 portrait screen with four buttons has no
-// room for it).
-//
-// With inAgenda the meeting itself is in the agenda (the status panel had
-// no room for it): its lines are kept free too.
-func (l *layouter) remote(agenda image.Rectangle, url string, inAgenda bool) image.Rectangle {
+// remote draws the QR code of a phone page (a meeting's booked at a panel,
+// or the free room's booking page) in space, the agenda's room below what
+// it shows, under what, the line that says what it is for. Nothing is
+// drawn where the code's modules would be smaller than three pixels: the
+// agenda comes first.
+func (l *layouter) remote(space image.Rectangle, url, what string) {
 	code, err := qr.Encode(url, qr.L)
 	if err != nil {
-		return agenda
+		return
 	}
 	pad := l.px(16)
 	modules := code.Size + 8 // with its quiet zone
 	caption := l.style(fontRegular, 18, colInkSoft)
-	captionH := 2 * l.lineHeight(caption)
-	above := l.px(100) // the clock and the agenda's heading
-	if inAgenda {
-		above += l.px(90) // the meeting's time and title
-	}
-	side := min(agenda.Dx()-2*pad, agenda.Dy()-above-captionH-2*pad, l.px(220))
+	lines := l.r.wrap(caption, what, space.Dx()-2*pad, 2)
+	captionH := len(lines) * l.lineHeight(caption)
+	side := min(space.Dx()-2*pad, space.Dy()-captionH-3*pad, l.px(220))
 	side -= side % modules
 	if side <= 0 || side/modules < 3 {
-		return agenda
+		return
 	}
-	qrRect := image.Rect(agenda.Max.X-pad-side, agenda.Max.Y-pad-side, agenda.Max.X-pad, agenda.Max.Y-pad)
+	qrRect := image.Rect(space.Max.X-pad-side, space.Max.Y-pad-side, space.Max.X-pad, space.Max.Y-pad)
 	l.f.qr = &qrItem{rect: qrRect, code: code}
-	top := qrRect.Min.Y - captionH
-	y := top
-	for _, line := range l.r.wrap(caption, l.lang.W.PhoneRemote, agenda.Dx()-2*pad, 2) {
-		y = l.put(agenda.Min.X+pad, y, agenda.Dx()-2*pad, caption, line, alignLeft, colWhite, roleNote)
+	y := qrRect.Min.Y - captionH - l.px(6)
+	for _, line := range lines {
+		y = l.put(space.Min.X+l.px(24), y, space.Dx()-l.px(24)-pad, caption, line, alignLeft, colWhite, roleNote)
 	}
-	agenda.Max.Y = top - l.px(8)
-	return agenda
 }
 
 // roomView is what the status panel and the agenda say, decided from
@@ -259,6 +256,7 @@ type roomView struct {
 	now                    *proto.Meeting  // the meeting on now, in the agenda (when the status panel cannot show it)
 	next                   []proto.Meeting // today's, after the one the status is about
 	heading                string          // the agenda's heading
+	free                   bool            // the room is free now (or free until a meeting soon)
 	noMore                 bool            // say "no more meetings today" when next is empty
 }
 
@@ -276,7 +274,7 @@ func (v *roomView) fill(l *layouter, now proto.Now, t time.Time, rules proto.Rul
 	v.aboutNow = about != nil
 	switch now.Status {
 	case proto.StatusFree:
-		v.word, v.bg, v.ink = w.Free, colFree, colWhite
+		v.word, v.bg, v.ink, v.free = w.Free, colFree, colWhite, true
 		if now.Until.IsZero() || !now.Until.Before(endOfDay) {
 			v.until = w.AllDay
 		} else {
@@ -525,7 +523,10 @@ func (l *layouter) sizeForCap(capHeight float64) int {
 // agenda lays out the clock, the offline badge, the meeting on now when
 // the status panel had no room for it, today's next meetings (at most
 // three in all) and notes (stale calendar, unknown zone) in r, on white.
-func (l *layouter) agenda(r image.Rectangle, clock, badge string, v roomView, hasClock bool, notes []string, zone *time.Location) {
+//
+// It returns the bottom of what it drew above the notes, so that the
+// space below may hold a phone page's QR code.
+func (l *layouter) agenda(r image.Rectangle, clock, badge string, v roomView, hasClock bool, notes []string, zone *time.Location) int {
 	pad := l.px(24)
 	x, w := r.Min.X+pad, r.Dx()-2*pad
 	heading := l.style(fontMedium, 22, colInkSoft)
@@ -608,13 +609,15 @@ func (l *layouter) agenda(r image.Rectangle, clock, badge string, v roomView, ha
 			}
 		}
 		if len(v.next) > 0 {
-			l.entries(x, y, w, limit, v.next[:min(left, len(v.next))], zone)
+			y = l.entries(x, y, w, limit, v.next[:min(left, len(v.next))], zone)
 		}
 	}
+	bottom := y
 	y = limit + l.px(12)
 	for _, s := range noteLines {
 		y = l.put(x, y+noteGap, w, noteSt, s, alignLeft, colWhite, roleNote)
 	}
+	return bottom
 }
 
 // entries lays out meetings in the column [x, x+w) from y down to limit:

@@ -21,6 +21,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,8 +45,8 @@ const keySetting = "remote-key"
 const (
 	maxCapability = 1024            // bytes of the capability in the path
 	maxForm       = 4 << 10         // bytes of a form
-	burst         = 10              // requests per address at once...
-	every         = 6 * time.Second // ...then one every
+	burst         = 30              // requests per address at once (phones behind one NAT)...
+	every         = 2 * time.Second // ...then one every
 )
 
 // Store is what the remote needs of the store; *store.DB is one.
@@ -75,8 +76,12 @@ type Opts struct {
 	// ClientAddr is the address requests are limited by (behind a
 	// trusted proxy, the client's). Default: the connection's.
 	ClientAddr func(*http.Request) string
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Refresh reads a room's calendar again and publishes its state
+	// (sync's), so that a booking made on a phone is in the state its
+	// page reads. Optional.
+	Refresh func(ctx context.Context, room string) error
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Remote serves the phone pages.
@@ -124,19 +129,65 @@ func (r *Remote) MeetingURL(room, meeting string) string {
 	return base + Path + r.capability(room, meeting)
 }
 
+// BookURL is the phone page that books room on the day of t in its time
+// zone ("" without a public URL). It opens nothing the next day: the
+// panel shows the new day's.
+func (r *Remote) BookURL(room, timeZone string, t time.Time) string {
+	base := ""
+	if r.opts.PublicURL != nil {
+		base = strings.TrimRight(r.opts.PublicURL(), "/")
+	}
+	if base == "" {
+		return ""
+	}
+	subject := room + "\n" + day(timeZone, t)
+	return base + Path + bookPrefix + base64.RawURLEncoding.EncodeToString([]byte(subject)) + "." + base64.RawURLEncoding.EncodeToString(r.macOf("book", subject))
+}
+
+// bookPrefix starts the capability of a room's booking page.
+const bookPrefix = "b."
+
+// day is t's date in the zone, as 2026-03-10.
+func day(timeZone string, t time.Time) string {
+	loc, err := time.LoadLocation(timeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format(time.DateOnly)
+}
+
 func (r *Remote) capability(room, meeting string) string {
 	subject := room + "\n" + meeting
 	return base64.RawURLEncoding.EncodeToString([]byte(subject)) + "." + base64.RawURLEncoding.EncodeToString(r.mac(subject))
 }
 
-func (r *Remote) mac(subject string) []byte {
+func (r *Remote) mac(subject string) []byte { return r.macOf("meeting", subject) }
+
+// macOf signs a subject of a kind ("meeting" or "book"): a signature of
+// one kind never opens the other.
+func (r *Remote) macOf(kind, subject string) []byte {
 	h := hmac.New(sha256.New, r.key)
-	h.Write([]byte("meeting\n" + subject))
+	h.Write([]byte(kind + "\n" + subject))
 	return h.Sum(nil)[:16]
 }
 
-// open checks a capability and returns the room and meeting it opens.
+// open checks a meeting's capability and returns the room and meeting it
+// opens.
 func (r *Remote) open(c string) (room, meeting string, ok bool) {
+	return r.openKind("meeting", c)
+}
+
+// openBook checks a room's booking capability and returns the room and
+// the day it books.
+func (r *Remote) openBook(c string) (room, day string, ok bool) {
+	rest, ok := strings.CutPrefix(c, bookPrefix)
+	if !ok {
+		return "", "", false
+	}
+	return r.openKind("book", rest)
+}
+
+func (r *Remote) openKind(kind, c string) (string, string, bool) {
 	if len(c) > maxCapability {
 		return "", "", false
 	}
@@ -146,11 +197,10 @@ func (r *Remote) open(c string) (room, meeting string, ok bool) {
 	}
 	subject, err1 := base64.RawURLEncoding.Strict().DecodeString(enc)
 	mac, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, r.mac(string(subject))) {
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, r.macOf(kind, string(subject))) {
 		return "", "", false
 	}
-	room, meeting, ok = strings.Cut(string(subject), "\n")
-	return room, meeting, ok
+	return strings.Cut(string(subject), "\n")
 }
 
 // Handler serves GET and POST of Path + capability.
@@ -170,14 +220,15 @@ type view struct {
 	Notice  string
 	Over    bool
 	Actions []action
-	Cap     string
 	Request string
-	Problem string
 	Refusal bool
+	Status  string // a room's booking page: "Free until 11:00"
 }
 
 type action struct {
 	Name, Label string
+	ID          string // the button's id; Name when empty
+	Until       int64  // a booking's end (unix seconds)
 	Warn        bool
 }
 
@@ -196,6 +247,10 @@ func (r *Remote) meeting(room, id string) (proto.State, proto.Meeting, bool) {
 }
 
 func (r *Remote) show(w http.ResponseWriter, req *http.Request) {
+	if strings.HasPrefix(req.PathValue("cap"), bookPrefix) {
+		r.renderBook(w, req, "", false)
+		return
+	}
 	r.render(w, req, "", false, nil)
 }
 
@@ -204,7 +259,7 @@ func (r *Remote) show(w http.ResponseWriter, req *http.Request) {
 // state may not show it yet).
 func (r *Remote) render(w http.ResponseWriter, req *http.Request, notice string, refusal bool, changed *proto.Meeting) {
 	headers(w)
-	if !r.limiter.Allow(r.opts.ClientAddr(req)) {
+	if req.Method == http.MethodGet && !r.limiter.Allow(r.opts.ClientAddr(req)) {
 		http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
 		return
 	}
@@ -224,7 +279,7 @@ func (r *Remote) render(w http.ResponseWriter, req *http.Request, notice string,
 		loc = time.UTC
 	}
 	h12 := lang.Hour12(room.Hours, i18n.HourCycleLocale)
-	v := view{Lang: lang.Tag, Room: room.Name, Cap: req.PathValue("cap"), Notice: notice, Refusal: refusal}
+	v := view{Lang: lang.Tag, Room: room.Name, Notice: notice, Refusal: refusal}
 	st, m, ok := r.meeting(roomID, meetingID)
 	if !ok {
 		v.Over = true
@@ -259,6 +314,10 @@ func (r *Remote) render(w http.ResponseWriter, req *http.Request, notice string,
 }
 
 func (r *Remote) act(w http.ResponseWriter, req *http.Request) {
+	if strings.HasPrefix(req.PathValue("cap"), bookPrefix) {
+		r.book(w, req)
+		return
+	}
 	headers(w)
 	roomID, meetingID, ok := r.open(req.PathValue("cap"))
 	if !ok {
@@ -325,6 +384,105 @@ func (r *Remote) act(w http.ResponseWriter, req *http.Request) {
 	r.render(w, req, notice, !res.OK, res.Meeting)
 }
 
+// bookingRoom opens a room's booking capability for today: the room, its
+// language and zone. It has answered the request when ok is false.
+func (r *Remote) bookingRoom(w http.ResponseWriter, req *http.Request) (room store.Room, lang i18n.Lang, loc *time.Location, ok bool) {
+	roomID, d, ok := r.openBook(req.PathValue("cap"))
+	if !ok {
+		http.Error(w, "This link is not valid.", http.StatusNotFound)
+		return room, lang, nil, false
+	}
+	room, err := r.opts.Store.Room(roomID)
+	if err != nil {
+		http.Error(w, "This link is not valid.", http.StatusNotFound)
+		return room, lang, nil, false
+	}
+	if d != day(room.TimeZone, r.opts.Now()) {
+		http.Error(w, "This code was for another day: scan the one on the panel again.", http.StatusGone)
+		return room, lang, nil, false
+	}
+	loc, err = time.LoadLocation(room.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return room, i18n.Resolve(room.Language), loc, true
+}
+
+// renderBook writes a room's booking page: the bookings it offers now,
+// as its panel does (proto.BookChoices).
+func (r *Remote) renderBook(w http.ResponseWriter, req *http.Request, notice string, refusal bool) {
+	headers(w)
+	if req.Method == http.MethodGet && !r.limiter.Allow(r.opts.ClientAddr(req)) {
+		http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
+		return
+	}
+	room, lang, loc, ok := r.bookingRoom(w, req)
+	if !ok {
+		return
+	}
+	h12 := lang.Hour12(room.Hours, i18n.HourCycleLocale)
+	v := view{Lang: lang.Tag, Room: room.Name, Notice: notice, Refusal: refusal, Request: newID()}
+	st, known := r.opts.States.State(room.ID)
+	now := r.opts.Now()
+	switch {
+	case !known || !st.Features.Book:
+		v.Notice, v.Refusal = lang.Error(proto.Refusal(proto.CodeNotAllowed, proto.ReasonBookingOff, "")), true
+	default:
+		at := proto.At(st.Meetings, now, st.Rules, loc)
+		if at.Status == proto.StatusBusy || at.Status == proto.StatusCheckIn {
+			v.Status = lang.W.Busy
+		} else {
+			v.Status = lang.W.Free
+			if !at.Until.IsZero() {
+				v.Status += " " + fmt.Sprintf(lang.W.Until, i18n.Clock(at.Until, loc, h12))
+			}
+		}
+		for i, c := range proto.BookChoices(st.Meetings, now, st.Rules, loc) {
+			v.Actions = append(v.Actions, action{Name: "book", ID: fmt.Sprint("book-", i+1), Until: c.End.Unix(),
+				Label: fmt.Sprintf(lang.W.BookUntil, i18n.Clock(c.End, loc, h12))})
+		}
+	}
+	r.page.Execute(w, v)
+}
+
+// book books a room from its booking page, then shows the new meeting's
+// page (to extend or end it later).
+func (r *Remote) book(w http.ResponseWriter, req *http.Request) {
+	headers(w)
+	if !r.limiter.Allow(r.opts.ClientAddr(req)) {
+		http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
+		return
+	}
+	room, lang, _, ok := r.bookingRoom(w, req)
+	if !ok {
+		return
+	}
+	req.Body = http.MaxBytesReader(w, req.Body, maxForm)
+	if err := req.ParseForm(); err != nil {
+		http.Error(w, "The form is too large or malformed.", http.StatusBadRequest)
+		return
+	}
+	id := req.PostForm.Get("request")
+	until, err := strconv.ParseInt(req.PostForm.Get("until"), 10, 64)
+	if len(id) < 8 || len(id) > 64 || err != nil || req.PostForm.Get("action") != "book" {
+		http.Error(w, "The form lacks its request id or end: reload the page.", http.StatusBadRequest)
+		return
+	}
+	res := r.opts.Booking.Request(req.Context(), Device, room.ID, "phone-"+id+"-book",
+		proto.Request{Action: proto.ActionBook, Until: time.Unix(until, 0).UTC()})
+	r.opts.Logger.Info("phone request", "room", room.ID, "action", proto.ActionBook, "ok", res.OK)
+	if !res.OK || res.Meeting == nil {
+		r.renderBook(w, req, lang.Error(res.Error), true)
+		return
+	}
+	if r.opts.Refresh != nil {
+		if err := r.opts.Refresh(req.Context(), room.ID); err != nil {
+			r.opts.Logger.Warn("cannot read the room after a booking from a phone", "room", room.ID, "err", err)
+		}
+	}
+	http.Redirect(w, req, Path+r.capability(room.ID, res.Meeting.ID), http.StatusSeeOther)
+}
+
 // headers keep the capability out of referrers, caches and frames.
 func headers(w http.ResponseWriter) {
 	h := w.Header()
@@ -361,8 +519,9 @@ button.warn{background:#b91c1c}
 <body><main>
 <h1>{{.Room}}</h1>
 {{if .Notice}}<p class="notice{{if .Refusal}} refusal{{end}}" role="status">{{.Notice}}</p>{{end}}
-{{if not .Over}}<div class="meeting"><div class="times">{{.Times}}</div><div>{{.Title}}</div></div>
-{{range .Actions}}<form method="post"><input type="hidden" name="request" value="{{$.Request}}"><input type="hidden" name="action" value="{{.Name}}"><button id="{{.Name}}"{{if .Warn}} class="warn"{{end}}>{{.Label}}</button></form>
+{{if .Status}}<div class="meeting"><div class="times">{{.Status}}</div></div>
+{{else if and (not .Over) .Times}}<div class="meeting"><div class="times">{{.Times}}</div><div>{{.Title}}</div></div>
+{{end}}{{if not .Over}}{{range .Actions}}<form method="post"><input type="hidden" name="request" value="{{$.Request}}"><input type="hidden" name="action" value="{{.Name}}">{{if .Until}}<input type="hidden" name="until" value="{{.Until}}">{{end}}<button id="{{if .ID}}{{.ID}}{{else}}{{.Name}}{{end}}"{{if .Warn}} class="warn"{{end}}>{{.Label}}</button></form>
 {{end}}{{end}}
 </main></body></html>
 `

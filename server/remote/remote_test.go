@@ -156,3 +156,35 @@ func TestPage(t *testing.T) {
 		t.Error("no rate limit per address")
 	}
 }
+
+// TestBookingPage: a room's booking link opens that room on its day only,
+// and a meeting's signature does not open a booking page (nor the other
+// way round).
+func TestBookingPage(t *testing.T) {
+	now := t0
+	r, b, _ := newRemote(t, &now)
+	h := r.Handler()
+	u := r.BookURL("rigi", "UTC", now)
+	c := strings.TrimPrefix(u, "https://lintel.example.com/m/")
+	if room, d, ok := r.openBook(c); !ok || room != "rigi" || d != "2026-03-10" {
+		t.Fatalf("openBook: %q %q %v", room, d, ok)
+	}
+	meeting := strings.TrimPrefix(r.MeetingURL("rigi", "2026-03-10"), "https://lintel.example.com/m/")
+	if _, _, ok := r.openBook(bookPrefix + meeting); ok {
+		t.Error("a meeting's signature opens a booking page")
+	}
+	if _, _, ok := r.open(strings.TrimPrefix(c, bookPrefix)); ok {
+		t.Error("a booking page's signature opens a meeting")
+	}
+	path := strings.TrimPrefix(u, "https://lintel.example.com")
+	if rec := do(h, "GET", path, nil); rec.Code != http.StatusOK {
+		t.Errorf("today: %d", rec.Code)
+	}
+	now = t0.Add(24 * time.Hour)
+	if rec := do(h, "GET", path, nil); rec.Code != http.StatusGone {
+		t.Errorf("the next day: %d, want 410", rec.Code)
+	}
+	if rec := do(h, "POST", path, url.Values{"request": {"abcdefgh12"}, "action": {"book"}, "until": {"1773136800"}}); rec.Code != http.StatusGone || len(b.calls) != 0 {
+		t.Errorf("booking the next day: %d, calls %+v", rec.Code, b.calls)
+	}
+}

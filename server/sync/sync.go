@@ -55,7 +55,10 @@ type Meetings interface {
 type Opts struct {
 	// Remote, when set, returns the phone page of a meeting booked at a
 	// panel (proto.Meeting.Remote), or "".
-	Remote    func(room, meetingID string) string
+	Remote func(room, meetingID string) string
+	// Book, when set, returns the phone page that books a room on the
+	// day of t in its time zone (proto.Room.Book), or "".
+	Book      func(room, timeZone string, t time.Time) string
 	Provider  calendar.Provider // required
 	Store     Store             // required
 	Publisher Publisher         // required
@@ -613,6 +616,9 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 			BookStepMinutes:      r.Booking.StepMinutes,
 			StaleAfterMinutes:    int((s.opts.StaleAfter + time.Minute - 1) / time.Minute),
 		},
+	}
+	if r.Booking.Instant && s.opts.Book != nil {
+		st.Room.Book = s.opts.Book(r.ID, r.TimeZone, now)
 	}
 	if stale && !lastSync.IsZero() {
 		// Only a stale state says when it was read: a fresh one would
