@@ -393,7 +393,8 @@ func (s *Server) importPlaces(w http.ResponseWriter, r *http.Request) error {
 		if p.Address == "" || used[strings.ToLower(p.Address)] || used[local] {
 			continue
 		}
-		room := store.Room{ID: local, Name: p.Name, Calendar: p.Address, TimeZone: req.TimeZone, Display: store.DisplayTitle}
+		room := store.Room{ID: local, Name: p.Name, Calendar: p.Address, TimeZone: req.TimeZone, Display: store.DisplayTitle,
+			Capacity: p.Capacity, Building: p.Building}
 		if room.Name == "" {
 			room.Name = local
 		}

@@ -28,10 +28,22 @@ func TestParseRoomsCSV(t *testing.T) {
 	if rooms[1].Calendar != "pilatus" || rooms[1].Display != store.DisplayTitle {
 		t.Errorf("defaults for the built-in calendar: %+v", rooms[1])
 	}
+	// Where the room is and what it has.
+	rooms, errs = s.parseRoomsCSV(strings.NewReader("id,name,tz,building,floor,capacity,equipment\ntitlis,Titlis,UTC,HQ,4,8,Display;video\n"))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if r := rooms[0]; r.Building != "HQ" || r.Floor != "4" || r.Capacity != 8 || strings.Join(r.Equipment, ",") != "display,video" {
+		t.Errorf("described room %+v", r)
+	}
 	for _, tc := range []struct {
 		csv  string
 		want []string
 	}{
+		{"id,name,tz,capacity\nrigi,Rigi,UTC,many\n", []string{`capacity is "many", not a number of seats`}},
+		{"id,name,tz,capacity\nrigi,Rigi,UTC,-3\n", []string{"capacity -3 must be from 0"}},
+		{"id,name,tz,equipment\nrigi,Rigi,UTC,display;espresso\n", []string{`equipment "espresso" is not one of display, video, whiteboard`}},
+		{"id,name,tz,equipment\nrigi,Rigi,UTC,video;video\n", []string{`equipment "video" is listed twice`}},
 		{"", []string{"needs a header line"}},
 		{"name,tz\nx,UTC\n", []string{`line 1: the header has no "id" column`}},
 		{"id,name,tz\nrigi,Rigi,Mars/Base\n", []string{`line 2: time zone "Mars/Base"`}},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,14 @@ type roomForm struct {
 	// Languages are the panels' languages; Lang is the room's, resolved.
 	Languages []language
 	Lang      string
+	// Equipment is what a room may have, each with whether this one has
+	// it.
+	Equipment []equipment
+}
+
+type equipment struct {
+	Name string
+	Has  bool
 }
 
 // language is a choice of the room form's language list.
@@ -47,6 +56,9 @@ func languages() []language {
 func (s *Server) roomForm(room store.Room, isNew bool) roomForm {
 	f := roomForm{Room: room, New: isNew, Builtin: s.builtinInUse(), Zones: zoneGroups(room.TimeZone),
 		Languages: languages(), Lang: i18n.Resolve(room.Language).Tag}
+	for _, e := range store.Equipments {
+		f.Equipment = append(f.Equipment, equipment{Name: e, Has: slices.Contains(room.Equipment, e)})
+	}
 	if isNew {
 		return f
 	}
@@ -95,6 +107,8 @@ func roomFromForm(r *http.Request) store.Room {
 		ID: strings.TrimSpace(r.PostFormValue("id")), Name: strings.TrimSpace(r.PostFormValue("name")),
 		Calendar: strings.TrimSpace(r.PostFormValue("calendar")), TimeZone: strings.TrimSpace(r.PostFormValue("tz")),
 		Display: r.PostFormValue("display"), Language: r.PostFormValue("lang"), Hours: num("hours"),
+		Building: strings.TrimSpace(r.PostFormValue("building")), Floor: strings.TrimSpace(r.PostFormValue("floor")),
+		Capacity: num("capacity"), Equipment: formEquipment(r),
 		Booking: store.BookingSettings{
 			Instant: on("instant"), Teams: on("teams"), ExtendEnd: on("extend_end"), CheckIn: on("check_in"),
 			AutoRelease: on("auto_release"), StepMinutes: num("step"), SoonMinutes: num("soon"),
@@ -102,6 +116,17 @@ func roomFromForm(r *http.Request) store.Room {
 			MaxMinutes: num("max_min"), OfficeEnd: strings.TrimSpace(r.PostFormValue("office_end")),
 		},
 	}
+}
+
+// formEquipment is the equipment ticked in the room form.
+func formEquipment(r *http.Request) []string {
+	var out []string
+	for _, e := range store.Equipments {
+		if r.PostFormValue("equip_"+e) == "on" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // formNumbers checks the room form's minute fields: whole numbers from 0
@@ -199,7 +224,8 @@ const maxImport = 1 << 20
 
 // importRooms reads rooms from CSV with a header line naming the columns:
 // id,name,calendar,tz,display and optionally instant,teams,extend_end,
-// check_in,auto_release (true/false). Every row is checked before any is
+// check_in,auto_release (true/false), building, floor, capacity (seats)
+// and equipment (display;video;whiteboard). Every row is checked before any is
 // stored: a bad file changes nothing, and the page lists every bad line
 // at once with the text kept in the form to fix.
 func (s *Server) importRooms(w http.ResponseWriter, r *http.Request) {
@@ -296,7 +322,17 @@ func (s *Server) parseRoomsCSV(src io.Reader) ([]store.Room, []string) {
 		}
 		room := store.Room{ID: get(rec, "id"), Name: get(rec, "name"), Calendar: get(rec, "calendar"), TimeZone: get(rec, "tz"),
 			Display: get(rec, "display"), Booking: store.BookingSettings{Instant: flag("instant"), Teams: flag("teams"),
-				ExtendEnd: flag("extend_end"), CheckIn: flag("check_in"), AutoRelease: flag("auto_release")}}
+				ExtendEnd: flag("extend_end"), CheckIn: flag("check_in"), AutoRelease: flag("auto_release")},
+			Building: get(rec, "building"), Floor: get(rec, "floor")}
+		if v := get(rec, "capacity"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("capacity is %q, not a number of seats", v))
+			}
+			room.Capacity = n
+		}
+		// Equipment: names separated by ';' or spaces, e.g. "display;video".
+		room.Equipment = strings.FieldsFunc(strings.ToLower(get(rec, "equipment")), func(r rune) bool { return r == ';' || r == ' ' || r == ',' })
 		if err := s.checkRoom(&room); err != nil {
 			bad = append(bad, strings.TrimPrefix(err.Error(), "store: "))
 		}

@@ -3,8 +3,11 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Display modes: what a panel may show of a meeting (DESIGN.md, privacy rule).
@@ -28,7 +31,23 @@ type Room struct {
 	// Hours is the clock its panels show, 12 or 24; 0 leaves it to each
 	// panel's language. A Zurich room reads 24 hours on any panel.
 	Hours int `json:"hours,omitempty"`
+	// Where the room is and what it has, to find a room that fits
+	// (optional): Building and Floor as people name them, Capacity in
+	// seats, Equipment from Equipments.
+	Building  string   `json:"building,omitempty"`
+	Floor     string   `json:"floor,omitempty"`
+	Capacity  int      `json:"capacity,omitempty"`
+	Equipment []string `json:"equipment,omitempty"`
 }
+
+// Equipments are what a room may have, as Room.Equipment names them.
+var Equipments = []string{"display", "video", "whiteboard"}
+
+// Bounds of a room's description.
+const (
+	maxPlace    = 100    // characters of a building's or floor's name
+	maxCapacity = 10_000 // seats
+)
 
 // BookingSettings are what a panel may do in a room. Zero values mean off,
 // and for the durations the defaults in package proto.
@@ -83,6 +102,20 @@ func (r Room) Validate() error {
 	if e := r.Booking.OfficeEnd; e != "" {
 		if _, err := time.Parse("15:04", e); err != nil {
 			return fmt.Errorf("room %s: the end of office hours %q must be a time of day such as 18:00", r.ID, e)
+		}
+	}
+	if utf8.RuneCountInString(r.Building) > maxPlace || utf8.RuneCountInString(r.Floor) > maxPlace {
+		return fmt.Errorf("room %s: a building or floor name is at most %d characters", r.ID, maxPlace)
+	}
+	if r.Capacity < 0 || r.Capacity > maxCapacity {
+		return fmt.Errorf("room %s: capacity %d must be from 0 (not said) to %d seats", r.ID, r.Capacity, maxCapacity)
+	}
+	for i, e := range r.Equipment {
+		if !slices.Contains(Equipments, e) {
+			return fmt.Errorf("room %s: equipment %q is not one of %s", r.ID, e, strings.Join(Equipments, ", "))
+		}
+		if slices.Contains(r.Equipment[:i], e) {
+			return fmt.Errorf("room %s: equipment %q is listed twice", r.ID, e)
 		}
 	}
 	return nil
