@@ -141,6 +141,11 @@ type State struct {
 	Omitted  int      `json:"omitted,omitempty"`
 	Features Features `json:"features"`
 	Rules    Rules    `json:"rules"`
+	// Nearby are up to three free rooms in the same building (the same
+	// floor first) that a panel may book from its door, for when its own
+	// room is busy. Each is free from now until FreeUntil (zero: the
+	// rest of the day).
+	Nearby []Nearby `json:"nearby,omitempty"`
 }
 
 // Room names the room a panel stands at.
@@ -155,6 +160,15 @@ type Room struct {
 	// the panel is allowed: a panel shows it as a QR code while the room
 	// is free.
 	Book string `json:"book,omitempty"`
+}
+
+// Nearby is a free room near a panel's.
+type Nearby struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Floor     string    `json:"floor,omitempty"`
+	Capacity  int       `json:"capacity,omitempty"` // seats; 0: not said
+	FreeUntil time.Time `json:"free_until,omitzero"`
 }
 
 // Meeting is one meeting as a panel may show it.
@@ -250,6 +264,8 @@ type Request struct {
 	// Start books from this time later today instead of now (a Slot the
 	// panel showed); with Until. Zero means now.
 	Start time.Time `json:"start,omitzero"`
+	// Room books one of State.Nearby instead of the panel's own room.
+	Room string `json:"room,omitempty"`
 	// Teams asks for a Teams meeting with the booking.
 	Teams bool `json:"teams,omitempty"`
 }

@@ -759,6 +759,17 @@ func newPanelHandler(a *app) *panelHandler {
 	}
 }
 
+// nearby checks that a panel of room may book other: both rooms exist and
+// stand in the same building. ok is false with the refusal to answer.
+func (p *panelHandler) nearby(room, other string) (proto.Result, bool) {
+	own, err1 := p.app.db.Room(room)
+	there, err2 := p.app.db.Room(other)
+	if err1 != nil || err2 != nil || own.Building == "" || own.Building != there.Building {
+		return proto.Result{Error: proto.Refusal(proto.CodeNotAllowed, proto.ReasonBookingOff, "a panel books its own room or a free room in its building")}, false
+	}
+	return proto.Result{}, true
+}
+
 // Request carries out a panel's request and times it for the booking
 // latency histogram (a duration, so the monotonic clock, not the injected
 // time of day).
@@ -767,8 +778,16 @@ func (p *panelHandler) Request(ctx context.Context, d hub.Device, id string, r p
 		p.app.log.Warn("panel sends too many requests: refused", "device", d.ID)
 		return proto.Result{Error: proto.NewError(proto.CodeRateLimited, "too many requests from this panel: wait a minute")}
 	}
+	room := d.Room
+	if r.Room != "" && r.Room != d.Room {
+		// A nearby room (proto.State.Nearby): in the same building.
+		if res, ok := p.nearby(d.Room, r.Room); !ok {
+			return res
+		}
+		room = r.Room
+	}
 	start := time.Now()
-	res := p.app.booking.Request(ctx, d.ID, d.Room, id, r)
+	res := p.app.booking.Request(ctx, d.ID, room, id, r)
 	p.app.metrics.observeLatency(string(r.Action), time.Since(start))
 	return res
 }

@@ -186,10 +186,11 @@ func (s *Service) Request(ctx context.Context, deviceID, roomID, id string, req 
 	data, _ := json.Marshal(res)
 	o := store.Outcome{Device: deviceID, ID: id, Room: roomID, Action: string(req.Action), At: start.UTC(), Result: data, Summary: summary}
 	var err error
-	if req.Action == proto.ActionBook && res.OK && res.Meeting != nil && !res.Meeting.Start.After(start) {
+	if req.Action == proto.ActionBook && res.OK && res.Meeting != nil && !res.Meeting.Start.After(start) && req.Room == "" {
 		// Whoever books at the door for now is in the room: that
 		// counts as checking in, recorded with the outcome in one
-		// transaction. A booking for later is checked in to later.
+		// transaction. A booking for later, or of a room nearby, is
+		// checked in to at that room's door.
 		err = s.opts.Store.PutOutcomeCheckIn(o, roomID, res.Meeting.ID, start)
 	} else {
 		err = s.opts.Store.PutOutcome(o)

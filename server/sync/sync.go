@@ -120,6 +120,9 @@ type Syncer struct {
 
 	mu    gosync.Mutex
 	rooms map[string]*roomSync
+	// described are every room's settings as last listed (building,
+	// floor, seats, booking), for the free rooms near a room.
+	described map[string]store.Room
 
 	// Notified re-reads: dirty rooms (by id, with the time of their first
 	// unserved notification) wait for the reader loop, which wake wakes.
@@ -429,6 +432,12 @@ func (s *Syncer) Refresh(ctx context.Context, roomID string) error {
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
+	s.mu.Lock()
+	if s.described == nil {
+		s.described = map[string]store.Room{}
+	}
+	s.described[r.ID] = r
+	s.mu.Unlock()
 	return s.poll(ctx, []store.Room{r})
 }
 
@@ -437,9 +446,19 @@ func (s *Syncer) owns(roomID string) bool {
 	return s.opts.Owns == nil || s.opts.Owns(roomID)
 }
 
-// ownRooms lists the rooms this replica reads.
+// ownRooms lists the rooms this replica reads, and keeps every room's
+// description for Nearby.
 func (s *Syncer) ownRooms() ([]store.Room, error) {
 	rooms, err := s.opts.Store.Rooms()
+	if err == nil {
+		described := make(map[string]store.Room, len(rooms))
+		for _, r := range rooms {
+			described[r.ID] = r
+		}
+		s.mu.Lock()
+		s.described = described
+		s.mu.Unlock()
+	}
 	if err != nil || s.opts.Owns == nil {
 		return rooms, err
 	}
@@ -643,10 +662,74 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 		}
 		st.Meetings = append(st.Meetings, m)
 	}
+	st.Nearby = s.nearby(r, now)
 	if st.Omitted = fit(&st); st.Omitted > 0 {
 		s.log.Warn("room's agenda is too large for a panel: meetings left out", "room", r.ID, "meetings", len(events), "omitted", st.Omitted)
 	}
 	return st
+}
+
+// MaxNearby is how many free rooms a state names, and NearbyMin how long
+// each must be free for at least.
+const (
+	MaxNearby = 3
+	NearbyMin = 15 * time.Minute
+)
+
+// nearby lists the free rooms near r that its panels may book: in r's
+// building (rooms without one have none near), booking at the panel
+// allowed, their last state read and free from now for NearbyMin at
+// least; the same floor first, then the longest free, then by name.
+func (s *Syncer) nearby(r store.Room, now time.Time) []proto.Nearby {
+	if r.Building == "" {
+		return nil
+	}
+	type cand struct {
+		n         proto.Nearby
+		sameFloor bool
+	}
+	var out []cand
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, o := range s.described {
+		rs := s.rooms[id]
+		if id == r.ID || o.Building != r.Building || !o.Booking.Instant || rs == nil || rs.state.Stale {
+			continue
+		}
+		loc, err := time.LoadLocation(o.TimeZone)
+		if err != nil {
+			continue
+		}
+		until, free := proto.FreeUntil(rs.state.Meetings, now, loc)
+		if at := proto.At(rs.state.Meetings, now, rs.state.Rules, loc); !free || at.Status != proto.StatusFree && at.Status != proto.StatusSoon ||
+			!until.IsZero() && until.Sub(now) < NearbyMin {
+			continue
+		}
+		if lt := now.In(loc); !until.IsZero() && !until.Before(time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, loc)) {
+			until = time.Time{} // free for the rest of the day
+		}
+		out = append(out, cand{proto.Nearby{ID: id, Name: o.Name, Floor: o.Floor, Capacity: o.Capacity, FreeUntil: until.UTC()}, o.Floor == r.Floor})
+	}
+	slices.SortFunc(out, func(a, b cand) int {
+		switch {
+		case a.sameFloor != b.sameFloor:
+			if a.sameFloor {
+				return -1
+			}
+			return 1
+		case !a.n.FreeUntil.Equal(b.n.FreeUntil):
+			if a.n.FreeUntil.IsZero() || !b.n.FreeUntil.IsZero() && a.n.FreeUntil.After(b.n.FreeUntil) {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.n.Name, b.n.Name)
+	})
+	var rooms []proto.Nearby
+	for _, c := range out[:min(len(out), MaxNearby)] {
+		rooms = append(rooms, c.n)
+	}
+	return rooms
 }
 
 // maxTitle bounds a meeting's title on the wire, in runes: a panel shows
