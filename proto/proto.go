@@ -162,6 +162,9 @@ type Room struct {
 	Book string `json:"book,omitempty"`
 }
 
+// MaxNearby is how many free rooms nearby a state names at most.
+const MaxNearby = 3
+
 // Nearby is a free room near a panel's.
 type Nearby struct {
 	ID        string    `json:"id"`

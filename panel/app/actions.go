@@ -17,6 +17,8 @@ import (
 //
 //	menu:book | menu:problem | menu:close | teams:toggle
 //	menu:later (the free slots of the rest of the day)
+//	menu:nearby (free rooms nearby) | menu:nearby:<room> (its bookings)
+//	book:room:<room>:until:<end>
 //	menu:later:<start>:<end> (the bookings that fit in one slot)
 //	book:until:<unix seconds> | book:at:<start>:until:<end>
 //	checkin:<meeting> | extend:<meeting>:<minutes>
@@ -51,6 +53,16 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 	var out []view.Button
 	add := func(label, action string) {
 		out = append(out, view.Button{Label: label, Action: action, Disabled: offline || a.busy})
+	}
+	if id, ok := strings.CutPrefix(a.menu, "nearby:"); ok {
+		// A nearby room: the bookings that fit in its free time.
+		if n, ok := a.nearbyLocked(id); ok && known {
+			for _, c := range proto.SlotChoices(a.eff.bookMinutes, proto.Slot{Start: now, End: freeEnd(n, now, loc)}, a.state.Rules, loc) {
+				add(fmt.Sprintf(w.BookUntil, i18n.Clock(c.End, loc, a.hour12Locked())), fmt.Sprintf("book:room:%s:until:%d", n.ID, c.End.Unix()))
+			}
+		}
+		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
+		return out
 	}
 	if sl, ok := parseSlot(a.menu); ok {
 		// One slot: the bookings that fit, labelled by their ends as
@@ -95,6 +107,15 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 		}
 		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
 		return out
+	case "nearby":
+		if known {
+			h12 := a.hour12Locked()
+			for _, n := range a.state.Nearby[:min(len(a.state.Nearby), proto.MaxNearby)] {
+				add(nearbyLabel(w, n, loc, h12), "menu:nearby:"+n.ID)
+			}
+		}
+		out = append(out, view.Button{Label: w.Cancel, Action: "menu:close"})
+		return out
 	case "problem":
 		for _, p := range problemKeys {
 			out = append(out, view.Button{Label: w.Problems[p], Action: "problem:" + p, Disabled: offline})
@@ -128,8 +149,47 @@ func (a *App) buttonsLocked(st proto.Now, now time.Time, loc *time.Location, off
 	case st.Status == proto.StatusBusy || st.Status == proto.StatusCheckIn:
 		a.addLaterLocked(add, now, loc)
 	}
+	if known && len(a.state.Nearby) > 0 && st.Status != proto.StatusFree {
+		// The room is taken or about to be: the free ones nearby.
+		add(w.FindRoom, "menu:nearby")
+	}
 	out = append(out, view.Button{Label: w.Problem, Action: "menu:problem", Disabled: offline})
 	return out
+}
+
+// nearbyLocked finds a nearby room of the state.
+func (a *App) nearbyLocked(id string) (proto.Nearby, bool) {
+	if a.state == nil || id == "" {
+		return proto.Nearby{}, false
+	}
+	for _, n := range a.state.Nearby {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return proto.Nearby{}, false
+}
+
+// freeEnd is when a nearby room's free time ends: FreeUntil, or midnight.
+func freeEnd(n proto.Nearby, now time.Time, loc *time.Location) time.Time {
+	if !n.FreeUntil.IsZero() {
+		return n.FreeUntil
+	}
+	lt := now.In(loc)
+	return time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, loc)
+}
+
+// nearbyLabel words a nearby room: "Borealis (8) · until 11:00", its
+// seats in brackets.
+func nearbyLabel(w *i18n.Words, n proto.Nearby, loc *time.Location, h12 bool) string {
+	label := n.Name
+	if n.Capacity > 0 {
+		label += fmt.Sprintf(" (%d)", n.Capacity) // seats: the short form fits two buttons a row
+	}
+	if n.FreeUntil.IsZero() {
+		return label + " · " + w.AllDay
+	}
+	return label + " · " + fmt.Sprintf(w.Until, i18n.Clock(n.FreeUntil, loc, h12))
 }
 
 // maxSlots is how many free slots the "later" menu lists.
@@ -275,6 +335,10 @@ func (a *App) do(ctx context.Context, action string) {
 	}
 	h12 := a.hour12Locked()
 	lang := a.lang
+	roomName := ""
+	if n, ok := a.nearbyLocked(req.Room); ok {
+		roomName = n.Name
+	}
 	a.mu.Unlock()
 	a.redraw()
 
@@ -283,7 +347,7 @@ func (a *App) do(ctx context.Context, action string) {
 		a.mu.Lock()
 		a.busy = false
 		a.mu.Unlock()
-		a.setNotice(describe(lang, req, res, err, loc, h12), 15*time.Second)
+		a.setNotice(describe(lang, req, res, err, loc, h12, roomName), 15*time.Second)
 	}()
 }
 
@@ -291,6 +355,14 @@ func (a *App) do(ctx context.Context, action string) {
 func (a *App) requestLocked(kind, arg string) (proto.Request, bool) {
 	switch kind {
 	case "book":
+		if rest, ok := strings.CutPrefix(arg, "room:"); ok {
+			room, until, ok := strings.Cut(rest, ":until:")
+			e, err := strconv.ParseInt(until, 10, 64)
+			if !ok || err != nil || room == "" {
+				return proto.Request{}, false
+			}
+			return proto.Request{Action: proto.ActionBook, Room: room, Until: time.Unix(e, 0).UTC()}, true
+		}
 		if at, ok := strings.CutPrefix(arg, "at:"); ok {
 			from, until, ok := strings.Cut(at, ":until:")
 			s, err1 := strconv.ParseInt(from, 10, 64)
@@ -324,7 +396,8 @@ func (a *App) requestLocked(kind, arg string) (proto.Request, bool) {
 // describe turns a request's answer into the notice people read, in the
 // panel's language: a refusal is worded from its reason or code, never
 // from the server's English message.
-func describe(lang i18n.Lang, req proto.Request, res proto.Result, err error, loc *time.Location, h12 bool) string {
+// roomName names req.Room (a nearby room) in the notice.
+func describe(lang i18n.Lang, req proto.Request, res proto.Result, err error, loc *time.Location, h12 bool, roomName string) string {
 	w := lang.W
 	var pe *proto.Error
 	switch {
@@ -340,6 +413,9 @@ func describe(lang i18n.Lang, req proto.Request, res proto.Result, err error, lo
 	end := i18n.Clock(res.Meeting.End, loc, h12)
 	switch req.Action {
 	case proto.ActionBook:
+		if req.Room != "" {
+			return fmt.Sprintf(w.BookedRoom, roomName, end)
+		}
 		if !req.Start.IsZero() && res.Meeting.Start.Equal(req.Start) {
 			return fmt.Sprintf(w.BookedLater, i18n.Clock(res.Meeting.Start, loc, h12), end)
 		}

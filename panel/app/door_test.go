@@ -221,3 +221,50 @@ func TestBookLater(t *testing.T) {
 
 // nbsp reads no-break spaces (in "10:15\u00a0AM") as spaces.
 func nbsp(s string) string { return strings.ReplaceAll(s, "\u00a0", " ") }
+
+// TestFindARoom: a busy room's panel offers the free rooms nearby, then
+// the bookings that fit in one, and books it from this door.
+func TestFindARoom(t *testing.T) {
+	now := t0
+	a, l, _ := newApp(t, &now)
+	st := state(proto.Features{Book: true}, meeting("m", -time.Minute, time.Hour))
+	st.Nearby = []proto.Nearby{{ID: "borealis", Name: "Borealis", Capacity: 8, FreeUntil: t0.Add(58 * time.Minute)}, {ID: "cirrus", Name: "Cirrus"}}
+	a.OnState(st, true)
+	a.OnConnected()
+	if got := strings.Join(actions(a), " "); !strings.Contains(got, "menu:nearby") {
+		t.Fatalf("busy room's buttons %q: no free room nearby", got)
+	}
+	a.do(context.Background(), "menu:nearby")
+	if labels, _ := inputOf(a); nbsp(strings.Join(labels, " | ")) != "Borealis (8) · until 11:00 AM | Cirrus · All day | Cancel" {
+		t.Fatalf("nearby %q", labels)
+	}
+	a.do(context.Background(), "menu:nearby:borealis")
+	if labels, _ := inputOf(a); nbsp(strings.Join(labels, " | ")) != "Until 10:30 AM | Until 10:45 AM | Until 11:00 AM | Cancel" {
+		t.Fatalf("borealis's bookings %q", labels)
+	}
+	l.mu.Lock()
+	l.result = proto.Result{OK: true, Meeting: &proto.Meeting{ID: "b", Start: t0, End: t0.Add(28 * time.Minute), Booked: true}}
+	l.mu.Unlock()
+	a.do(context.Background(), fmt.Sprintf("book:room:borealis:until:%d", t0.Add(28*time.Minute).Unix()))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, msg := inputOf(a); nbsp(msg) == "Borealis booked until 10:30 AM." {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("notice %q", msg)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.requests) != 1 || l.requests[0].Room != "borealis" || !l.requests[0].Until.Equal(t0.Add(28*time.Minute)) {
+		t.Errorf("request %+v", l.requests)
+	}
+	// A free room does not send people elsewhere.
+	free := state(proto.Features{Book: true})
+	free.Nearby = st.Nearby
+	a.OnState(free, true)
+	if got := strings.Join(actions(a), " "); strings.Contains(got, "menu:nearby") {
+		t.Errorf("a free room's buttons %q offer other rooms", got)
+	}
+}

@@ -42,6 +42,8 @@ type Words struct {
 	BookedLater                                                  string // "%s" are a later booking's start and end
 	PhoneRemote                                                  string // above the QR code of a meeting's phone page
 	PhoneBook                                                    string // above the QR code of a free room's booking page
+	FindRoom                                                     string
+	BookedRoom                                                   string // "%s booked until %s.": a nearby room and the end
 	TeamsOn, TeamsOff, Problem                                   string
 	Thanks, Working, Failed, Done                                string
 	OfflineNotice, UnknownNotice, EndArmed                       string // why buttons are grey; how to confirm an end
@@ -85,7 +87,8 @@ var english = Words{
 	EndArmed:      "Tap “Confirm end” within 5 seconds to end the meeting.",
 	PhoneRemote:   "Scan: check in, extend or end",
 	PhoneBook:     "Book by phone",
-	BookLater:     "Later today", From: "From %s", BookedLater: "Booked %s–%s.",
+	FindRoom:      "Find a room", BookedRoom: "%s booked until %s.",
+	BookLater: "Later today", From: "From %s", BookedLater: "Booked %s–%s.",
 	Booked: "Booked until %s.", WithTeams: "With a Teams meeting.", Extended: "Extended until %s.",
 	Ended: "Meeting ended. The room is free.", CheckedIn: "Checked in. The room stays yours.",
 	Identify: "This panel is being identified",
@@ -154,7 +157,8 @@ var german = Words{
 	EndArmed:      "Innert 5 Sekunden „Beenden bestätigen“ tippen, um die Besprechung zu beenden.",
 	PhoneRemote:   "Scannen: einchecken, verlängern, beenden",
 	PhoneBook:     "Per Telefon buchen",
-	BookLater:     "Später heute", From: "Ab %s", BookedLater: "Gebucht %s–%s.",
+	FindRoom:      "Raum finden", BookedRoom: "%s gebucht bis %s.",
+	BookLater: "Später heute", From: "Ab %s", BookedLater: "Gebucht %s–%s.",
 	Booked: "Gebucht bis %s.", WithTeams: "Mit Teams-Besprechung.", Extended: "Verlängert bis %s.",
 	Ended: "Besprechung beendet. Der Raum ist frei.", CheckedIn: "Eingecheckt. Der Raum bleibt reserviert.",
 	Identify: "Dieses Panel wird identifiziert",
@@ -223,7 +227,8 @@ var french = Words{
 	EndArmed:      "Touchez « Confirmer la fin » dans les 5 secondes pour terminer la réunion.",
 	PhoneRemote:   "Scannez\u00a0: confirmer, prolonger, terminer",
 	PhoneBook:     "Réserver par téléphone",
-	BookLater:     "Plus tard", From: "Dès %s", BookedLater: "Réservé %s–%s.",
+	FindRoom:      "Trouver une salle", BookedRoom: "%s réservée jusqu’à %s.",
+	BookLater: "Plus tard", From: "Dès %s", BookedLater: "Réservé %s–%s.",
 	Booked: "Réservé jusqu’à %s.", WithTeams: "Avec réunion Teams.", Extended: "Prolongé jusqu’à %s.",
 	Ended: "Réunion terminée. La salle est libre.", CheckedIn: "Présence confirmée. La salle reste réservée.",
 	Identify: "Ce panneau est en cours d’identification",
@@ -292,7 +297,8 @@ var italian = Words{
 	EndArmed:      "Tocca «Conferma la fine» entro 5 secondi per terminare la riunione.",
 	PhoneRemote:   "Scansiona: check-in, prolunga, termina",
 	PhoneBook:     "Prenota dal telefono",
-	BookLater:     "Più tardi", From: "Dalle %s", BookedLater: "Prenotata %s–%s.",
+	FindRoom:      "Trova una sala", BookedRoom: "%s prenotata fino alle %s.",
+	BookLater: "Più tardi", From: "Dalle %s", BookedLater: "Prenotata %s–%s.",
 	Booked: "Prenotata fino alle %s.", WithTeams: "Con riunione Teams.", Extended: "Prolungata fino alle %s.",
 	Ended: "Riunione terminata. La sala è libera.", CheckedIn: "Check-in fatto. La sala resta tua.",
 	Identify: "Questo pannello viene identificato",
@@ -361,7 +367,8 @@ var spanish = Words{
 	EndArmed:      "Toque «Confirmar el fin» en 5 segundos para terminar la reunión.",
 	PhoneRemote:   "Escanea: check-in, ampliar, terminar",
 	PhoneBook:     "Reservar desde el móvil",
-	BookLater:     "Más tarde", From: "Desde las %s", BookedLater: "Reservada %s–%s.",
+	FindRoom:      "Buscar sala", BookedRoom: "%s reservada hasta las %s.",
+	BookLater: "Más tarde", From: "Desde las %s", BookedLater: "Reservada %s–%s.",
 	Booked: "Reservada hasta las %s.", WithTeams: "Con reunión de Teams.", Extended: "Ampliada hasta las %s.",
 	Ended: "Reunión terminada. La sala está libre.", CheckedIn: "Check-in hecho. La sala sigue siendo suya.",
 	Identify: "Se está identificando este panel",

@@ -149,6 +149,24 @@ func fixtures(lang string) []fixture {
 	freePhone.State.Room.Book = "https://lintel.example.com/m/b.cmlnaQoyMDI2LTAzLTEw.Xq2f0T9aB3kLmN8pQrStUw"
 	freePhone.Buttons = []Button{{Label: w.BookNow, Action: "menu:book"}, {Label: w.BookLater, Action: "menu:later"}, problem}
 
+	// Find a room: the button while busy, and the free rooms nearby (as
+	// the app words them: name, seats, until when).
+	findButton := room(state(withTitle...))
+	findButton.Buttons = []Button{{Label: w.EndNow, Action: "end"}, {Label: w.Extend15, Action: "extend:15"}, {Label: w.FindRoom, Action: "menu:nearby"}, problem}
+	findMenu := room(state(withTitle...))
+	for _, n := range []struct {
+		name  string
+		seats int
+		until string
+	}{{"Borealis", 8, fmt.Sprintf(w.Until, clock(12, 0))}, {"Cirrus", 4, fmt.Sprintf(w.Until, clock(11, 30))}, {"Delta", 0, w.AllDay}} {
+		label := n.name
+		if n.seats > 0 {
+			label += fmt.Sprintf(" (%d)", n.seats)
+		}
+		findMenu.Buttons = append(findMenu.Buttons, Button{Label: label + " · " + n.until, Action: "menu:nearby:" + n.name})
+	}
+	findMenu.Buttons = append(findMenu.Buttons, Button{Label: w.Cancel, Action: "menu:close"})
+
 	endConfirm := room(state(withTitle...))
 	endConfirm.Message = w.EndArmed
 	endConfirm.Buttons = []Button{{Label: w.EndConfirm, Action: "end", Warn: true}, {Label: w.Extend15, Action: "extend:15"}, problem}
@@ -237,6 +255,8 @@ func fixtures(lang string) []fixture {
 		{"busy-later", busyLater},
 		{"busy-remote", busyRemote},
 		{"free-phone", freePhone},
+		{"find-button", findButton},
+		{"find-menu", findMenu},
 		{"pairing", pairing},
 		{"update-firmware", Input{Screen: ScreenUpdateFirmware, Message: version}},
 		{"error", Input{Screen: ScreenError, Message: "This panel was removed by an administrator. Ask facilities to pair it again."}},
@@ -254,7 +274,7 @@ func localized() []fixture {
 	var out []fixture
 	keep := map[string]bool{"busy-title": true, "soon-buttons": true, "offline-buttons": true, "update-firmware": true,
 		"check-in": true, "checked-in": true, "unknown-denied": true, "buttons-free": true, "end-confirm": true, "busy-reserved": true,
-		"later-buttons": true, "later-menu": true, "later-slot": true, "busy-later": true, "busy-remote": true, "free-phone": true}
+		"later-buttons": true, "later-menu": true, "later-slot": true, "busy-later": true, "busy-remote": true, "free-phone": true, "find-button": true, "find-menu": true}
 	for _, lang := range localizedLangs {
 		for _, f := range fixtures(lang) {
 			if keep[f.name] {

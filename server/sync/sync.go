@@ -669,12 +669,9 @@ func (s *Syncer) build(r store.Room, events []calendar.Event, now, lastSync time
 	return st
 }
 
-// MaxNearby is how many free rooms a state names, and NearbyMin how long
-// each must be free for at least.
-const (
-	MaxNearby = 3
-	NearbyMin = 15 * time.Minute
-)
+// NearbyMin is how long a room near another must be free for at least
+// to be named (proto.MaxNearby of them).
+const NearbyMin = 15 * time.Minute
 
 // nearby lists the free rooms near r that its panels may book: in r's
 // building (rooms without one have none near), booking at the panel
@@ -726,7 +723,7 @@ func (s *Syncer) nearby(r store.Room, now time.Time) []proto.Nearby {
 		return strings.Compare(a.n.Name, b.n.Name)
 	})
 	var rooms []proto.Nearby
-	for _, c := range out[:min(len(out), MaxNearby)] {
+	for _, c := range out[:min(len(out), proto.MaxNearby)] {
 		rooms = append(rooms, c.n)
 	}
 	return rooms
