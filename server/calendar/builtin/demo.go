@@ -114,7 +114,7 @@ func demoDay(now time.Time) ([]demoRoom, error) {
 
 	demo := []demoRoom{
 		{
-			room: store.Room{ID: "matterhorn", Name: "Matterhorn", Display: store.DisplayTitle, Booking: booking},
+			room: store.Room{ID: "matterhorn", Name: "Matterhorn", Display: store.DisplayTitle, Booking: booking, Building: "HQ", Floor: "4", Capacity: 10, Equipment: []string{"display", "video"}},
 			events: []store.Event{
 				online(ev("Quarterly planning", "Anna Keller", -25, 35)),
 				ev("Design review", "Luca Rossi", 35, 95),
@@ -123,7 +123,7 @@ func demoDay(now time.Time) ([]demoRoom, error) {
 			},
 		},
 		{
-			room: store.Room{ID: "eiger", Name: "Eiger", Display: store.DisplayTitle, Booking: booking},
+			room: store.Room{ID: "eiger", Name: "Eiger", Display: store.DisplayTitle, Booking: booking, Building: "HQ", Floor: "4", Capacity: 6, Equipment: []string{"display"}},
 			events: []store.Event{
 				ev("Sprint retro", "Sofia Meier", 5, 60),
 				private(ev("Salary review: M. Weber", "Petra Frei", 120, 180)),
@@ -131,7 +131,7 @@ func demoDay(now time.Time) ([]demoRoom, error) {
 			},
 		},
 		{
-			room: store.Room{ID: "jungfrau", Name: "Jungfrau", Display: store.DisplayOrganizer, Booking: booking},
+			room: store.Room{ID: "jungfrau", Name: "Jungfrau", Display: store.DisplayOrganizer, Booking: booking, Building: "HQ", Floor: "3", Capacity: 12, Equipment: []string{"video", "whiteboard"}},
 			events: []store.Event{
 				// Exchange's default for room mailboxes replaces the subject
 				// with the organizer's name.
@@ -140,14 +140,14 @@ func demoDay(now time.Time) ([]demoRoom, error) {
 			},
 		},
 		{
-			room: store.Room{ID: "saentis", Name: "Säntis", Display: store.DisplayTitle, Booking: checkIn},
+			room: store.Room{ID: "saentis", Name: "Säntis", Display: store.DisplayTitle, Booking: checkIn, Building: "HQ", Floor: "3", Capacity: 4},
 			events: []store.Event{
 				ev("Customer workshop", "Marc Weber", -3, 57),
 				ev("Interview", "Sofia Meier", 120, 180),
 			},
 		},
 		{
-			room:   store.Room{ID: "pilatus", Name: "Pilatus", Display: store.DisplayReserved, Booking: booking},
+			room:   store.Room{ID: "pilatus", Name: "Pilatus", Display: store.DisplayReserved, Booking: booking, Building: "HQ", Floor: "4", Capacity: 8, Equipment: []string{"whiteboard"}},
 			events: []store.Event{ev("Offsite prep", "Anna Keller", 480, 540)},
 		},
 	}
