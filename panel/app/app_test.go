@@ -163,13 +163,15 @@ func TestBookingMenuAndRequest(t *testing.T) {
 	}
 }
 
+// waitNotice waits for the notice of a request's answer (no-break spaces
+// read as spaces).
 func waitNotice(t *testing.T, a *App, want string) {
 	t.Helper()
 	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 		a.mu.Lock()
 		in, _, _ := a.inputLocked()
 		a.mu.Unlock()
-		if in.Message == want {
+		if nbsp(in.Message) == nbsp(want) {
 			return
 		}
 	}

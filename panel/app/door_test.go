@@ -203,15 +203,7 @@ func TestBookLater(t *testing.T) {
 	l.result = proto.Result{OK: true, Meeting: &proto.Meeting{ID: "b", Start: at(12, 0).UTC(), End: at(12, 30).UTC(), Booked: true}}
 	l.mu.Unlock()
 	a.do(context.Background(), fmt.Sprintf("book:at:%d:until:%d", at(12, 0).Unix(), at(12, 30).Unix()))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, msg := inputOf(a); nbsp(msg) == "Booked 12:00 PM–12:30 PM." {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("notice %q", msg)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitNotice(t, a, "Booked 12:00 PM–12:30 PM.")
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.requests) != 1 || l.requests[0].Action != proto.ActionBook || !l.requests[0].Start.Equal(at(12, 0)) || !l.requests[0].Until.Equal(at(12, 30)) {
@@ -246,15 +238,7 @@ func TestFindARoom(t *testing.T) {
 	l.result = proto.Result{OK: true, Meeting: &proto.Meeting{ID: "b", Start: t0, End: t0.Add(28 * time.Minute), Booked: true}}
 	l.mu.Unlock()
 	a.do(context.Background(), fmt.Sprintf("book:room:borealis:until:%d", t0.Add(28*time.Minute).Unix()))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, msg := inputOf(a); nbsp(msg) == "Borealis booked until 10:30 AM." {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("notice %q", msg)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitNotice(t, a, "Borealis booked until 10:30 AM.")
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.requests) != 1 || l.requests[0].Room != "borealis" || !l.requests[0].Until.Equal(t0.Add(28*time.Minute)) {

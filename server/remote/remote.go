@@ -268,15 +268,9 @@ func (r *Remote) render(w http.ResponseWriter, req *http.Request, notice string,
 		http.Error(w, "This link is not valid.", http.StatusNotFound)
 		return
 	}
-	room, err := r.opts.Store.Room(roomID)
-	if err != nil {
-		http.Error(w, "This link is not valid.", http.StatusNotFound)
+	room, lang, loc, ok := r.roomOf(w, roomID)
+	if !ok {
 		return
-	}
-	lang := i18n.Resolve(room.Language)
-	loc, err := time.LoadLocation(room.TimeZone)
-	if err != nil {
-		loc = time.UTC
 	}
 	h12 := lang.Hour12(room.Hours, i18n.HourCycleLocale)
 	v := view{Lang: lang.Tag, Room: room.Name, Notice: notice, Refusal: refusal}
@@ -350,12 +344,10 @@ func (r *Remote) act(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "Unknown action.", http.StatusBadRequest)
 		return
 	}
-	room, err := r.opts.Store.Room(roomID)
-	if err != nil {
-		http.Error(w, "This link is not valid.", http.StatusNotFound)
+	room, lang, loc, ok := r.roomOf(w, roomID)
+	if !ok {
 		return
 	}
-	lang := i18n.Resolve(room.Language)
 	// One request id per page and action: a reload or a double tap is
 	// the same request, and gets the same answer.
 	res := r.opts.Booking.Request(req.Context(), Device, roomID, "phone-"+id+"-"+string(pr.Action), pr)
@@ -368,10 +360,6 @@ func (r *Remote) act(w http.ResponseWriter, req *http.Request) {
 	case pr.Action == proto.ActionEnd:
 		notice = lang.W.Ended
 	case res.Meeting != nil:
-		loc, err := time.LoadLocation(room.TimeZone)
-		if err != nil {
-			loc = time.UTC
-		}
 		notice = fmt.Sprintf(lang.W.Extended, i18n.Clock(res.Meeting.End, loc, lang.Hour12(room.Hours, i18n.HourCycleLocale)))
 	}
 	r.opts.Logger.Info("phone request", "room", roomID, "action", pr.Action, "ok", res.OK)
@@ -384,6 +372,21 @@ func (r *Remote) act(w http.ResponseWriter, req *http.Request) {
 	r.render(w, req, notice, !res.OK, res.Meeting)
 }
 
+// roomOf reads the room a capability names, with its language and zone.
+// It has answered the request when ok is false.
+func (r *Remote) roomOf(w http.ResponseWriter, id string) (room store.Room, lang i18n.Lang, loc *time.Location, ok bool) {
+	room, err := r.opts.Store.Room(id)
+	if err != nil {
+		http.Error(w, "This link is not valid.", http.StatusNotFound)
+		return room, lang, nil, false
+	}
+	loc, err = time.LoadLocation(room.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return room, i18n.Resolve(room.Language), loc, true
+}
+
 // bookingRoom opens a room's booking capability for today: the room, its
 // language and zone. It has answered the request when ok is false.
 func (r *Remote) bookingRoom(w http.ResponseWriter, req *http.Request) (room store.Room, lang i18n.Lang, loc *time.Location, ok bool) {
@@ -392,20 +395,14 @@ func (r *Remote) bookingRoom(w http.ResponseWriter, req *http.Request) (room sto
 		http.Error(w, "This link is not valid.", http.StatusNotFound)
 		return room, lang, nil, false
 	}
-	room, err := r.opts.Store.Room(roomID)
-	if err != nil {
-		http.Error(w, "This link is not valid.", http.StatusNotFound)
-		return room, lang, nil, false
+	if room, lang, loc, ok = r.roomOf(w, roomID); !ok {
+		return room, lang, loc, false
 	}
 	if d != day(room.TimeZone, r.opts.Now()) {
 		http.Error(w, "This code was for another day: scan the one on the panel again.", http.StatusGone)
-		return room, lang, nil, false
+		return room, lang, loc, false
 	}
-	loc, err = time.LoadLocation(room.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	return room, i18n.Resolve(room.Language), loc, true
+	return room, lang, loc, true
 }
 
 // renderBook writes a room's booking page: the bookings it offers now,
