@@ -41,7 +41,13 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 	if !res.OK {
 		t.Fatalf("book: %+v", res.Error)
 	}
-	_, body := get(t, ts.http.URL+"/metrics")
+	// The room's state is read again after the answer (booking's
+	// refresh runs on its own): wait for it, then check every figure.
+	var body string
+	waitFor(t, "the booked room counted busy", func() bool {
+		_, body = get(t, ts.http.URL+"/metrics")
+		return strings.Contains(body, `lintel_rooms{status="busy"} 1`)
+	})
 	for _, want := range []string{
 		`lintel_panels_connected{paired="true"} 1`,
 		`lintel_rooms{status="busy"} 1`,
