@@ -20,6 +20,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/store"
 )
 
@@ -220,7 +221,7 @@ func (s *Server) applyOIDC(o OIDCSettings, secret string) error {
 	}
 	if o.Enabled() {
 		if secret != "" {
-			if err := writeSecret(s.oidcSecretPath(), secret); err != nil {
+			if err := atomicfile.WriteSecret(s.oidcSecretPath(), secret); err != nil {
 				return fmt.Errorf("save the client secret: %w", err)
 			}
 		} else if _, err := os.Stat(s.oidcSecretPath()); err != nil {
@@ -234,29 +235,6 @@ func (s *Server) applyOIDC(o OIDCSettings, secret string) error {
 	}
 	s.signin.settings, s.signin.provider = o, nil
 	return nil
-}
-
-// writeSecret writes a secret to a 0600 file atomically.
-func writeSecret(path, secret string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(secret + "\n")
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	return err
 }
 
 // clientSecret reads the sign-in client secret from where the settings
