@@ -19,6 +19,7 @@ import (
 	"github.com/lintelhq/lintel/proto/clock"
 	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/alert"
+	"github.com/lintelhq/lintel/server/board"
 	"github.com/lintelhq/lintel/server/booking"
 	"github.com/lintelhq/lintel/server/calendar"
 	"github.com/lintelhq/lintel/server/calendar/builtin"
@@ -39,6 +40,9 @@ type config struct {
 	// Etcd, when set, puts the store on etcd, shared by several
 	// replicas (--store etcd); else it is a bbolt file in DataDir.
 	Etcd *store.EtcdOpts
+	// BoardRefresh is how often floor boards read their floor (default
+	// 10 s; tests shorten it).
+	BoardRefresh time.Duration
 	// ReplicaID names this replica among those on etcd.
 	ReplicaID string
 	Listen    string
@@ -607,6 +611,12 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	metricsMux.Handle("GET /metrics", requireBearer(cfg.MetricsToken, a.metrics.handler()))
 	a.metricsHandler = guard(metricsMux)
 	mux.Handle(remote.Path, a.remote.Handler()) // phone pages: the link is the capability, no session
+	boardHandler := board.New(board.Opts{
+		Pair: a.pairer.Pair, Authenticate: a.devices.Authenticate, Seen: a.devices.Seen, Rooms: db, States: a.sync,
+		ClientAddr: cfg.TrustedProxy.Addr, Refresh: cfg.BoardRefresh, Logger: log.With("component", "board"), Now: cfg.Now,
+	}).Handler()
+	mux.Handle(board.Path, boardHandler) // the floor board: paired like a panel, no session
+	mux.Handle(board.Path+"/", boardHandler)
 	mux.Handle("/", a.admin)
 	a.handler = guard(mux)
 	return a, nil
