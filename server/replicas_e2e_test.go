@@ -172,22 +172,21 @@ func waitDevices(ts *testServer, out *[]store.Device) error {
 	return err
 }
 
-// TestBookingRaceAcrossReplicas: 100 panels on three replicas all book the
-// same free room at once: exactly one booking is made, every other panel
-// is told the room was just taken, and a retry of the winner's request
-// through another replica gets the winner's answer, not a second booking.
-func TestBookingRaceAcrossReplicas(t *testing.T) {
-	cluster := etcdtest.Start(t, 1)
-	reps := startReplicas(t, cluster, 3)
-	reps[0].addRoom(store.Room{ID: "green", Name: "Green", TimeZone: "UTC", Display: store.DisplayTitle, Booking: store.BookingSettings{Instant: true}})
+// raceOneRoom adds the room "green" and 100 panels spread over servers,
+// and has every panel book it at once; it returns each panel's answer,
+// the answer times sorted, and the panels' credentials.
+func raceOneRoom(t *testing.T, servers []*testServer) ([]proto.Result, []time.Duration, []string) {
+	t.Helper()
+	servers[0].addRoom(store.Room{ID: "green", Name: "Green", TimeZone: "UTC", Display: store.DisplayTitle, Booking: store.BookingSettings{Instant: true}})
 	const panels = 100
+	n := len(servers)
 	tokens := make([]string, panels)
 	for i := range tokens {
-		tokens[i] = reps[i%3].addDevice("green")
+		tokens[i] = servers[i%n].addDevice("green")
 	}
 	conns := make([]*rawPanel, panels)
 	for i, tok := range tokens {
-		conns[i] = dialRaw(t, reps[i%3].wsURL(), tok)
+		conns[i] = dialRaw(t, servers[i%n].wsURL(), tok)
 		conns[i].hello()
 		conns[i].next(isState)
 	}
@@ -207,6 +206,27 @@ func TestBookingRaceAcrossReplicas(t *testing.T) {
 	}
 	wg.Wait()
 	slices.Sort(took)
+	return results, took, tokens
+}
+
+// TestBookingRaceAcrossReplicas: 100 panels on three replicas all book the
+// same free room at once: exactly one booking is made, every other panel
+// is told the room was just taken, and a retry of the winner's request
+// through another replica gets the winner's answer, not a second booking.
+func TestBookingRaceAcrossReplicas(t *testing.T) {
+	// The peer, in the same run: one server on bbolt.
+	single := newTestServer(t)
+	peer, took, _ := raceOneRoom(t, []*testServer{single})
+	if ok := slices.IndexFunc(peer, func(r proto.Result) bool { return r.OK }); ok < 0 || slices.ContainsFunc(peer[ok+1:], func(r proto.Result) bool { return r.OK }) {
+		t.Error("one server: not exactly one booking")
+	}
+	t.Logf("peer: 100 panels on one server (bbolt) booking one room at once: answers p50 %v, p99 %v",
+		took[len(took)/2].Round(time.Millisecond), took[len(took)*99/100].Round(time.Millisecond))
+
+	cluster := etcdtest.Start(t, 1)
+	reps := startReplicas(t, cluster, 3)
+	results, took, tokens := raceOneRoom(t, reps)
+	const panels = 100
 	t.Logf("100 panels on 3 replicas booking one room at once: answers p50 %v, p99 %v, max %v",
 		took[panels/2].Round(time.Millisecond), took[panels*99/100].Round(time.Millisecond), took[panels-1].Round(time.Millisecond))
 	winner := -1
