@@ -312,3 +312,33 @@ func TestEtcdLostMidway(t *testing.T) {
 		t.Errorf("write without etcd: %v", err)
 	}
 }
+
+// TestSchemaBucketsOpenedOnce: a bucket of the schema's level, once seen,
+// opens without a read (etcd), and is gone once deleted; the engines
+// agree.
+func TestSchemaBucketsOpenedOnce(t *testing.T) {
+	eachEngine(t, func(t *testing.T, db *DB) {
+		name := []byte("scratch")
+		exists := func() (ok bool) {
+			if err := db.view(func(tx txn) error { ok = tx.Bucket(rootBucket).Bucket(name) != nil; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if exists() {
+			t.Fatal("scratch exists before it was made")
+		}
+		if err := db.update(func(tx txn) error { _, err := tx.Bucket(rootBucket).CreateBucket(name); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if !exists() || !exists() {
+			t.Fatal("scratch not found after it was made")
+		}
+		if err := db.update(func(tx txn) error { return tx.Bucket(rootBucket).DeleteBucket(name) }); err != nil {
+			t.Fatal(err)
+		}
+		if exists() {
+			t.Error("scratch still opens after it was deleted")
+		}
+	})
+}

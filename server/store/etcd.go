@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -147,6 +148,11 @@ type etcdEngine struct {
 	maxOps    int
 	ownClient bool
 	where     string
+	// schema holds the markers of the buckets the schema creates (the
+	// root and its children: only migrations make or drop them) once
+	// seen, so that opening them costs no read; nested buckets (a
+	// room's events) are read each time.
+	schema gosync.Map
 }
 
 func (e *etcdEngine) name() string   { return e.where }
@@ -445,13 +451,30 @@ func (b *etcdBucket) Put(k, v []byte) error {
 func (b *etcdBucket) Delete(k []byte) error { return b.t.del(b.key(k)) }
 
 func (b *etcdBucket) Bucket(name []byte) bucket {
+	m := b.marker(name)
+	schema := b.schemaLevel()
+	if _, pending := b.t.writes[m]; schema && !pending {
+		if _, ok := b.t.e.schema.Load(m); ok {
+			return &etcdBucket{t: b.t, path: b.child(name)}
+		}
+	}
 	// After a failed read every bucket "exists": the transaction
 	// returns the read's error in the end, and callers need not guard
 	// against buckets that bbolt guarantees.
-	if b.t.get(b.marker(name)) == nil && b.t.err == nil {
-		return nil
+	if b.t.get(m) == nil {
+		if b.t.err == nil {
+			return nil
+		}
+	} else if schema {
+		b.t.e.schema.Store(m, struct{}{})
 	}
 	return &etcdBucket{t: b.t, path: b.child(name)}
+}
+
+// schemaLevel reports whether b's children are the schema's buckets: b
+// is the top or the root bucket.
+func (b *etcdBucket) schemaLevel() bool {
+	return b.path == b.t.e.prefix || b.path == b.t.e.prefix+"/"+escapeName(rootBucket)
 }
 
 func (b *etcdBucket) CreateBucket(name []byte) (bucket, error) {
@@ -477,6 +500,7 @@ func (b *etcdBucket) DeleteBucket(name []byte) error {
 	if err := b.t.del(b.marker(name)); err != nil {
 		return err
 	}
+	b.t.e.schema.Delete(b.marker(name))
 	sub := b.child(name) + "/"
 	for k := range b.t.writes {
 		if strings.HasPrefix(k, sub) {
