@@ -331,8 +331,11 @@ func TestSchemaBucketsOpenedOnce(t *testing.T) {
 		if err := db.update(func(tx txn) error { _, err := tx.Bucket(rootBucket).CreateBucket(name); return err }); err != nil {
 			t.Fatal(err)
 		}
-		if !exists() || !exists() {
+		if !exists() {
 			t.Fatal("scratch not found after it was made")
+		}
+		if !exists() {
+			t.Fatal("scratch not found the second time (opened without a read)")
 		}
 		if err := db.update(func(tx txn) error { return tx.Bucket(rootBucket).DeleteBucket(name) }); err != nil {
 			t.Fatal(err)
