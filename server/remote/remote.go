@@ -203,12 +203,20 @@ func (r *Remote) openKind(kind, c string) (string, string, bool) {
 	return strings.Cut(string(subject), "\n")
 }
 
-// Handler serves GET and POST of Path + capability.
+// Handler serves GET and POST of Path + capability. Every request, of
+// any page, counts once against its address's limit.
 func (r *Remote) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+Path+"{cap}", r.show)
 	mux.HandleFunc("POST "+Path+"{cap}", r.act)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		headers(w)
+		if !r.limiter.Allow(r.opts.ClientAddr(req)) {
+			http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
+			return
+		}
+		mux.ServeHTTP(w, req)
+	})
 }
 
 // view is what the page shows.
@@ -258,11 +266,6 @@ func (r *Remote) show(w http.ResponseWriter, req *http.Request) {
 // changed, when set, is the meeting as the action left it (the room's
 // state may not show it yet).
 func (r *Remote) render(w http.ResponseWriter, req *http.Request, notice string, refusal bool, changed *proto.Meeting) {
-	headers(w)
-	if req.Method == http.MethodGet && !r.limiter.Allow(r.opts.ClientAddr(req)) {
-		http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
-		return
-	}
 	roomID, meetingID, ok := r.open(req.PathValue("cap"))
 	if !ok {
 		http.Error(w, "This link is not valid.", http.StatusNotFound)
@@ -312,14 +315,9 @@ func (r *Remote) act(w http.ResponseWriter, req *http.Request) {
 		r.book(w, req)
 		return
 	}
-	headers(w)
 	roomID, meetingID, ok := r.open(req.PathValue("cap"))
 	if !ok {
 		http.Error(w, "This link is not valid.", http.StatusNotFound)
-		return
-	}
-	if !r.limiter.Allow(r.opts.ClientAddr(req)) {
-		http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
 		return
 	}
 	req.Body = http.MaxBytesReader(w, req.Body, maxForm)
@@ -408,11 +406,6 @@ func (r *Remote) bookingRoom(w http.ResponseWriter, req *http.Request) (room sto
 // renderBook writes a room's booking page: the bookings it offers now,
 // as its panel does (proto.BookChoices).
 func (r *Remote) renderBook(w http.ResponseWriter, req *http.Request, notice string, refusal bool) {
-	headers(w)
-	if req.Method == http.MethodGet && !r.limiter.Allow(r.opts.ClientAddr(req)) {
-		http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
-		return
-	}
 	room, lang, loc, ok := r.bookingRoom(w, req)
 	if !ok {
 		return
@@ -445,11 +438,6 @@ func (r *Remote) renderBook(w http.ResponseWriter, req *http.Request, notice str
 // book books a room from its booking page, then shows the new meeting's
 // page (to extend or end it later).
 func (r *Remote) book(w http.ResponseWriter, req *http.Request) {
-	headers(w)
-	if !r.limiter.Allow(r.opts.ClientAddr(req)) {
-		http.Error(w, "Too many requests: wait a minute.", http.StatusTooManyRequests)
-		return
-	}
 	room, lang, _, ok := r.bookingRoom(w, req)
 	if !ok {
 		return

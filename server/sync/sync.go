@@ -686,6 +686,7 @@ func (s *Syncer) nearby(r store.Room, now time.Time) []proto.Nearby {
 		sameFloor bool
 	}
 	var out []cand
+	zones := map[string]*time.Location{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, o := range s.described {
@@ -693,8 +694,14 @@ func (s *Syncer) nearby(r store.Room, now time.Time) []proto.Nearby {
 		if id == r.ID || o.Building != r.Building || !o.Booking.Instant || rs == nil || rs.state.Stale {
 			continue
 		}
-		loc, err := time.LoadLocation(o.TimeZone)
-		if err != nil {
+		loc, ok := zones[o.TimeZone]
+		if !ok {
+			// One load per zone, not per room: a building's rooms
+			// share one.
+			loc, _ = time.LoadLocation(o.TimeZone) // nil when unknown
+			zones[o.TimeZone] = loc
+		}
+		if loc == nil {
 			continue
 		}
 		until, free := proto.FreeUntil(rs.state.Meetings, now, loc)
