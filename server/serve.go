@@ -447,6 +447,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Logger:       log.With("component", "hub"),
 		OnConnect:    panels.connected,
 		OnDisconnect: panels.disconnected,
+		States:       syncStates{a},
 		Now:          cfg.Now,
 
 		MaxConns:           fitConns(cfg.MaxConns, log),
@@ -916,3 +917,9 @@ func (d deviceAuth) Check(ctx context.Context, deviceID string) error {
 	}
 	return err
 }
+
+// syncStates answers the hub with a room's last state from the syncer,
+// its one owner (made after the hub, which it publishes to).
+type syncStates struct{ a *app }
+
+func (s syncStates) State(room string) (proto.State, bool) { return s.a.sync.State(room) }

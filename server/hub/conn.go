@@ -56,10 +56,14 @@ type conn struct {
 	greeting [][]byte // Opts.Greet's frames, queued at register
 
 	// Guarded by h.mu.
-	room      string
-	hello     proto.Hello
-	helloDone bool
-	cut       bool // Disconnect closes it: it may not register
+	room  string
+	joins uint64 // rooms joined, counting moves; a join's number
+	// joinPending: c joined its room and no state of the room has been
+	// queued for it since (sendJoinState or Publish ends it).
+	joinPending bool
+	hello       proto.Hello
+	helloDone   bool
+	cut         bool // Disconnect closes it: it may not register
 }
 
 // outFrame is one frame to send: a state shared by every panel of a room,
@@ -397,6 +401,7 @@ func (c *conn) open(refusal *proto.Error) bool {
 		old.log().Info("hub: panel connected again: closing its old connection")
 		old.kill()
 	}
+	c.h.sendJoinState(c)
 	c.log().Info("hub: panel connected", "firmware", hello.Firmware, "paired", c.paired)
 	if c.paired && c.h.opts.OnConnect != nil {
 		c.h.mu.Lock()

@@ -61,12 +61,13 @@ func BenchmarkAnonymousFlood(b *testing.B) {
 
 func benchmarkFlood(b *testing.B, sockets, addrs, caps int) {
 	raiseFileLimit(b, sockets/2)
-	opts := hub.Opts{Auth: benchAuth{}, Pairer: codePairer{}, Logger: slog.New(slog.DiscardHandler)}
+	states := newLastStates()
+	states.set("bench", benchState())
+	opts := hub.Opts{Auth: benchAuth{}, Pairer: codePairer{}, States: states, Logger: slog.New(slog.DiscardHandler)}
 	if caps > 0 {
 		opts.MaxConns, opts.MaxUnpaired, opts.MaxUnpairedPerAddr = caps, caps, caps
 	}
 	h := hub.New(opts)
-	h.Publish("bench", benchState())
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	defer h.Close()

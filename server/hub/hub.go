@@ -17,8 +17,9 @@
 //     and a close: the panel shows an "update firmware" screen. A paired
 //     panel's credential is checked again (Authenticator.Check): it may
 //     have been revoked since the upgrade.
-//  3. A paired panel then gets its room's last state at once and every state
-//     published for the room after it; its credential is checked again
+//  3. A paired panel then gets its room's last state at once, asked of
+//     Opts.States (the hub keeps no copy of it), and every state published
+//     for the room after it; its credential is checked again
 //     before each request and report. An unpaired panel is handed to the
 //     Pairer, whose pairing code it shows until an admin approves it (it
 //     then gets its credential and is closed so that it reconnects with
@@ -39,7 +40,8 @@
 // other panels (as in coder/websocket's chat example). A state is encoded
 // and framed once per Publish (a websocket.PreparedMessage) and the same
 // frame is written to every panel of the room; the state a late joiner
-// gets is prepared once for all who join within a second.
+// gets is asked of Opts.States once and prepared once for all who join
+// within a second (a Publish drops that frame).
 //
 // A frame that proto.Decode refuses gets an error frame that says what was
 // wrong, then the connection is closed: a panel that sends garbage has a bug
@@ -149,6 +151,13 @@ type Authenticator interface {
 	Check(ctx context.Context, deviceID string) error
 }
 
+// States answers with a room's last state (false when it has none yet).
+// The syncer is one. It must record a state before publishing it, so that
+// its answer is never older than a state already published.
+type States interface {
+	State(room string) (proto.State, bool)
+}
+
 // Pairer pairs panels that connect without a token.
 type Pairer interface {
 	// Pair sends pairing codes to the panel through send and blocks until an
@@ -221,6 +230,11 @@ type Opts struct {
 	// first frame is drawn with them). It runs on the connection's
 	// goroutine, off the hub's lock. Nil sends nothing.
 	Greet func(Device, proto.Hello) []proto.Message
+	// States answers with a room's last state when a panel joins or moves
+	// to it: it is the one owner of that state (the syncer), so the hub
+	// keeps none of its own. Nil: a panel gets its room's states from the
+	// next Publish on.
+	States States
 	// Now is the clock that stamps a late joiner's state. Default time.Now.
 	Now func() time.Time
 
@@ -274,10 +288,9 @@ type Hub struct {
 	byDevice map[string][]*conn            // paired connections in any state, oldest first
 	devices  map[string]*conn              // paired connections past hello, by device id
 	rooms    map[string]map[*conn]struct{} // paired connections past hello, by room
-	last     map[string]proto.State        // each room's last state
 	// joinFrame is each room's last state as a late joiner gets it,
-	// prepared once and shared by the panels that join within
-	// joinFrameFresh of it.
+	// asked of Opts.States and prepared once for the panels that join
+	// within joinFrameFresh of it; Publish drops it.
 	joinFrame map[string]preparedState
 	// Admitted connections, counted from before the upgrade until the
 	// connection ends: all, those without a credential, and those by
@@ -347,7 +360,6 @@ func New(opts Opts) *Hub {
 		byDevice:   make(map[string][]*conn),
 		devices:    make(map[string]*conn),
 		rooms:      make(map[string]map[*conn]struct{}),
-		last:       make(map[string]proto.State),
 		joinFrame:  make(map[string]preparedState),
 		anonByAddr: make(map[string]int),
 		handshakes: make(chan struct{}, opts.MaxHandshakes),
@@ -579,10 +591,8 @@ func (h *Hub) add(c *conn) (oldest *conn, ok bool) {
 }
 
 // register subscribes a connection that said hello to its room (a paired
-// panel) and queues the room's last state. It runs under the lock that
-// Publish takes, so the panel gets the last state first and then every
-// later one, none twice and none missed. It reports false for a
-// connection that Disconnect cut meanwhile.
+// panel); the caller then sends it the room's last state (sendJoinState).
+// It reports false for a connection that Disconnect cut meanwhile.
 func (h *Hub) register(c *conn, hello proto.Hello) (replaced *conn, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -609,10 +619,13 @@ func (h *Hub) register(c *conn, hello proto.Hello) (replaced *conn, ok bool) {
 	return replaced, true
 }
 
-// subscribe adds c to room's panels and queues the room's last state.
-// Called with h.mu held.
+// subscribe adds c to room's panels; its join is then pending until
+// sendJoinState or a Publish to the room gives it a state. Called with
+// h.mu held.
 func (h *Hub) subscribe(c *conn, room string) {
 	c.room = room
+	c.joins++
+	c.joinPending = room != ""
 	if room == "" {
 		return
 	}
@@ -622,12 +635,56 @@ func (h *Hub) subscribe(c *conn, room string) {
 		h.rooms[room] = set
 	}
 	set[c] = struct{}{}
-	pm := h.joinFrameLocked(room)
-	if pm == nil {
+}
+
+// sendJoinState queues the last state of the room c just joined, asked of
+// Opts.States off the hub's lock (the syncer takes locks of its own, and
+// publishes under them). The order of states stays right without holding
+// one lock across both: the syncer records a state before it publishes
+// it, so what it answers is at least as new as every state published
+// before c joined; and a Publish that reaches c meanwhile ends the join,
+// so an older answer never follows a newer state. At worst c gets the
+// same state twice.
+func (h *Hub) sendJoinState(c *conn) {
+	h.mu.Lock()
+	room, join := c.room, c.joins
+	if !c.joinPending || h.opts.States == nil {
+		h.mu.Unlock()
 		return
 	}
-	// The queue may be full only if the panel is already being dropped;
-	// the reader then ends on its own.
+	pm, fresh := h.freshJoinFrameLocked(room)
+	if fresh {
+		c.joinPending = false
+		c.enqueueShared(pm) // a full queue means c is being dropped already
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+
+	st, ok := h.opts.States.State(room)
+	if !ok {
+		return // the room has no state yet: the first Publish brings it
+	}
+	now := h.opts.Now().UTC()
+	// A late joiner gets the last state stamped with the time now: a
+	// panel that just booted with its clock in 1970 corrects its clock by
+	// this, so an hour-old stamp would show an hour-old status.
+	st.ServerTime = now
+	pm, err := prepareState(st)
+	if err != nil {
+		h.log.Error("hub: cannot encode the last state", "room", room, "err", err)
+		return
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !c.joinPending || c.joins != join || c.cut {
+		return // a Publish, a Move or a Disconnect came first
+	}
+	c.joinPending = false
+	// No Publish to the room since c joined: the answer is the room's
+	// latest, worth sharing with the panels joining after c.
+	h.joinFrame[room] = preparedState{stamped: now, pm: pm}
 	c.enqueueShared(pm)
 }
 
@@ -642,28 +699,19 @@ type preparedState struct {
 	pm      *websocket.PreparedMessage
 }
 
-// joinFrameLocked returns room's last state for a panel that joins now,
-// or nil when the room has none yet. Called with h.mu held.
-func (h *Hub) joinFrameLocked(room string) *websocket.PreparedMessage {
-	st, ok := h.last[room]
+// freshJoinFrameLocked returns the frame prepared for room's late joiners
+// if it is still fresh. Called with h.mu held.
+func (h *Hub) freshJoinFrameLocked(room string) (*websocket.PreparedMessage, bool) {
+	p, ok := h.joinFrame[room]
 	if !ok {
-		return nil
+		return nil, false
 	}
-	// A late joiner gets the last state stamped with the time now: a
-	// panel that just booted with its clock in 1970 corrects its clock by
-	// this, so an hour-old stamp would show an hour-old status.
 	now := h.opts.Now().UTC()
-	if p, ok := h.joinFrame[room]; ok && !now.Before(p.stamped) && now.Sub(p.stamped) < joinFrameFresh {
-		return p.pm
+	if now.Before(p.stamped) || now.Sub(p.stamped) >= joinFrameFresh {
+		delete(h.joinFrame, room)
+		return nil, false
 	}
-	st.ServerTime = now
-	pm, err := prepareState(st)
-	if err != nil {
-		h.log.Error("hub: cannot encode the last state", "room", room, "err", err)
-		return nil
-	}
-	h.joinFrame[room] = preparedState{stamped: now, pm: pm}
-	return pm
+	return p.pm, true
 }
 
 // prepareState encodes a state frame once for any number of panels.
@@ -710,9 +758,9 @@ func (h *Hub) remove(c *conn) {
 	}
 }
 
-// Publish sends st to every panel of room and keeps it as the room's last
-// state, which a panel that connects or moves to the room later gets at
-// once. The state is encoded once and the same bytes are queued for every
+// Publish sends st to every panel of room. It keeps no copy: a panel
+// that connects or moves to the room later gets its last state from
+// Opts.States. The state is encoded once and the same bytes are queued for every
 // panel; Publish never waits for a panel: one whose queue is full is
 // dropped.
 func (h *Hub) Publish(room string, st proto.State) {
@@ -723,9 +771,9 @@ func (h *Hub) Publish(room string, st proto.State) {
 	}
 	var slow []*conn
 	h.mu.Lock()
-	h.last[room] = st
 	delete(h.joinFrame, room)
 	for c := range h.rooms[room] {
+		c.joinPending = false
 		if !c.enqueueShared(pm) {
 			slow = append(slow, c)
 		}
@@ -798,9 +846,9 @@ func (h *Hub) Disconnect(deviceID string, code proto.Code, reason string) {
 // old room's states and gets the new room's last state at once.
 func (h *Hub) Move(deviceID, room string) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	c := h.devices[deviceID]
 	if c == nil || c.room == room {
+		h.mu.Unlock()
 		return
 	}
 	if set := h.rooms[c.room]; set != nil {
@@ -810,6 +858,8 @@ func (h *Hub) Move(deviceID, room string) {
 		}
 	}
 	h.subscribe(c, room)
+	h.mu.Unlock()
+	h.sendJoinState(c)
 }
 
 // Connections lists the panels connected now that have said hello, by

@@ -112,10 +112,50 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// syncedHub is a hub with the owner of its rooms' last states, as the
+// server wires it: Publish records a state, then publishes it, as the
+// syncer does.
+type syncedHub struct {
+	*hub.Hub
+	states *lastStates
+}
+
+func (h syncedHub) Publish(room string, st proto.State) {
+	h.states.set(room, st)
+	h.Hub.Publish(room, st)
+}
+
+// lastStates is each room's last state, the hub's Opts.States.
+type lastStates struct {
+	mu sync.Mutex
+	m  map[string]proto.State
+}
+
+func newLastStates() *lastStates { return &lastStates{m: make(map[string]proto.State)} }
+
+func (s *lastStates) set(room string, st proto.State) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[room] = st
+}
+
+func (s *lastStates) State(room string) (proto.State, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.m[room]
+	return st, ok
+}
+
 // startHub serves a hub on 127.0.0.1. Unset Auth, Handler and Logger get
-// fakes.
-func startHub(t testing.TB, opts hub.Opts) (*hub.Hub, string) {
+// fakes, and unset States a lastStates that the returned hub's Publish
+// keeps.
+func startHub(t testing.TB, opts hub.Opts) (syncedHub, string) {
 	t.Helper()
+	states, _ := opts.States.(*lastStates)
+	if opts.States == nil {
+		states = newLastStates()
+		opts.States = states
+	}
 	if opts.Auth == nil {
 		opts.Auth = newFakeAuth()
 	}
@@ -131,7 +171,7 @@ func startHub(t testing.TB, opts hub.Opts) (*hub.Hub, string) {
 		h.Close()
 		srv.Close()
 	})
-	return h, "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	return syncedHub{Hub: h, states: states}, "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 }
 
 func dial(t testing.TB, url, token string) *websocket.Conn {
@@ -235,7 +275,7 @@ func state(room, title string) proto.State {
 func title(st *proto.State) string { return st.Meetings[0].Title }
 
 // waitConns waits until n panels have said hello.
-func waitConns(t testing.TB, h *hub.Hub, n int) {
+func waitConns(t testing.TB, h interface{ Connections() []hub.ConnInfo }, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(h.Connections()) != n {
