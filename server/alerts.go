@@ -156,6 +156,20 @@ func (al *alerts) Apply(ctx context.Context, s alert.Settings, password string) 
 	return nil
 }
 
+// follow reads the alert settings again from the store, after another
+// replica saved them, and switches the channels.
+func (al *alerts) follow() error {
+	var s alert.Settings
+	if err := al.db.Setting(alertsKey, &s); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	al.settings = s
+	al.configure(s)
+	return nil
+}
+
 // SendTest implements admin.Alerts.
 func (al *alerts) SendTest(ctx context.Context) []alert.Result {
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)

@@ -12,6 +12,7 @@ import (
 	gosync "sync"
 
 	"github.com/lintelhq/lintel/proto"
+	"github.com/lintelhq/lintel/server/admin"
 	"github.com/lintelhq/lintel/server/connector"
 	"github.com/lintelhq/lintel/server/devices"
 	"github.com/lintelhq/lintel/server/store"
@@ -138,8 +139,17 @@ func (a *app) followStore(ctx context.Context) {
 	go func() {
 		defer wg.Done()
 		a.db.WatchSettings(ctx, func(key string, data []byte) {
-			if key == connector.SettingsKey {
+			var err error
+			switch key {
+			case connector.SettingsKey:
 				a.connector.Follow(ctx)
+			case alertsKey:
+				err = a.alerts.follow()
+			case admin.OIDCSettingsKey:
+				err = a.admin.FollowOIDC()
+			}
+			if err != nil {
+				a.log.Error("cannot follow settings saved by another replica", "settings", key, "err", err)
 			}
 		})
 	}()

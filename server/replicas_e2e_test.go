@@ -374,6 +374,24 @@ func TestPairThroughAnotherReplica(t *testing.T) {
 	if status := reps[1].api("PUT", "/api/v1/connector", put, nil); status != http.StatusBadRequest {
 		t.Errorf("a typed secret through a replica: %d, want 400", status)
 	}
+
+	// So are the alert and the single sign-on settings.
+	alerts := map[string]any{"webhooks": []map[string]any{{"name": "ops", "format": "json", "url": "https://hooks.example.com/lintel"}}, "max_per_hour": 7}
+	if status := reps[1].api("PUT", "/api/v1/alerts/settings", alerts, nil); status != http.StatusOK {
+		t.Fatalf("save the alert settings through replica 1: %d", status)
+	}
+	within(t, 10*time.Second, "replica 0 follows the alert settings saved through replica 1", func() bool {
+		s := reps[0].app.alerts.Settings()
+		return s.MaxPerHour == 7 && len(s.Webhooks) == 1
+	})
+	signin := map[string]any{"tenant_id": "contoso.onmicrosoft.com", "client_id": "6731de76-14a6-49ae-97bc-6eba6914391e", "secret": "s",
+		"roles": map[string][]string{"admin": {"Lintel.Admin"}}}
+	if status := reps[1].api("PUT", "/api/v1/signin", signin, nil); status != http.StatusOK {
+		t.Fatalf("save the sign-in settings through replica 1: %d", status)
+	}
+	within(t, 10*time.Second, "replica 0 follows the sign-in settings saved through replica 1", func() bool {
+		return reps[0].app.admin.OIDCSettings().ClientID == "6731de76-14a6-49ae-97bc-6eba6914391e"
+	})
 }
 
 // bookThrough books room now through the server at url as the panel with

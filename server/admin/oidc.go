@@ -140,12 +140,12 @@ func validTenant(t string) bool {
 	return t != ""
 }
 
-// oidcKey is where the sign-in settings live in the store, and
+// OIDCSettingsKey is where the sign-in settings live in the store, and
 // oidcSecretFile the client secret's 0600 file in the data directory.
 const (
-	oidcKey        = "oidc"
-	oidcSecretFile = "oidc-client-secret"
-	oidcCookie     = "lintel_oidc"
+	OIDCSettingsKey = "oidc"
+	oidcSecretFile  = "oidc-client-secret"
+	oidcCookie      = "lintel_oidc"
 	// oidcFlowLifetime bounds how long a person may take at Microsoft's
 	// sign-in page.
 	oidcFlowLifetime = 10 * time.Minute
@@ -181,10 +181,26 @@ func (s *Server) loadOIDC() error {
 		return nil
 	}
 	var saved OIDCSettings
-	if err := s.opts.Store.Setting(oidcKey, &saved); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.opts.Store.Setting(OIDCSettingsKey, &saved); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("admin: sign-in settings: %w", err)
 	}
 	s.signin.settings = saved
+	return nil
+}
+
+// FollowOIDC reads the sign-in settings again from the store, after
+// another replica saved them. Settings given by flags stay.
+func (s *Server) FollowOIDC() error {
+	var saved OIDCSettings
+	if err := s.opts.Store.Setting(OIDCSettingsKey, &saved); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("admin: sign-in settings: %w", err)
+	}
+	s.signin.mu.Lock()
+	defer s.signin.mu.Unlock()
+	if s.signin.settings.FromFlags {
+		return nil
+	}
+	s.signin.settings, s.signin.provider = saved, nil
 	return nil
 }
 
@@ -230,7 +246,7 @@ func (s *Server) applyOIDC(o OIDCSettings, secret string) error {
 	} else if err := os.Remove(s.oidcSecretPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove the client secret: %w", err)
 	}
-	if err := s.opts.Store.PutSetting(oidcKey, o); err != nil {
+	if err := s.opts.Store.PutSetting(OIDCSettingsKey, o); err != nil {
 		return fmt.Errorf("save the sign-in settings: %w", err)
 	}
 	s.signin.settings, s.signin.provider = o, nil
