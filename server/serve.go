@@ -33,6 +33,7 @@ import (
 	"github.com/lintelhq/lintel/server/remote"
 	"github.com/lintelhq/lintel/server/store"
 	"github.com/lintelhq/lintel/server/sync"
+	"github.com/lintelhq/lintel/server/tablet"
 )
 
 // config is what serve needs; flags fill it.
@@ -43,6 +44,11 @@ type config struct {
 	// BoardRefresh is how often floor boards read their floor (default
 	// 10 s; tests shorten it).
 	BoardRefresh time.Duration
+	// TabletOfflineGrace is how long a tablet's page may be cut from the
+	// server before it says so (default 30 s; tests shorten it).
+	TabletOfflineGrace time.Duration
+	// MaxTablets bounds the tablets served at once (--max-tablets).
+	MaxTablets int
 	// ReplicaID names this replica among those on etcd.
 	ReplicaID string
 	Listen    string
@@ -130,6 +136,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.BoolVar(&cfg.M365Sim, "m365-sim", false, "read the demo rooms from a Microsoft Graph emulator run in-process, through the real Microsoft 365 connector")
 	fs.IntVar(&cfg.MaxConns, "max-conns", hub.DefaultMaxConns, "most panel connections at once (lowered to fit the open file limit)")
 	fs.IntVar(&cfg.MaxUnpaired, "max-unpaired", hub.DefaultMaxUnpaired, "most connections without a credential (unpaired panels) at once; the rest of --max-conns is kept for paired panels")
+	fs.IntVar(&cfg.MaxTablets, "max-tablets", tablet.DefaultMaxTablets, "most tablets served at once as door panels (/tablet); each runs a panel in the server, with a frame of up to 16 MB")
 	fs.IntVar(&cfg.MaxUnpairedPerAddr, "max-unpaired-per-addr", hub.DefaultMaxUnpairedPerAddr, "most connections without a credential from one address (IPv6: one /64)")
 	fs.DurationVar(&cfg.UnpairedLifetime, "unpaired-lifetime", hub.DefaultUnpairedLifetime, "an unpaired panel's connection (and its pairing code) lasts this long; the panel then reconnects for a new code")
 	fs.DurationVar(&cfg.Retention.Activity, "retention-activity", store.DefaultActivityRetention, "keep the activity log, the meetings recorded for utilization and built-in calendar events after they ended this long")
@@ -292,6 +299,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- srv.Shutdown(shutdownCtx) }()
 	began := time.Now()
+	a.tablets.Close()
 	a.hub.Close()
 	log.Info("panels disconnected", "took", time.Since(began).Round(time.Millisecond))
 	a.wait()
@@ -355,6 +363,7 @@ type app struct {
 	pairer    *devices.Pairer
 	remote    *remote.Remote // phone pages of meetings booked at a panel
 	hub       *hub.Hub
+	tablets   *tablet.Tablets // tablets' browsers as door panels
 	sync      *sync.Syncer
 	subs      *sync.Subscriptions // Graph change notifications
 	replicas  *store.Replicas     // with --store etcd: this replica's rooms
@@ -618,6 +627,20 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}).Handler()
 	mux.Handle(board.Path, boardHandler) // the floor board: paired like a panel, no session
 	mux.Handle(board.Path+"/", boardHandler)
+	// A tablet's browser as a door panel: the panel's own software runs
+	// here for it, connected to the hub inside the process.
+	if a.tablets, err = tablet.New(tablet.Opts{
+		Panels: a.hub, ClientAddr: cfg.TrustedProxy.Addr, Firmware: "tablet " + Version,
+		MaxTablets: cfg.MaxTablets, OfflineGrace: cfg.TabletOfflineGrace,
+		Logger: log.With("component", "tablet"), Now: cfg.Now,
+	}); err != nil {
+		a.closeSim()
+		db.Close()
+		return nil, err
+	}
+	tabletHandler := a.tablets.Handler()
+	mux.Handle(tablet.Path, tabletHandler) // paired like a panel, no session
+	mux.Handle(tablet.Path+"/", tabletHandler)
 	mux.Handle("/", a.admin)
 	a.handler = guard(mux)
 	return a, nil
@@ -730,6 +753,7 @@ func (a *app) Close() error {
 	if a.replicas != nil {
 		a.replicas.Leave() // hand the rooms over before panels move away
 	}
+	a.tablets.Close()
 	a.hub.Close()
 	a.booking.Close()
 	a.closeSim()

@@ -460,6 +460,19 @@ func (a *App) Frame() (*image.RGBA, []view.Target) {
 	return a.frame, append([]view.Target(nil), a.targets...)
 }
 
+// Clock says the time t as the panel shows times: in the room's time zone
+// (UTC before it knows its room), with the room's, the panel's or the
+// language's hour cycle.
+func (a *App) Clock(t time.Time) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	loc := time.UTC
+	if a.state != nil {
+		loc = location(a.state.Room.TimeZone)
+	}
+	return i18n.Clock(t.Add(a.offset), loc, a.hour12Locked())
+}
+
 // Input handles a person's tap or button press.
 func (a *App) Input(ctx context.Context, ev input.Event) {
 	a.mu.Lock()

@@ -157,6 +157,16 @@ type Opts struct {
 	// empty path or a missing file means unpaired; with an empty path a
 	// credential received while pairing lives in memory only.
 	CredentialPath string
+	// Token is the device token to start with when CredentialPath is
+	// empty: a credential kept elsewhere (a tablet's browser).
+	Token string
+	// OnCredential, when set, is called with the token after pairing and
+	// with "" when the server refused the token (revoked), so that a
+	// credential kept elsewhere follows the link's.
+	OnCredential func(token string)
+	// Dial, when set, makes the connection to the server instead of the
+	// network (a panel run inside the server, for a tablet).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// CachePath is the file holding the last state, so the panel shows its
 	// room right after a reboot even when the server is unreachable. Empty
 	// means no cache.
@@ -286,6 +296,7 @@ func New(opts Opts) (*Link, error) {
 		wake:    make(chan struct{}, 1),
 		pending: make(map[string]*call),
 	}
+	l.token = opts.Token
 	if opts.CredentialPath != "" {
 		b, err := os.ReadFile(opts.CredentialPath)
 		switch {
@@ -577,6 +588,9 @@ func (l *Link) session(ctx context.Context, endpoint string) (out outcome) {
 		Proxy:            l.proxy,
 		TLSClientConfig:  l.opts.TLS,
 		HandshakeTimeout: handshakeTimeout,
+	}
+	if l.opts.Dial != nil {
+		dialer.NetDialContext, dialer.Proxy = l.opts.Dial, nil
 	}
 	ws, _, err := dialer.DialContext(ctx, endpoint, header)
 	if err != nil {
@@ -1067,6 +1081,9 @@ func (l *Link) saveCredential(token string) error {
 	l.mu.Lock()
 	l.token = token
 	l.mu.Unlock()
+	if l.opts.OnCredential != nil {
+		l.opts.OnCredential(token)
+	}
 	if l.opts.CredentialPath == "" {
 		return nil
 	}
@@ -1080,6 +1097,9 @@ func (l *Link) forgetCredential() error {
 	l.mu.Lock()
 	l.token = ""
 	l.mu.Unlock()
+	if l.opts.OnCredential != nil {
+		l.opts.OnCredential("")
+	}
 	if l.opts.CredentialPath == "" {
 		return nil
 	}

@@ -754,7 +754,7 @@ func (l *layouter) footer(r image.Rectangle, in Input) {
 			ty := rect.Min.Y + (bh-l.r.metrics(label).capHeight)/2
 			in := l.px(12)
 			l.put(rect.Min.X+in, ty, bw-2*in, label, b.Label, alignCenter, bg, roleButton)
-			l.f.targets = append(l.f.targets, Target{Rect: rect, Action: b.Action, Disabled: b.Disabled})
+			l.f.targets = append(l.f.targets, Target{Rect: rect, Action: b.Action, Label: b.Label, Disabled: b.Disabled})
 		}
 		y += bh + gap
 	}

@@ -151,6 +151,7 @@ type Button struct {
 type Target struct {
 	Rect     image.Rectangle
 	Action   string
+	Label    string // the words on the button, for a screen reader
 	Disabled bool
 }
 
