@@ -252,6 +252,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	}
 	url := scheme + "://" + displayAddr(ln.Addr())
 	fmt.Fprintf(c.Stdout, "lintel-server %s: admin at %s/  panels connect to %s/ws\n", Version, url, strings.Replace(url, "http", "ws", 1))
+	fmt.Fprintf(c.Stdout, "a tablet's browser is a panel at %s/tablet, a lobby screen a floor board at %s/board\n", url, url)
 	fmt.Fprint(c.Stdout, demoNote+a.demoNote)
 
 	// The healthcheck command (the container's HEALTHCHECK) reads where
