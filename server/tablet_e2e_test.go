@@ -19,13 +19,16 @@ import (
 // TestTabletAsPanel: a tablet's browser opens /tablet and is a door
 // panel. It shows a pairing code drawn by the panel's own view, is
 // approved like a panel, keeps its credential in the browser, shows its
-// room at its size, books it with two taps, turns to portrait, says it is
-// offline when the server goes away, and pairs again when revoked.
+// room at its size, books it with two taps, follows a move to another
+// room, turns to portrait, pairs again when revoked, and says it is
+// offline when the server goes away.
 func TestTabletAsPanel(t *testing.T) {
 	ctx := browser(t)
 	ts := newTestServerWith(t, func(c *config) { c.TabletOfflineGrace = time.Second })
 	ts.addRoom(store.Room{ID: "borealis", Name: "Borealis", TimeZone: "UTC", Display: store.DisplayTitle,
 		Booking: store.BookingSettings{Instant: true, ExtendEnd: true}})
+	ts.addRoom(store.Room{ID: "aurora", Name: "Aurora", TimeZone: "UTC", Display: store.DisplayTitle,
+		Booking: store.BookingSettings{Instant: true}})
 	if err := ts.app.sync.SyncAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +116,25 @@ func TestTabletAsPanel(t *testing.T) {
 	if ts.api("GET", "/api/v1/devices", nil, &devs) != http.StatusOK || len(devs) != 1 || devs[0].Room != "borealis" || !strings.HasPrefix(devs[0].Firmware, "tablet ") {
 		t.Errorf("devices: %+v", devs)
 	}
+
+	// Moved to another room by an admin (as the devices page does), and
+	// back: the tablet follows at once.
+	move := func(room string) {
+		t.Helper()
+		if _, err := ts.app.db.UpdateDevice(d.ID, func(dev *store.Device) error { dev.Room = room; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		ts.app.hub.Move(d.ID, room)
+	}
+	move("aurora")
+	waitFor(t, "the free room it was moved to", func() bool {
+		return js(`document.querySelector('#targets button[data-action="menu:book"]') && !document.querySelector('#targets button[data-action^="end:"]') ? "yes" : ""`) == "yes"
+	})
+	saveFrame("tablet-moved")
+	move("borealis")
+	waitFor(t, "the room it was moved back to", func() bool {
+		return js(`document.querySelector('#targets button[data-action^="end:"]') ? "yes" : ""`) == "yes"
+	})
 
 	// Turned to portrait: the page asks for a frame of the new size.
 	run(chromedp.EmulateViewport(800, 1280, chromedp.EmulatePortrait))

@@ -350,6 +350,11 @@ func newID() string {
 // A clock far from the server's is corrected by the difference.
 func (a *App) OnState(st *proto.State, fromServer bool) {
 	a.mu.Lock()
+	if a.state != nil && st.Room.ID != a.state.Room.ID {
+		// Moved to another room: what was said or opened about the
+		// old one ("Booked until 10:00", a menu, an armed end) goes.
+		a.notice, a.menu, a.armed = "", "", ""
+	}
 	a.state, a.pairing, a.update = st, nil, false
 	a.heard = fromServer
 	if fromServer && !st.ServerTime.IsZero() {

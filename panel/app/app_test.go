@@ -163,6 +163,41 @@ func TestBookingMenuAndRequest(t *testing.T) {
 	}
 }
 
+// A panel moved to another room drops what it said or opened about the
+// old one: "Booked until ..." would read as this room's.
+func TestMoveForgetsTheOldRoomsNotice(t *testing.T) {
+	now := t0
+	a, l, _ := newApp(t, &now)
+	l.result = proto.Result{OK: true, Meeting: &proto.Meeting{ID: "b", Start: t0, End: t0.Add(28 * time.Minute)}}
+	a.OnState(state(proto.Features{Book: true}), true)
+	a.OnConnected()
+	a.do(context.Background(), "menu:book")
+	a.do(context.Background(), "book:15")
+	waitNotice(t, a, "Booked until 10:30\u00a0AM.")
+	a.do(context.Background(), "menu:problem")
+
+	same := state(proto.Features{Book: true}, meeting("b", 0, 28*time.Minute))
+	a.OnState(same, true) // the same room's next state keeps them
+	a.mu.Lock()
+	kept := a.notice != "" && a.menu == "problem"
+	a.mu.Unlock()
+	if !kept {
+		t.Error("the same room's next state dropped the notice or the menu")
+	}
+	other := state(proto.Features{Book: true})
+	other.Room.ID, other.Room.Name = "o", "Other"
+	a.OnState(other, true)
+	a.mu.Lock()
+	in, _, _ := a.inputLocked()
+	a.mu.Unlock()
+	if in.Message != "" {
+		t.Errorf("moved to another room, the panel still says %q", in.Message)
+	}
+	if got := strings.Join(actions(a), " "); got != "menu:book menu:later menu:problem" {
+		t.Errorf("moved to another room, the buttons are %q", got)
+	}
+}
+
 // waitNotice waits for the notice of a request's answer (no-break spaces
 // read as spaces).
 func waitNotice(t *testing.T, a *App, want string) {
