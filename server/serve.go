@@ -136,7 +136,7 @@ func serve(ctx context.Context, c Context, args []string) error {
 	fs.BoolVar(&cfg.M365Sim, "m365-sim", false, "read the demo rooms from a Microsoft Graph emulator run in-process, through the real Microsoft 365 connector")
 	fs.IntVar(&cfg.MaxConns, "max-conns", hub.DefaultMaxConns, "most panel connections at once (lowered to fit the open file limit)")
 	fs.IntVar(&cfg.MaxUnpaired, "max-unpaired", hub.DefaultMaxUnpaired, "most connections without a credential (unpaired panels) at once; the rest of --max-conns is kept for paired panels")
-	fs.IntVar(&cfg.MaxTablets, "max-tablets", tablet.DefaultMaxTablets, "most tablets served at once as door panels (/tablet); each runs a panel in the server, with a frame of up to 16 MB")
+	fs.IntVar(&cfg.MaxTablets, "max-tablets", tablet.DefaultMaxTablets, "most tablets served at once as door panels (/tablet); each runs a panel in the server and holds its frame: about 4 MB at 1280x800")
 	fs.IntVar(&cfg.MaxUnpairedPerAddr, "max-unpaired-per-addr", hub.DefaultMaxUnpairedPerAddr, "most connections without a credential from one address (IPv6: one /64)")
 	fs.DurationVar(&cfg.UnpairedLifetime, "unpaired-lifetime", hub.DefaultUnpairedLifetime, "an unpaired panel's connection (and its pairing code) lasts this long; the panel then reconnects for a new code")
 	fs.DurationVar(&cfg.Retention.Activity, "retention-activity", store.DefaultActivityRetention, "keep the activity log, the meetings recorded for utilization and built-in calendar events after they ended this long")

@@ -77,7 +77,7 @@ const (
 
 // Default limits.
 const (
-	DefaultMaxTablets = 200
+	DefaultMaxTablets = 100
 	DefaultMaxPerAddr = 4
 )
 

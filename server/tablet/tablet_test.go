@@ -6,6 +6,8 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +181,61 @@ func TestCrossOriginRefused(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {"https://evil.example"}})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin: %v %v, want 403", resp, err)
+	}
+}
+
+// BenchmarkTablets measures what a tablet costs the server: the heap a
+// connected 1280x800 tablet holds, and from its hello to its first frame
+// (the panel started, a frame drawn, encoded and sent).
+//
+//	go test -run '^$' -bench Tablets -benchtime 20x ./server/tablet/
+func BenchmarkTablets(b *testing.B) {
+	tb, err := New(Opts{Panels: http.NotFoundHandler(), MaxTablets: 10_000, MaxPerAddr: 10_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(tb.Handler())
+	defer tb.Close()
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + Path + "/ws"
+	origin := http.Header{"Origin": {srv.URL}}
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var firsts []time.Duration
+	var frameBytes int
+	conns := make([]*websocket.Conn, 0, b.N)
+	for b.Loop() {
+		c, _, err := websocket.DefaultDialer.Dial(url, origin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+		start := time.Now()
+		c.WriteJSON(hello{Width: 1280, Height: 800})
+		for {
+			typ, data, err := c.ReadMessage()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if typ == websocket.BinaryMessage {
+				frameBytes = len(data)
+				break
+			}
+		}
+		firsts = append(firsts, time.Since(start))
+	}
+	b.StopTimer()
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	slices.Sort(firsts)
+	b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/float64(len(conns))/1024, "heap-KB/tablet")
+	b.ReportMetric(float64(firsts[len(firsts)/2].Microseconds())/1000, "first-frame-p50-ms")
+	b.ReportMetric(float64(firsts[len(firsts)*99/100].Microseconds())/1000, "first-frame-p99-ms")
+	b.ReportMetric(float64(frameBytes)/1024, "frame-KB")
+	for _, c := range conns {
+		c.Close()
 	}
 }
