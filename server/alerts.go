@@ -19,6 +19,7 @@ import (
 	"github.com/lintelhq/lintel/server/calendar/graph"
 	"github.com/lintelhq/lintel/server/internal/atomicfile"
 	"github.com/lintelhq/lintel/server/store"
+	"github.com/lintelhq/lintel/server/sync"
 	roomusage "github.com/lintelhq/lintel/server/usage"
 )
 
@@ -47,6 +48,9 @@ type alerts struct {
 
 	mu       gosync.Mutex
 	settings alert.Settings // as stored: full webhook URLs
+	// organizers are the addresses of the organizers of flagged series,
+	// by alert key, looked up once per series ("" when not found).
+	organizers map[string]string
 }
 
 var _ admin.Alerts = (*alerts)(nil)
@@ -338,7 +342,7 @@ func (al *alerts) problemReported(deviceID, room, problem string) {
 // someone checks in to an occurrence, or the streak ages out. Organizers
 // are not written to: Lintel knows their names, not their addresses, so
 // the alert goes to the admin's channels, who can follow up.
-func (al *alerts) noShows(context.Context) ([]alert.Alert, error) {
+func (al *alerts) noShows(ctx context.Context) ([]alert.Alert, error) {
 	now := al.app.now()
 	keep := al.app.retention.Activity
 	if keep <= 0 {
@@ -356,16 +360,87 @@ func (al *alerts) noShows(context.Context) ([]alert.Alert, error) {
 	if err := al.db.Meetings(from, now, t.AddMeeting); err != nil {
 		return nil, err
 	}
+	al.mu.Lock()
+	tell := al.settings.Email.Enabled() && al.settings.Email.TellOrganizers
+	al.mu.Unlock()
 	var out []alert.Alert
+	flagged := map[string]bool{}
 	for _, s := range t.Report().Series {
 		what := "“" + s.Title + "”"
 		if s.Organizer != "" {
 			what += " by " + s.Organizer
 		}
-		out = append(out, alert.Alert{Key: string(alert.KindNoShows) + "/" + s.Room + "/" + s.Key, Room: s.Room, Since: s.Last,
+		a := alert.Alert{Key: string(alert.KindNoShows) + "/" + s.Room + "/" + s.Key, Room: s.Room, Since: s.Last,
 			Subject: fmt.Sprintf("Nobody came to %s at %s in %s %d times in a row", what, s.TimeOfDay, s.RoomName, s.Streak),
 			Detail: fmt.Sprintf("The meeting %s at %s in room %s had nobody check in at its last %d occurrences (the latest on %s; %d released for a no-show), yet it keeps booking the room. Ask the organizer whether the series is still needed; the Utilization page lists every such series.",
-				what, s.TimeOfDay, s.RoomName, s.Streak, s.Last.UTC().Format(time.DateOnly), s.Released)})
+				what, s.TimeOfDay, s.RoomName, s.Streak, s.Last.UTC().Format(time.DateOnly), s.Released)}
+		flagged[a.Key] = true
+		if tell {
+			if to := al.organizerAddress(ctx, a.Key, s, now); to != "" {
+				a.Tell = organizerNote(to, s)
+			}
+		}
+		out = append(out, a)
 	}
+	al.mu.Lock()
+	for key := range al.organizers {
+		if !flagged[key] {
+			delete(al.organizers, key) // looked up again if flagged again
+		}
+	}
+	al.mu.Unlock()
 	return out, nil
+}
+
+// organizerNote is what the organizer of a series nobody comes to is
+// told: the facts, and what to do, in words for them.
+func organizerNote(to string, s roomusage.Series) *alert.Note {
+	meeting := "“" + s.Title + "” at " + s.TimeOfDay
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello,\n\nNobody checked in at the door panel of room %s for your meeting %s at its last %d occurrences (the latest on %s)", s.RoomName, meeting, s.Streak, s.Last.UTC().Format(time.DateOnly))
+	if s.Released > 0 {
+		fmt.Fprintf(&b, "; %d times the room was given back so that others could use it", s.Released)
+	}
+	b.WriteString(".\n\nIf the series is no longer needed, please cancel it, or remove the room from it, so that colleagues can book the room. If you do meet there, check in at the door panel when you arrive.\n\nReplies to this message go to the facilities team.\n")
+	return &alert.Note{To: to, Subject: "Is your meeting " + meeting + " in " + s.RoomName + " still needed?", Body: b.String()}
+}
+
+// organizerAddress finds the e-mail address of a flagged series'
+// organizer from its next occurrence in the room's calendar over the next
+// week (those released are gone from it), or "" when there is none (the
+// series has ended) or the calendar does not say. Each flagged series is
+// looked up once.
+func (al *alerts) organizerAddress(ctx context.Context, key string, s roomusage.Series, now time.Time) string {
+	al.mu.Lock()
+	to, known := al.organizers[key]
+	al.mu.Unlock()
+	if known {
+		return to
+	}
+	room, err := al.db.Room(s.Room)
+	if err != nil {
+		return ""
+	}
+	loc, err := time.LoadLocation(room.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	got, err := al.app.provider.Events(ctx, []string{room.Calendar}, now, now.Add(8*24*time.Hour))
+	if err != nil || got[room.Calendar].Err != nil {
+		al.log.Warn("cannot look up the organizer of a series nobody comes to; trying again at the next check", "room", s.Room, "err", errors.Join(err, got[room.Calendar].Err))
+		return "" // not remembered: tried again
+	}
+	for _, e := range got[room.Calendar].Events {
+		if sync.SeriesKey(e, loc) == s.Key && e.OrganizerAddress != "" && !strings.EqualFold(e.OrganizerAddress, room.Calendar) {
+			to = e.OrganizerAddress
+			break
+		}
+	}
+	al.mu.Lock()
+	if al.organizers == nil {
+		al.organizers = map[string]string{}
+	}
+	al.organizers[key] = to
+	al.mu.Unlock()
+	return to
 }

@@ -139,6 +139,19 @@ func (rig *alertRig) configure(t *testing.T) {
 	}
 }
 
+// tellOrganizers turns on the organizer's note for series nobody comes to.
+func (rig *alertRig) tellOrganizers(t *testing.T) {
+	t.Helper()
+	var set alert.Settings
+	if code := rig.ts.api("GET", "/api/v1/alerts/settings", nil, &set); code != http.StatusOK {
+		t.Fatalf("GET alerts settings: %d", code)
+	}
+	set.Email.TellOrganizers = true
+	if code := rig.ts.api("PUT", "/api/v1/alerts/settings", set, &set); code != http.StatusOK || !set.Email.TellOrganizers {
+		t.Fatalf("PUT alerts settings with tell_organizers: %d %+v", code, set.Email)
+	}
+}
+
 // check runs the alert checks once and waits for their messages.
 func (rig *alertRig) check(t *testing.T) {
 	t.Helper()

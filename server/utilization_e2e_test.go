@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func TestUtilizationFromWhatTheServerRecorded(t *testing.T) {
 	rig := newAlertRig(t)
 	ts := rig.ts
 	rig.configure(t)
+	rig.tellOrganizers(t)
 	ctx := context.Background()
 	ts.addRoom(store.Room{ID: "rigi", Name: "Rigi", TimeZone: "Europe/Zurich",
 		Booking: store.BookingSettings{Instant: true, CheckIn: true, AutoRelease: true, CheckInAfter: 10}})
@@ -33,14 +35,15 @@ func TestUtilizationFromWhatTheServerRecorded(t *testing.T) {
 	add := func(subject string, start time.Time, length time.Duration, private bool) string {
 		t.Helper()
 		var ev store.Event
-		in := map[string]any{"subject": subject, "organizer": "Anna Muster", "start": start, "end": start.Add(length), "private": private}
+		in := map[string]any{"subject": subject, "organizer": "Anna Muster", "organizer_address": "anna.muster@contoso.test",
+			"start": start, "end": start.Add(length), "private": private}
 		if code := ts.api("POST", "/api/v1/rooms/rigi/events", in, &ev); code != http.StatusCreated {
 			t.Fatalf("add %s: %d", subject, code)
 		}
 		return ev.ID
 	}
 	var standups []string
-	for d := range 4 {
+	for d := range 5 { // the fifth is next week's: the organizer's address is read from it
 		standups = append(standups, add("Standup", t0.Add(time.Duration(d)*day), 30*time.Minute, false))
 	}
 	add("Layoffs", t0.Add(2*day+3*time.Hour), time.Hour, true)
@@ -169,13 +172,34 @@ func TestUtilizationFromWhatTheServerRecorded(t *testing.T) {
 		t.Error("the utilization page has a script")
 	}
 
-	// The third no-show in a row alerted once, by e-mail.
+	// The third no-show in a row alerted once, by e-mail, and its
+	// organizer got a note of their own.
 	rig.check(t)
 	rig.check(t)
 	wantSubject := "[Lintel] Alert: Nobody came to “Standup” by Anna Muster at " + t0.In(zurich).Format("15:04") + " in Rigi 3 times in a row"
+	wantNote := "[Lintel] Is your meeting “Standup” at " + t0.In(zurich).Format("15:04") + " in Rigi still needed?"
 	subjects := rig.subjects()
-	if len(subjects) != 1 || subjects[0] != wantSubject {
-		t.Errorf("alerts %q, want [%s]", subjects, wantSubject)
+	slices.Sort(subjects)
+	if len(subjects) != 2 || subjects[0] != wantSubject || subjects[1] != wantNote {
+		t.Errorf("mails %q, want [%s] and [%s]", subjects, wantSubject, wantNote)
+	}
+	for _, m := range rig.smtp.Mails() {
+		subject, body := parseMail(m.Data)
+		switch subject {
+		case wantSubject:
+			if fmt.Sprint(m.To) != "[facilities@contoso.test]" {
+				t.Errorf("the alert went to %v", m.To)
+			}
+		case wantNote:
+			if fmt.Sprint(m.To) != "[anna.muster@contoso.test]" || !strings.Contains(m.Data, "Reply-To: <facilities@contoso.test>") {
+				t.Errorf("the organizer's note went to %v:\n%s", m.To, m.Data)
+			}
+			for _, w := range []string{"at its last 3 occurrences", "3 times the room was given back", "please cancel it"} {
+				if !strings.Contains(body, w) {
+					t.Errorf("the organizer's note lacks %q:\n%s", w, body)
+				}
+			}
+		}
 	}
 	for what, text := range map[string]string{"API": fmt.Sprint(got), "CSV": string(body), "page": page, "mail": strings.Join(subjects, " ")} {
 		if strings.Contains(text, "Layoffs") {

@@ -162,7 +162,7 @@ func (s *Server) alertsForm(w http.ResponseWriter, r *http.Request) {
 	}
 	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	set := alert.Settings{Email: alert.EmailSettings{Host: f("email_host"), Security: f("email_security"),
-		Username: f("email_username"), From: f("email_from")}}
+		Username: f("email_username"), From: f("email_from"), TellOrganizers: f("email_tell_organizers") == "yes"}}
 	again := func(msg string) {
 		shown := set.Redact()
 		shown.Email.HasPassword = s.alerts.Settings().Email.HasPassword

@@ -82,7 +82,24 @@ type Alert struct {
 	// Since is when the condition began, if the reporter knows (a panel's
 	// last contact); otherwise the engine counts from when it first saw it.
 	Since time.Time `json:"since,omitzero"`
+	// Tell is a note for the person the alert is about (a meeting's
+	// organizer), sent by e-mail with the firing message when the
+	// settings say so (EmailSettings.TellOrganizers).
+	Tell *Note `json:"tell,omitempty"`
 }
+
+// Note is a message to one person, in words for them rather than for the
+// admin.
+type Note struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}
+
+// ErrNotConcerned is what a Notifier returns for a message that is not
+// for its channel (a note to an organizer, for an alert without one): the
+// message is not logged as sent on it.
+var ErrNotConcerned = errors.New("alert: not for this channel")
 
 // Event says what a message announces.
 type Event string
@@ -566,7 +583,7 @@ func (e *Engine) deliver(ctx context.Context) {
 				go func() { defer wg.Done(); results[i] = e.send(ctx, n, m) }()
 			}
 			wg.Wait()
-			e.record(m, results)
+			e.record(m, slices.DeleteFunc(results, func(r Result) bool { return r.Channel == "" }))
 			e.mu.Lock()
 			e.inflight--
 			if e.inflight == 0 {
@@ -584,6 +601,9 @@ func (e *Engine) send(ctx context.Context, n Notifier, m Message) Result {
 	for attempt := 1; ; attempt++ {
 		if err = n.Notify(ctx, m); err == nil {
 			return Result{Channel: n.Channel(), OK: true}
+		}
+		if errors.Is(err, ErrNotConcerned) {
+			return Result{} // not this channel's: left out of the log
 		}
 		e.log.Warn("alert: sending failed", "channel", n.Channel(), "key", m.Alert.Key, "attempt", attempt, "err", err)
 		if attempt >= e.opts.Attempts {
@@ -640,12 +660,15 @@ func (e *Engine) SendTest(ctx context.Context) []Result {
 		go func() {
 			defer wg.Done()
 			results[i] = Result{Channel: n.Channel(), OK: true}
-			if err := n.Notify(ctx, m); err != nil {
+			if err := n.Notify(ctx, m); errors.Is(err, ErrNotConcerned) {
+				results[i] = Result{} // an organizer's channel: nothing to test on its own
+			} else if err != nil {
 				results[i] = Result{Channel: n.Channel(), Error: err.Error()}
 			}
 		}()
 	}
 	wg.Wait()
+	results = slices.DeleteFunc(results, func(r Result) bool { return r.Channel == "" })
 	e.record(m, results)
 	return results
 }

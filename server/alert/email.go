@@ -27,6 +27,11 @@ func (e *Email) Channel() string { return "e-mail" }
 
 // Notify implements Notifier: one message to every recipient.
 func (e *Email) Notify(ctx context.Context, m Message) error {
+	return e.send(ctx, letter{to: e.settings.To, subject: m.Headline(), body: emailBody(m), at: m.At})
+}
+
+// send delivers one letter through the relay.
+func (e *Email) send(ctx context.Context, l letter) error {
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	s := e.settings
@@ -69,20 +74,54 @@ func (e *Email) Notify(ctx context.Context, m Message) error {
 	if err := msg.From(s.From); err != nil {
 		return fmt.Errorf("e-mail: from %q: %w", s.From, err)
 	}
-	if err := msg.To(s.To...); err != nil {
+	if err := msg.To(l.to...); err != nil {
 		return fmt.Errorf("e-mail: to: %w", err)
 	}
-	msg.Subject("[Lintel] " + m.Headline())
-	msg.SetDateWithValue(m.At)
+	if l.replyTo != "" {
+		if err := msg.ReplyTo(l.replyTo); err != nil {
+			return fmt.Errorf("e-mail: reply-to: %w", err)
+		}
+	}
+	msg.Subject("[Lintel] " + l.subject)
+	msg.SetDateWithValue(l.at)
 	msg.SetMessageID()
 	// Replies and auto-responders go nowhere useful; say so to mail
 	// systems.
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	msg.SetBodyString(mail.TypeTextPlain, emailBody(m))
+	msg.SetBodyString(mail.TypeTextPlain, l.body)
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
 		return fmt.Errorf("e-mail via %s:%d: %w", s.Host, s.port(), err)
 	}
 	return nil
+}
+
+// letter is one e-mail.
+type letter struct {
+	to            []string
+	replyTo       string
+	subject, body string
+	at            time.Time
+}
+
+// organizerEmail sends an alert's note to the person it is about (the
+// organizer of a meeting series nobody comes to), once, when it fires.
+type organizerEmail struct{ e *Email }
+
+// Channel implements Notifier.
+func (o organizerEmail) Channel() string { return "e-mail to the organizer" }
+
+// Notify implements Notifier: the note alone, with replies going to the
+// facilities team (the first admin recipient).
+func (o organizerEmail) Notify(ctx context.Context, m Message) error {
+	if m.Event != Firing || m.Alert.Tell == nil || m.Alert.Tell.To == "" {
+		return ErrNotConcerned
+	}
+	n := m.Alert.Tell
+	replyTo := ""
+	if len(o.e.settings.To) > 0 {
+		replyTo = o.e.settings.To[0]
+	}
+	return o.e.send(ctx, letter{to: []string{n.To}, replyTo: replyTo, subject: n.Subject, body: n.Body, at: m.At})
 }
 
 // emailBody is the plain-text body: what, since when, what to do, where

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -214,6 +215,7 @@ func TestSettingsValidate(t *testing.T) {
 		{func(s *Settings) { s.Email.To = []string{"x"} }, `email.to "x"`},
 		{func(s *Settings) { s.Email.To = make([]string, 21) }, "at most 20"},
 		{func(s *Settings) { s.Email.Host = "" }, "email.host is needed"},
+		{func(s *Settings) { s.Email = EmailSettings{TellOrganizers: true} }, "email.host is needed"},
 		{func(s *Settings) { s.Webhooks[0].URL = "ftp://x/y" }, "http(s) address"},
 		{func(s *Settings) { s.Webhooks[0].URL = "https://user:pw@x/y" }, "user name or password"},
 		{func(s *Settings) { s.Webhooks[0].Format = "discord" }, "not json, teams or slack"},
@@ -248,5 +250,26 @@ func TestRedactAndMerge(t *testing.T) {
 	}
 	if _, err := Merge(stored, Settings{Webhooks: []Webhook{{Name: "new", Format: FormatJSON}}}); err == nil || !strings.Contains(err.Error(), `"new" needs its url`) {
 		t.Errorf("a new webhook without a url: %v", err)
+	}
+}
+
+// The organizer's channel carries only a firing alert's note: nothing
+// else goes to an organizer, and nothing is logged for it.
+func TestOrganizerChannelOnlyForNotes(t *testing.T) {
+	o := organizerEmail{&Email{settings: EmailSettings{Host: "smtp.invalid", From: "l@x.test", To: []string{"f@x.test"}}}}
+	note := &Note{To: "anna@x.test", Subject: "s", Body: "b"}
+	for _, m := range []Message{
+		{Event: Firing, Alert: Alert{Key: "k"}},
+		{Event: Resolved, Alert: Alert{Key: "k", Tell: note}},
+		{Event: Reported, Alert: Alert{Key: "k", Tell: note}},
+		{Event: Test, Alert: Alert{Key: "test", Tell: note}},
+	} {
+		if err := o.Notify(context.Background(), m); !errors.Is(err, ErrNotConcerned) {
+			t.Errorf("%s without a note for it: %v, want ErrNotConcerned", m.Event, err)
+		}
+	}
+	ns := Notifiers(Settings{Email: EmailSettings{Host: "smtp.x.test", From: "l@x.test", To: []string{"f@x.test"}, TellOrganizers: true}}, "", Net{})
+	if len(ns) != 2 || ns[1].Channel() != "e-mail to the organizer" {
+		t.Errorf("channels with tell_organizers: %v", ns)
 	}
 }

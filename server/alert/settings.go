@@ -40,6 +40,9 @@ type EmailSettings struct {
 	Username string   `json:"username,omitempty"`
 	From     string   `json:"from,omitempty"`
 	To       []string `json:"to,omitempty"`
+	// TellOrganizers also e-mails the organizer of a meeting series nobody
+	// comes to, once when it is flagged (replies go to To).
+	TellOrganizers bool `json:"tell_organizers,omitempty"`
 	// HasPassword says whether a password is stored (never its value).
 	HasPassword bool `json:"has_password,omitempty"`
 }
@@ -163,7 +166,7 @@ func (s Settings) Validate() error {
 				bad("email.to %q is not an e-mail address", to)
 			}
 		}
-	} else if e.From != "" || len(e.To) > 0 || e.Username != "" {
+	} else if e.From != "" || len(e.To) > 0 || e.Username != "" || e.TellOrganizers {
 		bad("email.host is needed to send e-mail (or leave email empty)")
 	}
 	if len(s.Webhooks) > MaxWebhooks {
@@ -241,7 +244,11 @@ func (n Net) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 func Notifiers(s Settings, password string, n Net) []Notifier {
 	var out []Notifier
 	if s.Email.Enabled() {
-		out = append(out, &Email{settings: s.Email, password: password, net: n})
+		e := &Email{settings: s.Email, password: password, net: n}
+		out = append(out, e)
+		if s.Email.TellOrganizers {
+			out = append(out, organizerEmail{e})
+		}
 	}
 	for _, w := range s.Webhooks {
 		out = append(out, newWebhook(w, n))

@@ -18,15 +18,20 @@ import (
 // Event is one meeting in a room's calendar, as the backend reports it.
 // Cancelled events and events shown as free are dropped by the provider.
 type Event struct {
-	ID        string    // the backend's stable id (Graph: immutable id)
-	Subject   string    // never leaves the server when Private is set
-	Organizer string    // display name of the organizer
-	Start     time.Time // UTC; for all-day events, midnight of the first day in UTC terms
-	End       time.Time // UTC, exclusive
-	AllDay    bool
-	Private   bool   // sensitivity private or confidential
-	Online    bool   // an online (Teams) meeting
-	JoinURL   string // the online meeting's join URL, when there is one
+	ID        string // the backend's stable id (Graph: immutable id)
+	Subject   string // never leaves the server when Private is set
+	Organizer string // display name of the organizer
+	// OrganizerAddress is the organizer's e-mail address. It never
+	// reaches a panel or the meetings kept for the utilization figures;
+	// it is read only to tell an organizer about their meetings (the
+	// recurring no-show alert, when the admin turned that on).
+	OrganizerAddress string
+	Start            time.Time // UTC; for all-day events, midnight of the first day in UTC terms
+	End              time.Time // UTC, exclusive
+	AllDay           bool
+	Private          bool   // sensitivity private or confidential
+	Online           bool   // an online (Teams) meeting
+	JoinURL          string // the online meeting's join URL, when there is one
 	// TransactionID is the Booking.TransactionID the event was created
 	// with ("" for others): a retry finds its own booking by it.
 	TransactionID string

@@ -10,18 +10,20 @@ import (
 
 // Event is a meeting in the built-in calendar.
 type Event struct {
-	ID            string    `json:"id"`
-	Subject       string    `json:"subject"`
-	Organizer     string    `json:"organizer"`
-	Start         time.Time `json:"start"`
-	End           time.Time `json:"end"`
-	AllDay        bool      `json:"all_day,omitempty"`
-	Private       bool      `json:"private,omitempty"`
-	Online        bool      `json:"online,omitempty"`
-	JoinURL       string    `json:"join_url,omitempty"`
-	TransactionID string    `json:"transaction_id,omitempty"`
-	Declined      bool      `json:"declined,omitempty"` // released by the room: no longer occupies it
-	Comment       string    `json:"comment,omitempty"`  // the decline comment
+	ID        string `json:"id"`
+	Subject   string `json:"subject"`
+	Organizer string `json:"organizer"`
+	// OrganizerAddress is the organizer's e-mail address, if known.
+	OrganizerAddress string    `json:"organizer_address,omitempty"`
+	Start            time.Time `json:"start"`
+	End              time.Time `json:"end"`
+	AllDay           bool      `json:"all_day,omitempty"`
+	Private          bool      `json:"private,omitempty"`
+	Online           bool      `json:"online,omitempty"`
+	JoinURL          string    `json:"join_url,omitempty"`
+	TransactionID    string    `json:"transaction_id,omitempty"`
+	Declined         bool      `json:"declined,omitempty"` // released by the room: no longer occupies it
+	Comment          string    `json:"comment,omitempty"`  // the decline comment
 }
 
 // Events returns a room's built-in calendar, ordered by start.

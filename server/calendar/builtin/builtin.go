@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -78,7 +79,7 @@ func roomErr(room string, err error) error {
 
 func toCalendar(e store.Event) calendar.Event {
 	return calendar.Event{
-		ID: e.ID, Subject: e.Subject, Organizer: e.Organizer,
+		ID: e.ID, Subject: e.Subject, Organizer: e.Organizer, OrganizerAddress: e.OrganizerAddress,
 		Start: e.Start.UTC(), End: e.End.UTC(), AllDay: e.AllDay,
 		Private: e.Private, Online: e.Online, JoinURL: e.JoinURL, TransactionID: e.TransactionID,
 	}
@@ -204,13 +205,15 @@ func newID() string {
 
 // Input is an event as the admin API creates or changes it.
 type Input struct {
-	Subject   string    `json:"subject"`
-	Organizer string    `json:"organizer"`
-	Start     time.Time `json:"start"`
-	End       time.Time `json:"end"`
-	AllDay    bool      `json:"all_day"`
-	Private   bool      `json:"private"`
-	Online    bool      `json:"online"`
+	Subject   string `json:"subject"`
+	Organizer string `json:"organizer"`
+	// OrganizerAddress is the organizer's e-mail address (optional).
+	OrganizerAddress string    `json:"organizer_address,omitempty"`
+	Start            time.Time `json:"start"`
+	End              time.Time `json:"end"`
+	AllDay           bool      `json:"all_day"`
+	Private          bool      `json:"private"`
+	Online           bool      `json:"online"`
 }
 
 func (in Input) validate() error {
@@ -225,6 +228,11 @@ func (in Input) validate() error {
 	}
 	if len(in.Subject) > 255 {
 		problems = append(problems, "subject is longer than 255 bytes")
+	}
+	if in.OrganizerAddress != "" {
+		if a, err := mail.ParseAddress(in.OrganizerAddress); err != nil || a.Address != in.OrganizerAddress || len(in.OrganizerAddress) > 254 {
+			problems = append(problems, fmt.Sprintf("organizer_address %q is not an e-mail address (name@example.com)", in.OrganizerAddress))
+		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("builtin: invalid event: %s", strings.Join(problems, "; "))
@@ -289,7 +297,7 @@ func (c *Calendar) List(ctx context.Context, room string) ([]store.Event, error)
 }
 
 func apply(e *store.Event, in Input) {
-	e.Subject, e.Organizer = in.Subject, in.Organizer
+	e.Subject, e.Organizer, e.OrganizerAddress = in.Subject, in.Organizer, in.OrganizerAddress
 	e.Start, e.End = in.Start.UTC(), in.End.UTC()
 	e.AllDay, e.Private, e.Online = in.AllDay, in.Private, in.Online
 }

@@ -206,7 +206,7 @@ func errorDiagnosis(room string, err error) calendar.Diagnosis { return calendar
 // subject. n is how many meetings were looked at.
 func titlesHidden(room string, events []event) (hidden bool, n int) {
 	for _, e := range events {
-		if e.Organizer == "" || strings.EqualFold(e.organizerAddress, room) {
+		if e.Organizer == "" || strings.EqualFold(e.OrganizerAddress, room) {
 			continue
 		}
 		n++

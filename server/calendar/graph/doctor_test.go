@@ -78,7 +78,7 @@ func TestCheckNoPermission(t *testing.T) {
 
 func TestTitlesHidden(t *testing.T) {
 	ev := func(subject, organizer, addr string, private bool) event {
-		return event{Event: calendar.Event{Subject: subject, Organizer: organizer, Private: private}, organizerAddress: addr}
+		return event{Event: calendar.Event{Subject: subject, Organizer: organizer, OrganizerAddress: addr, Private: private}}
 	}
 	const room = "r@x"
 	for _, tc := range []struct {

@@ -303,10 +303,9 @@ type pageResult struct {
 	wait  time.Duration
 }
 
-// event is a calendar.Event with what only the diagnosis needs.
+// event is a calendar.Event as read, for the diagnosis and for Events.
 type event struct {
 	calendar.Event
-	organizerAddress string
 }
 
 // roomRead is the result of reading one room.
@@ -538,7 +537,8 @@ func (p *Provider) itemResult(resp msgraphgocore.BatchResponse, id string, r pag
 			return pageResult{req: r, err: fmt.Errorf("graph: %s: %w", r.room, err)}
 		}
 		if keep {
-			res.events = append(res.events, event{Event: ev, organizerAddress: organizerAddress(e)})
+			ev.OrganizerAddress = organizerAddress(e)
+			res.events = append(res.events, event{Event: ev})
 		}
 	}
 	return res

@@ -39,18 +39,18 @@ func TestEventsMapsFields(t *testing.T) {
 		if ev.ID == "" {
 			t.Errorf("%q has no ID", ev.Subject)
 		}
-		lines = append(lines, fmt.Sprintf("%s-%s %s|%s private=%v allday=%v online=%v join=%v",
-			ev.Start.Format("15:04"), ev.End.Format("15:04"), ev.Subject, ev.Organizer, ev.Private, ev.AllDay, ev.Online, ev.JoinURL != ""))
+		lines = append(lines, fmt.Sprintf("%s-%s %s|%s <%s> private=%v allday=%v online=%v join=%v",
+			ev.Start.Format("15:04"), ev.End.Format("15:04"), ev.Subject, ev.Organizer, ev.OrganizerAddress, ev.Private, ev.AllDay, ev.Online, ev.JoinURL != ""))
 		if ev.Start.Location() != time.UTC || ev.End.Location() != time.UTC {
 			t.Errorf("%q: times not in UTC", ev.Subject)
 		}
 	}
 	want := []string{
-		"00:00-00:00 Carpet cleaning|Facilities private=false allday=true online=false join=false",
-		"09:00-10:00 Design review|Ada Lovelace private=false allday=false online=false join=false",
-		"10:00-10:30 Salary review|Grace Hopper private=true allday=false online=false join=false",
-		"11:00-12:00 Board|Grace Hopper private=true allday=false online=false join=false",
-		"13:00-14:00 Teams sync|Alan Turing private=false allday=false online=true join=true",
+		"00:00-00:00 Carpet cleaning|Facilities <> private=false allday=true online=false join=false",
+		"09:00-10:00 Design review|Ada Lovelace <ada@" + graphtest.DefaultTenantDomain + "> private=false allday=false online=false join=false",
+		"10:00-10:30 Salary review|Grace Hopper <grace@x> private=true allday=false online=false join=false",
+		"11:00-12:00 Board|Grace Hopper <> private=true allday=false online=false join=false",
+		"13:00-14:00 Teams sync|Alan Turing <> private=false allday=false online=true join=true",
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
