@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -363,6 +364,12 @@ func (al *alerts) noShows(ctx context.Context) ([]alert.Alert, error) {
 	al.mu.Lock()
 	tell := al.settings.Email.Enabled() && al.settings.Email.TellOrganizers
 	al.mu.Unlock()
+	active := map[string]bool{}
+	if tell {
+		for _, a := range al.engine.Active() {
+			active[a.Key] = true
+		}
+	}
 	var out []alert.Alert
 	flagged := map[string]bool{}
 	for _, s := range t.Report().Series {
@@ -376,7 +383,14 @@ func (al *alerts) noShows(ctx context.Context) ([]alert.Alert, error) {
 				what, s.TimeOfDay, s.RoomName, s.Streak, s.Last.UTC().Format(time.DateOnly), s.Released)}
 		flagged[a.Key] = true
 		if tell {
-			if to := al.organizerAddress(ctx, a.Key, s, now); to != "" {
+			to, known := al.organizerAddress(ctx, a.Key, s, now)
+			if !known && !active[a.Key] {
+				// The calendar could not be read: the alert fires at a
+				// check that can tell whether there is someone to tell
+				// (a note goes out only with the firing message).
+				continue
+			}
+			if to != "" {
 				a.Tell = organizerNote(to, s)
 			}
 		}
@@ -407,19 +421,23 @@ func organizerNote(to string, s roomusage.Series) *alert.Note {
 
 // organizerAddress finds the e-mail address of a flagged series'
 // organizer from its next occurrence in the room's calendar over the next
-// week (those released are gone from it), or "" when there is none (the
-// series has ended) or the calendar does not say. Each flagged series is
-// looked up once.
-func (al *alerts) organizerAddress(ctx context.Context, key string, s roomusage.Series, now time.Time) string {
+// week (those released are gone from it). It is "" when there is none
+// (the series has ended), the calendar does not say, or the address is
+// outside the domain alerts are sent from (an outsider's invitation the
+// room accepted must not make Lintel mail whom they chose); known is
+// false when the calendar could not be read. Each flagged series is looked
+// up once.
+func (al *alerts) organizerAddress(ctx context.Context, key string, s roomusage.Series, now time.Time) (to string, known bool) {
 	al.mu.Lock()
-	to, known := al.organizers[key]
+	to, known = al.organizers[key]
+	from := al.settings.Email.From
 	al.mu.Unlock()
 	if known {
-		return to
+		return to, true
 	}
 	room, err := al.db.Room(s.Room)
 	if err != nil {
-		return ""
+		return "", true // the room is gone
 	}
 	loc, err := time.LoadLocation(room.TimeZone)
 	if err != nil {
@@ -428,11 +446,15 @@ func (al *alerts) organizerAddress(ctx context.Context, key string, s roomusage.
 	got, err := al.app.provider.Events(ctx, []string{room.Calendar}, now, now.Add(8*24*time.Hour))
 	if err != nil || got[room.Calendar].Err != nil {
 		al.log.Warn("cannot look up the organizer of a series nobody comes to; trying again at the next check", "room", s.Room, "err", errors.Join(err, got[room.Calendar].Err))
-		return "" // not remembered: tried again
+		return "", false // not remembered: tried again
 	}
 	for _, e := range got[room.Calendar].Events {
 		if sync.SeriesKey(e, loc) == s.Key && e.OrganizerAddress != "" && !strings.EqualFold(e.OrganizerAddress, room.Calendar) {
-			to = e.OrganizerAddress
+			if sameDomain(e.OrganizerAddress, from) {
+				to = e.OrganizerAddress
+			} else {
+				al.log.Info("not telling the organizer of a series nobody comes to: their address is outside the domain alerts are sent from", "room", s.Room)
+			}
 			break
 		}
 	}
@@ -442,5 +464,17 @@ func (al *alerts) organizerAddress(ctx context.Context, key string, s roomusage.
 	}
 	al.organizers[key] = to
 	al.mu.Unlock()
-	return to
+	return to, true
+}
+
+// sameDomain reports whether the address addr is in the domain of the
+// address from ("Lintel <lintel@contoso.com>"), case aside.
+func sameDomain(addr, from string) bool {
+	f, err := mail.ParseAddress(from)
+	if err != nil {
+		return false
+	}
+	_, fd, _ := strings.Cut(f.Address, "@")
+	_, ad, ok := strings.Cut(addr, "@")
+	return ok && fd != "" && strings.EqualFold(ad, fd)
 }

@@ -531,3 +531,25 @@ func TestCalendarAndCredentialAlerts(t *testing.T) {
 		t.Fatalf("an expired sign-in secret: %v", got)
 	}
 }
+
+// Only organizers in the domain alerts are sent from are told: an
+// outsider's invitation the room accepted must not make Lintel mail
+// whomever they named.
+func TestOrganizerDomain(t *testing.T) {
+	for _, tc := range []struct {
+		addr, from string
+		want       bool
+	}{
+		{"anna@contoso.com", "Lintel <lintel@contoso.com>", true},
+		{"Anna@CONTOSO.com", "lintel@contoso.com", true},
+		{"mallory@evil.example", "Lintel <lintel@contoso.com>", false},
+		{"anna@sub.contoso.com", "lintel@contoso.com", false},
+		{"anna@contoso.com.evil.example", "lintel@contoso.com", false},
+		{"no-at-sign", "lintel@contoso.com", false},
+		{"anna@contoso.com", "not an address", false},
+	} {
+		if got := sameDomain(tc.addr, tc.from); got != tc.want {
+			t.Errorf("sameDomain(%q, %q) = %v, want %v", tc.addr, tc.from, got, tc.want)
+		}
+	}
+}

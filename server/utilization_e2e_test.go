@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -199,6 +200,18 @@ func TestUtilizationFromWhatTheServerRecorded(t *testing.T) {
 					t.Errorf("the organizer's note lacks %q:\n%s", w, body)
 				}
 			}
+		}
+	}
+	// The organizer's address went to the organizer only: not to a
+	// webhook, not into the alerts the API shows.
+	var alerts json.RawMessage
+	ts.api("GET", "/api/v1/alerts", nil, &alerts)
+	for what, text := range map[string]string{"the JSON webhook": fmt.Sprint(rig.hooks.bodies("/ops/s3cr3t")), "the alerts API": string(alerts)} {
+		if !strings.Contains(text, "Standup") {
+			t.Errorf("%s does not show the alert: %s", what, text)
+		}
+		if strings.Contains(text, "anna.muster@contoso.test") {
+			t.Errorf("%s shows the organizer's address: %s", what, text)
 		}
 	}
 	for what, text := range map[string]string{"API": fmt.Sprint(got), "CSV": string(body), "page": page, "mail": strings.Join(subjects, " ")} {

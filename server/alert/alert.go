@@ -84,8 +84,9 @@ type Alert struct {
 	Since time.Time `json:"since,omitzero"`
 	// Tell is a note for the person the alert is about (a meeting's
 	// organizer), sent by e-mail with the firing message when the
-	// settings say so (EmailSettings.TellOrganizers).
-	Tell *Note `json:"tell,omitempty"`
+	// settings say so (EmailSettings.TellOrganizers). It is in memory
+	// only: never in a webhook's JSON, the store or an API answer.
+	Tell *Note `json:"-"`
 }
 
 // Note is a message to one person, in words for them rather than for the

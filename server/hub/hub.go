@@ -152,8 +152,9 @@ type Authenticator interface {
 }
 
 // States answers with a room's last state (false when it has none yet).
-// The syncer is one. It must record a state before publishing it, so that
-// its answer is never older than a state already published.
+// The syncer is one. Its answer must be the last state it gave to Publish,
+// recorded just before publishing it, in the order published: never older
+// than a state already published, and never newer than one still to be.
 type States interface {
 	State(room string) (proto.State, bool)
 }
@@ -640,11 +641,13 @@ func (h *Hub) subscribe(c *conn, room string) {
 // sendJoinState queues the last state of the room c just joined, asked of
 // Opts.States off the hub's lock (the syncer takes locks of its own, and
 // publishes under them). The order of states stays right without holding
-// one lock across both: the syncer records a state before it publishes
-// it, so what it answers is at least as new as every state published
-// before c joined; and a Publish that reaches c meanwhile ends the join,
-// so an older answer never follows a newer state. At worst c gets the
-// same state twice.
+// one lock across both: the syncer answers with the last state it gave
+// to Publish, recorded just before publishing it (States), so its answer
+// is at least as new as every state published before c joined, and a
+// Publish that reaches c meanwhile ends the join, so an older answer
+// never follows a newer state; nor does a Publish of an older state
+// follow the answer. A join whose connection left the room meanwhile
+// ends too (unsubscribe). At worst c gets the same state twice.
 func (h *Hub) sendJoinState(c *conn) {
 	h.mu.Lock()
 	room, join := c.room, c.joins
@@ -723,8 +726,11 @@ func prepareState(st proto.State) (*websocket.PreparedMessage, error) {
 	return websocket.NewPreparedMessage(websocket.TextMessage, b)
 }
 
-// unsubscribe removes c from its room. Called with h.mu held.
+// unsubscribe removes c from its room; a join still asking for the room's
+// state ends (no Publish reaches c any more, so its answer could be
+// older than the room's latest). Called with h.mu held.
 func (h *Hub) unsubscribe(c *conn) {
+	c.joinPending = false
 	if set := h.rooms[c.room]; set != nil {
 		delete(set, c)
 		if len(set) == 0 {

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/lintelhq/lintel/proto"
 	"github.com/lintelhq/lintel/server/hub"
 )
 
@@ -82,5 +85,52 @@ func TestJoinWhilePublishing(t *testing.T) {
 			last = n
 			got++
 		}
+	}
+}
+
+// blockingStates holds its first answer until released, as a slow owner
+// of the states would.
+type blockingStates struct {
+	*lastStates
+	entered, release chan struct{}
+	calls            atomic.Int32
+}
+
+func (s *blockingStates) State(room string) (proto.State, bool) {
+	st, ok := s.lastStates.State(room)
+	if s.calls.Add(1) == 1 {
+		close(s.entered)
+		<-s.release
+	}
+	return st, ok
+}
+
+// A join still asking for its room's state when its connection leaves
+// the room (the same panel connected again) must not leave its older
+// answer for the panels that join next: they would miss the state
+// published meanwhile until the room changes again.
+func TestLeftJoinLeavesNoOldState(t *testing.T) {
+	auth := newFakeAuth(hub.Device{ID: "d1", Room: "a"}, hub.Device{ID: "d2", Room: "a"})
+	states := &blockingStates{lastStates: newLastStates(), entered: make(chan struct{}), release: make(chan struct{})}
+	h, url := startHub(t, hub.Opts{Auth: auth, States: states})
+	h.states = states.lastStates
+	h.states.set("a", state("a", "old"))
+
+	connect(t, url, "d1") // its join waits in the owner
+	<-states.entered
+	again := connect(t, url, "d1") // the same panel again: the first leaves the room
+	if got := title(readState(t, again)); got != "old" {
+		t.Fatalf("the reconnected panel got %q", got)
+	}
+	h.Publish("a", state("a", "new"))
+	if got := title(readState(t, again)); got != "new" {
+		t.Fatalf("then %q", got)
+	}
+	close(states.release) // the first join gets its answer: "old"
+	time.Sleep(100 * time.Millisecond)
+
+	c2 := connect(t, url, "d2")
+	if got := title(readState(t, c2)); got != "new" {
+		t.Fatalf("a panel joining after got %q, want %q", got, "new")
 	}
 }

@@ -119,3 +119,51 @@ func TestOversizedStateIsTrimmedToFit(t *testing.T) {
 		t.Error("the meeting on now was trimmed away")
 	}
 }
+
+// A panel joining asks State: while an older state is still being
+// published, State answers with it, not with a newer one recorded but not
+// yet published (the older Publish would then reach the panel after the
+// newer answer).
+func TestStateIsWhatWasPublished(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pub := &stuckPublisher{entered: make(chan struct{}), release: make(chan struct{})}
+	s := New(Opts{Provider: f.prov, Store: f.db, Publisher: pub, Now: func() time.Time { return f.now }})
+
+	older := make(chan error, 1)
+	go func() { older <- s.Refresh(ctx, "title") }()
+	<-pub.entered // the older state is being published
+	st, ok := s.State("title")
+	if !ok {
+		t.Fatal("no state while it is being published")
+	}
+	before := len(st.Meetings)
+	if _, err := f.cal.Add(ctx, "title", builtin.Input{Subject: "Standup", Start: f.now.Add(4 * time.Hour), End: f.now.Add(5 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	newer := make(chan error, 1)
+	go func() { newer <- s.Refresh(ctx, "title") }()
+	// The newer poll records its state, then waits for the older publish.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.mu.Lock()
+		recorded := len(s.rooms["title"].state.Meetings)
+		s.mu.Unlock()
+		if recorded == before+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the newer poll did not record its state")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if st, _ := s.State("title"); len(st.Meetings) != before {
+		t.Errorf("State answers %d meetings while the state with %d is still being published", len(st.Meetings), before)
+	}
+	close(pub.release)
+	<-older
+	<-newer
+	if st, _ := s.State("title"); len(st.Meetings) != before+1 {
+		t.Errorf("after both publishes State answers %d meetings, want %d", len(st.Meetings), before+1)
+	}
+}

@@ -136,10 +136,15 @@ type Syncer struct {
 
 // roomSync is what the syncer remembers of one room.
 type roomSync struct {
-	state    proto.State // last applied
-	key      []byte      // state without ServerTime, for change detection
-	seq      uint64      // the poll whose state is applied
-	lastGood time.Time   // last successful read of the calendar
+	state proto.State // last applied
+	key   []byte      // state without ServerTime, for change detection
+	// shown is the last state published (or read by another replica):
+	// what State answers, so that a panel joining gets nothing newer than
+	// what the hub has been given (an older state never follows it).
+	shown    proto.State
+	hasShown bool
+	seq      uint64    // the poll whose state is applied
+	lastGood time.Time // last successful read of the calendar
 
 	// publishing serializes the room's store writes and publishes;
 	// published is the poll whose state went out last, so an older
@@ -482,6 +487,7 @@ func (s *Syncer) Remember(roomID string, st proto.State) {
 		s.rooms[roomID] = rs
 	}
 	rs.state, rs.key = st, changeKey(st)
+	rs.shown, rs.hasShown = st, true
 }
 
 // SetCheckIns sets where check-ins are read from, for wiring that creates
@@ -494,7 +500,9 @@ func (s *Syncer) States() map[string]proto.State {
 	defer s.mu.Unlock()
 	out := make(map[string]proto.State, len(s.rooms))
 	for id, rs := range s.rooms {
-		out[id] = rs.state
+		if rs.hasShown {
+			out[id] = rs.shown
+		}
 	}
 	return out
 }
@@ -504,10 +512,10 @@ func (s *Syncer) State(roomID string) (proto.State, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rs, ok := s.rooms[roomID]
-	if !ok {
+	if !ok || !rs.hasShown {
 		return proto.State{}, false
 	}
-	return rs.state, true
+	return rs.shown, true
 }
 
 // Forget drops a removed room.
@@ -900,6 +908,9 @@ func (s *Syncer) apply(roomID string, st proto.State, seq uint64, lastGood time.
 		return // a newer state went out meanwhile
 	}
 	rs.published = seq
+	s.mu.Lock()
+	rs.shown, rs.hasShown = st, true
+	s.mu.Unlock()
 	if data, err := json.Marshal(st); err != nil {
 		s.log.Error("cannot encode room state", "room", roomID, "err", err)
 	} else if err := s.opts.Store.PutState(roomID, data); err != nil {

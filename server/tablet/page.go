@@ -84,10 +84,10 @@ const scriptJS = `(function () {
     silent = setTimeout(function () { if (ws) ws.close(); }, 45000);
   }
 
-  function clamp(v) { return Math.max(240, Math.min(2560, Math.round(v))); }
+  function clamp(v) { return Math.max(240, Math.min(2048, Math.round(v))); }
   function wanted() {
     var w = clamp(window.innerWidth), h = clamp(window.innerHeight);
-    var scale = Math.min(1, Math.sqrt(2560 * 1600 / (w * h)));
+    var scale = Math.min(1, Math.sqrt(1920 * 1200 / (w * h)));
     return {w: Math.floor(w * scale), h: Math.floor(h * scale)};
   }
   function connect() {

@@ -48,6 +48,7 @@ import (
 	"github.com/lintelhq/lintel/panel/input"
 	"github.com/lintelhq/lintel/panel/link"
 	"github.com/lintelhq/lintel/panel/view"
+	"github.com/lintelhq/lintel/server/clientaddr"
 	"github.com/lintelhq/lintel/server/ratelimit"
 )
 
@@ -56,16 +57,26 @@ const Path = "/tablet"
 
 // Limits of what a page may ask for.
 const (
-	// MinSide and MaxSide bound each side of a frame, in pixels.
-	MinSide, MaxSide = 240, 2560
-	// MaxPixels bounds a frame's area (2560x1600): each tablet holds a
+	// MinSide and MaxSide bound each side of a frame, in pixels (the page
+	// asks for its size in CSS pixels: 1366x1024 on the largest iPad).
+	MinSide, MaxSide = 240, 2048
+	// MaxPixels bounds a frame's area (1920x1200): each tablet holds a
 	// frame or two of 4 bytes a pixel.
-	MaxPixels = 2560 * 1600
+	MaxPixels = 1920 * 1200
+	// budgetPerTablet is the pixels a tablet is counted for in
+	// Opts.MaxTablets' pixel budget: a 1280x800 frame.
+	budgetPerTablet = 1280 * 800
 	// helloTimeout is how long a page has to say hello.
 	helloTimeout = 10 * time.Second
 	// maxMessage bounds a message from the page (a hello with its token,
 	// a tap).
 	maxMessage = 4096
+	// tapBurst taps at once, then one every tapEvery: a person taps a
+	// few times a second at most; every tap redraws the frame.
+	tapBurst, tapEvery = 4, 250 * time.Millisecond
+	// minFrameGap spaces the frames sent to a page: frames drawn
+	// meanwhile are coalesced into the latest.
+	minFrameGap = 100 * time.Millisecond
 	// writeTimeout bounds every write to the page.
 	writeTimeout = 10 * time.Second
 	// heartbeat is how often the server tells a quiet page the time (and
@@ -93,8 +104,10 @@ type Opts struct {
 	// version). Default "tablet".
 	Firmware string
 	// MaxTablets bounds the tablets served at once, MaxPerAddr those from
-	// one address (a page reloaded leaves its old connection for a
-	// moment). Defaults DefaultMaxTablets and DefaultMaxPerAddr.
+	// one address (an IPv6 /64; a page reloaded leaves its old connection
+	// for a moment). Defaults DefaultMaxTablets and DefaultMaxPerAddr. The
+	// frames' pixels are bounded too, to MaxTablets 1280x800 frames: so
+	// many large tablets count for more than one each.
 	MaxTablets, MaxPerAddr int
 	// OfflineGrace is how long a page may be cut from the server before
 	// it says so. Default DefaultOfflineGrace.
@@ -117,6 +130,7 @@ type Tablets struct {
 	mu     sync.Mutex
 	closed bool
 	open   int
+	pixels int // of the frames of the tablets served
 	byAddr map[string]int
 
 	ctx    context.Context
@@ -282,11 +296,23 @@ func (t *Tablets) admit(addr string) (release func(), status int, why string) {
 	}, 0, ""
 }
 
+// reserve counts n more pixels of frames (n < 0 gives them back), and
+// reports false, counting nothing, when that is over the budget.
+func (t *Tablets) reserve(n int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n > 0 && t.pixels+n > t.opts.MaxTablets*budgetPerTablet {
+		return false
+	}
+	t.pixels += n
+	return true
+}
+
 // serveWS runs one tablet: its panel, inside the server, for as long as
 // the page stays connected.
 func (t *Tablets) serveWS(w http.ResponseWriter, r *http.Request) {
 	addr := t.opts.ClientAddr(r)
-	release, status, why := t.admit(addr)
+	release, status, why := t.admit(clientaddr.Key(addr))
 	if release == nil {
 		http.Error(w, why, status)
 		return
@@ -309,6 +335,11 @@ func (t *Tablets) serveWS(w http.ResponseWriter, r *http.Request) {
 		t.refuse(ws, err.Error())
 		return
 	}
+	if !t.reserve(h.Width * h.Height) {
+		t.refuse(ws, "this server draws as many tablet pixels as it may: try again later, or raise --max-tablets")
+		return
+	}
+	defer t.reserve(-h.Width * h.Height)
 	ctx, cancel := context.WithCancel(t.ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { ws.Close() }) // ends the reader
@@ -388,7 +419,7 @@ func (s *session) run(ctx context.Context, cancel context.CancelFunc, h hello) e
 // leaves. A page tapping faster than a person can is slowed down: the
 // taps beyond the limit are dropped.
 func (s *session) readTaps(ctx context.Context) {
-	taps := ratelimit.New(ratelimit.Opts{Burst: 10, Every: 100 * time.Millisecond, MaxKeys: 1})
+	taps := ratelimit.New(ratelimit.Opts{Burst: tapBurst, Every: tapEvery, MaxKeys: 1})
 	pongWait := 2 * heartbeat
 	s.ws.SetReadDeadline(time.Now().Add(pongWait))
 	s.ws.SetPongHandler(func(string) error { return s.ws.SetReadDeadline(time.Now().Add(pongWait)) })
@@ -434,6 +465,11 @@ func (s *session) writeFrames(ctx context.Context) {
 			if err := s.sendFrame(); err != nil {
 				s.log.Info("tablet: cannot send a frame", "err", err)
 				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(minFrameGap):
 			}
 		}
 	}

@@ -97,8 +97,9 @@ func TestBadHellos(t *testing.T) {
 		want string
 	}{
 		{"not JSON", `hello?`, "first message must be its hello"},
-		{"too small", `{"width":100,"height":100}`, "each side must be 240 to 2560"},
-		{"too large", `{"width":2560,"height":2560}`, "larger than 4096000 pixels"},
+		{"too small", `{"width":100,"height":100}`, "each side must be 240 to 2048"},
+		{"too wide", `{"width":2560,"height":800}`, "each side must be 240 to 2048"},
+		{"too large", `{"width":2000,"height":2000}`, "larger than 2304000 pixels"},
 		{"long token", `{"width":800,"height":480,"token":"` + strings.Repeat("x", 300) + `"}`, "credential is longer than 256"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,6 +172,29 @@ func TestTabletLimits(t *testing.T) {
 	tb.mu.Unlock()
 	if _, resp, err := dial(t, url); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("a tablet over the total: %v %v, want 503", resp, err)
+	}
+}
+
+// The frames' pixels are bounded as well as the tablets: large frames
+// count for more than one tablet.
+func TestPixelBudget(t *testing.T) {
+	_, url := start(t, Opts{MaxTablets: 3, MaxPerAddr: 10})
+	open := func(w, h int) toPage {
+		c, _, err := dial(t, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.WriteJSON(hello{Width: w, Height: h})
+		return next(t, c)
+	}
+	if m := open(1920, 1200); m.Frame == nil { // 2.25 of the 3 tablets' pixels
+		t.Fatalf("a 1920x1200 tablet: %+v", m)
+	}
+	if m := open(1280, 800); !strings.Contains(m.Error, "as many tablet pixels as it may") {
+		t.Fatalf("over the pixel budget: %+v", m)
+	}
+	if m := open(800, 480); m.Frame == nil {
+		t.Fatalf("a small tablet within the budget: %+v", m)
 	}
 }
 
