@@ -340,9 +340,9 @@ func (al *alerts) problemReported(deviceID, room, problem string) {
 // noShows alerts on each meeting series nobody came to
 // usage.NoShowStreak times in a row, up to its latest occurrence, over
 // what the store keeps (--retention-activity): the alert clears when
-// someone checks in to an occurrence, or the streak ages out. Organizers
-// are not written to: Lintel knows their names, not their addresses, so
-// the alert goes to the admin's channels, who can follow up.
+// someone checks in to an occurrence, or the streak ages out. With
+// email.tell_organizers, the firing alert carries a note for the series'
+// organizer (organizerAddress, organizerNote).
 func (al *alerts) noShows(ctx context.Context) ([]alert.Alert, error) {
 	now := al.app.now()
 	keep := al.app.retention.Activity

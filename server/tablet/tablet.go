@@ -47,7 +47,6 @@ import (
 	"github.com/lintelhq/lintel/panel/app"
 	"github.com/lintelhq/lintel/panel/input"
 	"github.com/lintelhq/lintel/panel/link"
-	"github.com/lintelhq/lintel/panel/view"
 	"github.com/lintelhq/lintel/server/clientaddr"
 	"github.com/lintelhq/lintel/server/ratelimit"
 )
@@ -112,9 +111,7 @@ type Opts struct {
 	// OfflineGrace is how long a page may be cut from the server before
 	// it says so. Default DefaultOfflineGrace.
 	OfflineGrace time.Duration
-	// Fonts are fallback fonts for what the embedded family lacks.
-	Fonts  []view.Fallback
-	Logger *slog.Logger
+	Logger       *slog.Logger
 	// Now is the tablets' clock (the panel app's). Default time.Now.
 	Now func() time.Time
 }
@@ -397,7 +394,7 @@ func (s *session) run(ctx context.Context, cancel context.CancelFunc, h hello) e
 	s.app, err = app.New(app.Opts{
 		Link: l, Screen: &screen{size: image.Pt(h.Width, h.Height), changed: s.changed},
 		Logger: s.log.With("component", "tablet app"), Server: "Lintel", Locale: h.Locale,
-		Fonts: s.t.opts.Fonts, Now: s.t.opts.Now,
+		Now: s.t.opts.Now,
 	})
 	if err != nil {
 		return err
